@@ -1,0 +1,1 @@
+"""Wiring: the command line, the scheduler, sinks and the daemon."""

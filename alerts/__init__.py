@@ -1,0 +1,1 @@
+"""Alerting: rules, the alert state machine, its store and channels."""

@@ -1,0 +1,1 @@
+"""Collectors: one module per way of polling a device."""

@@ -1,0 +1,110 @@
+"""The collector contract, documented once.
+
+A collector polls one device and returns a `PollResult`. It never raises for a device
+that is down or answers badly: the failure is data, carried as a `ResultCode` and a
+clear `error`. Each `Sample` maps one-to-one to an InfluxDB point.
+
+Result codes (stored as the integer `result_code` field of `lifeline_poll`):
+
+| code | name            | meaning                                                        |
+|------|-----------------|----------------------------------------------------------------|
+| 0    | success         | every requested object answered                                |
+| 1    | timeout         | no answer within timeout x attempts (also a closed UDP port     |
+|      |                 | or a wrong v1/v2c community: SNMP cannot tell these apart)      |
+| 2    | auth_failure    | the agent refused our credentials (SNMPv3 USM report, HTTP 401) |
+| 3    | no_such_object  | the device answered but has none of the profile's objects       |
+| 4    | bad_response    | an answer we could not use (SNMP error-status, HTTP status or   |
+|      |                 | body not as expected, malformed data)                           |
+| 5    | partial         | some objects or tables answered, some failed: samples kept     |
+| 6    | config_error    | the poll could not start: unreadable secret, unknown profile   |
+| 7    | connection_error| refused, unreachable, DNS or TLS failure before any answer      |
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import IntEnum
+from typing import TYPE_CHECKING, Mapping, Protocol
+
+if TYPE_CHECKING:
+    from inventory.model import Device
+
+FieldValue = int | float | bool | str
+
+
+class ResultCode(IntEnum):
+    SUCCESS = 0
+    TIMEOUT = 1
+    AUTH_FAILURE = 2
+    NO_SUCH_OBJECT = 3
+    BAD_RESPONSE = 4
+    PARTIAL = 5
+    CONFIG_ERROR = 6
+    CONNECTION_ERROR = 7
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @property
+    def reachable(self) -> bool:
+        """The device answered something (even if not all we asked)."""
+        return self not in (ResultCode.TIMEOUT, ResultCode.CONFIG_ERROR,
+                            ResultCode.CONNECTION_ERROR)
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One point: measurement, string tags, typed fields, a timezone-aware time."""
+
+    measurement: str
+    tags: Mapping[str, str]
+    fields: Mapping[str, FieldValue]
+    time: datetime
+
+    def __post_init__(self) -> None:
+        if self.time.tzinfo is None:
+            raise ValueError("Sample.time must be timezone-aware")
+        if not self.fields:
+            raise ValueError(f"Sample {self.measurement} has no fields")
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """What the device says it is, for reconciling against the inventory record."""
+
+    sys_descr: str | None = None
+    sys_object_id: str | None = None
+    sys_name: str | None = None
+    serial: str | None = None
+    model: str | None = None
+
+    def as_dict(self) -> dict[str, str]:
+        return {k: getattr(self, k) for k in self.__slots__ if getattr(self, k) is not None}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PollResult:
+    """The outcome of one poll of one device."""
+
+    device_id: str
+    code: ResultCode
+    started: datetime
+    duration: float                     # seconds
+    error: str | None = None
+    samples: tuple[Sample, ...] = ()
+    identity: Identity | None = None
+    # Per-device facts an alert rule may need that are not points, e.g. counter rates.
+    extras: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def reachable(self) -> bool:
+        return self.code.reachable
+
+
+class Collector(Protocol):
+    """What the scheduler calls. Implementations live one per transport."""
+
+    async def collect(self, device: Device) -> PollResult:
+        """Poll once; never raise for a device that is down or answers badly."""
+        ...

@@ -1,0 +1,1 @@
+"""Lifeline: inventory, service life and replacement planning."""

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs everything the tests and the demo need on a fresh Debian 12 machine, then exits.
+# Idempotent: a second run only checks. Used by the README's commands and by .ci/run.
+#   - Debian packages: the real peers (net-snmp snmpd and tools, VictoriaMetrics,
+#     Alertmanager, prometheus-snmp-exporter) and python3-venv for snmpsim's own venv.
+#   - .venv: Lifeline itself, editable, with its test extra (Python >= 3.11 from PATH).
+#   - .venv-snmpsim: snmpsim + pysmi on Debian's /usr/bin/python3, kept apart from the
+#     agent's environment (snmpsim drops privileges to nobody, who cannot read /root/.pyenv).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(snmpd snmp victoria-metrics prometheus-alertmanager prometheus-snmp-exporter python3-venv)
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  if [ "$(id -u)" != 0 ]; then SUDO=sudo; else SUDO=; fi
+  echo "setup: installing Debian packages: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+stamp=.venv/.lifeline-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  echo "setup: installing Lifeline and its test extra into .venv"
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+  touch "$stamp"
+fi
+
+if [ ! -x .venv-snmpsim/bin/snmpsim-command-responder ]; then
+  echo "setup: installing snmpsim into .venv-snmpsim (Debian's python3)"
+  /usr/bin/python3 -m venv .venv-snmpsim
+  .venv-snmpsim/bin/python -m pip install -q --disable-pip-version-check 'snmpsim==1.2.*' pysmi
+fi
+# snmpsim runs as nobody: the venv and the recordings it reads must be reachable by it.
+chmod -R o+rX .venv-snmpsim tests 2>/dev/null || true
+echo "setup: ready"
