@@ -1,0 +1,118 @@
+"""YAML loading that remembers where every value was written.
+
+PyYAML's composer (libyaml where available) gives nodes with line marks; we build the
+plain Python value ourselves so that each value's path, e.g. ('devices', 3, 'acquired'),
+maps to its line. Duplicate keys, which PyYAML would silently collapse, are problems.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from inventory.errors import ConfigError, Path_, Problem, format_path
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass(slots=True)
+class LocatedDocument:
+    """A parsed YAML file: its value and the line of every path in it."""
+
+    file: Path
+    value: Any
+    lines: dict[Path_, int] = field(default_factory=dict)
+
+    def line_of(self, path: Path_) -> int:
+        """The line of `path`, or of its nearest written ancestor."""
+        for end in range(len(path), -1, -1):
+            line = self.lines.get(tuple(path[:end]))
+            if line is not None:
+                return line
+        return 1
+
+    def problem(self, path: Path_, message: str) -> Problem:
+        return Problem(str(self.file), self.line_of(path), format_path(path), message)
+
+
+def read_text(file: Path) -> str:
+    """The file as UTF-8 text, or a located ConfigError."""
+    try:
+        raw = file.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError([Problem(str(file), 0, "", "no such file")]) from None
+    except IsADirectoryError:
+        raise ConfigError([Problem(str(file), 0, "", "is a directory, not a file")]) from None
+    except OSError as exc:
+        raise ConfigError([Problem(str(file), 0, "", f"cannot read: {exc.strerror}")]) from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError([Problem(str(file), line, "",
+                                   "not UTF-8 text (save the file as UTF-8)")]) from None
+
+
+def load_located(file: Path) -> LocatedDocument:
+    """Parse one YAML file. Raises ConfigError for unreadable files and bad YAML."""
+    text = read_text(file)
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        document = LocatedDocument(file, None)
+        problems: list[Problem] = []
+        if node is not None:
+            document.value = _build(loader, node, (), document, problems)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 0
+        raise ConfigError([Problem(str(file), line, "",
+                                   f"malformed YAML: {exc.problem or exc.context}")]) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError([Problem(str(file), 0, "", f"malformed YAML: {exc}")]) from None
+    finally:
+        loader.dispose()
+    if problems:
+        raise ConfigError(problems)
+    return document
+
+
+def _build(loader: Any, node: yaml.Node, path: Path_, document: LocatedDocument,
+           problems: list[Problem]) -> Any:
+    document.lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                problems.append(document.problem(path, "YAML merge keys (<<) are not supported"))
+                continue
+            key = _scalar(loader, key_node)
+            if isinstance(key, (dict, list)) or key is None:
+                problems.append(Problem(str(document.file), key_node.start_mark.line + 1,
+                                        format_path(path), "a key must be a plain value"))
+                continue
+            key = str(key) if not isinstance(key, (str, int)) else key
+            if key in result:
+                problems.append(Problem(str(document.file), key_node.start_mark.line + 1,
+                                        format_path(path + (key,)),
+                                        f"duplicate key {key!r}"))
+                continue
+            result[key] = _build(loader, value_node, path + (key,), document, problems)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [_build(loader, item, path + (index,), document, problems)
+                for index, item in enumerate(node.value)]
+    return _scalar(loader, node)
+
+
+def _scalar(loader: Any, node: yaml.Node) -> Any:
+    if not isinstance(node, yaml.ScalarNode):
+        return loader.construct_object(node, deep=True)
+    try:
+        return loader.construct_object(node, deep=True)
+    except (ValueError, yaml.YAMLError, OverflowError):
+        # e.g. 2008-13-01 looks like a timestamp but is not a date: keep the text so that
+        # validation can say "not a date: '2008-13-01'" at the right line.
+        return node.value
