@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import unicodedata
 from dataclasses import dataclass
 from typing import Callable
@@ -359,8 +360,9 @@ def _finish(sheet: Worksheet, *, freeze: str, widest: int = 40) -> None:
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     sheet.freeze_panes = freeze
     for index, cells in enumerate(sheet.iter_cols(max_row=sheet.max_row), start=1):
-        width = max((_display_width(cell.value, cell.number_format) for cell in cells),
-                    default=4)
+        header, *body = (_display_width(cell.value, cell.number_format) for cell in cells)
+        # Headers wrap (two short lines), so a long header does not widen a number column.
+        width = max([min(header, 8), *body])
         sheet.column_dimensions[get_column_letter(index)].width = min(max(width + 2, 6), widest)
     sheet.page_setup.orientation = "landscape"
     sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
@@ -371,13 +373,14 @@ def _finish(sheet: Worksheet, *, freeze: str, widest: int = 40) -> None:
 
 
 def _display_width(value: object, number_format: str) -> int:
-    """Columns a value needs: Korean (wide) characters take two, separators count."""
+    """Columns a value needs. A Hangul syllable is about 1.6 digits wide (as rendered in
+    LibreOffice with Nanum and Excel with 맑은 고딕); thousands separators count."""
     if value is None:
         return 0
     text = f"{value:,}" if isinstance(value, int) and number_format == NUMBER_FORMAT else str(value)
     if len(text) > 60:        # the rounding note row: let it overflow rather than widen
         return 0
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return math.ceil(sum(1.6 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text))
 
 
 _EXPORTERS: dict[str, Callable[[ReplacementPlan, str], bytes]] = {
