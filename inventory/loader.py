@@ -125,29 +125,55 @@ def _validate_file(doc: LocatedDocument, is_main: bool, problems: list[Problem])
             if section in data:
                 problems.append(doc.problem((section,), f"'{section}' belongs in the main "
                                                          "configuration file, not an include"))
-    devices = _entries(doc, data, "devices", list, schema.DeviceIn, problems)
-    credentials = _entries(doc, data, "credentials", dict, schema.CredentialIn, problems)
-    rest = {k: v for k, v in data.items() if k not in ("devices", "credentials")}
-    try:
-        parsed = schema.ConfigFileIn.model_validate(rest)
-    except ValidationError as exc:
-        problems.extend(_located(doc, error) for error in exc.errors())
-        parsed = None
+    devices = _entries(doc, data.get("devices"), ("devices",), list, schema.DeviceIn, problems)
+    credentials = _entries(doc, data.get("credentials"), ("credentials",), dict,
+                           schema.CredentialIn, problems)
+    sections: dict[str, Any] = {}
+    valid = True
+    for key, value in data.items():
+        if key in ("devices", "credentials"):
+            continue
+        if key == "alerts" and isinstance(value, dict):
+            value = _alerts_entries(doc, value, problems)
+        try:
+            sections[key] = getattr(schema.ConfigFileIn.model_validate({key: value}), key)
+        except ValidationError as exc:
+            problems.extend(_located(doc, error) for error in exc.errors())
+            valid = False
+    parsed = schema.ConfigFileIn.model_construct(**sections) if valid else None
     return _File(doc, parsed, devices, credentials)
 
 
-def _entries(doc: LocatedDocument, data: dict[str, Any], section: str, shape: type,
+def _alerts_entries(doc: LocatedDocument, alerts: dict[str, Any],
+                    problems: list[Problem]) -> dict[str, Any]:
+    """Validate channels one by one, so that a bad channel does not hide bad routes."""
+    channels = _entries(doc, alerts.get("channels"), ("alerts", "channels"), list,
+                        schema.ChannelIn, problems)
+    if not any(isinstance(c, _Invalid) for c in channels):
+        return alerts
+    names = [c.get("name") for c in alerts.get("channels", []) if isinstance(c, dict)]
+    routes = alerts.get("routes")
+    for index, route in enumerate(routes if isinstance(routes, list) else []):
+        for c_index, name in enumerate(route.get("channels", [])
+                                       if isinstance(route, dict) else []):
+            if name not in names:
+                problems.append(doc.problem(("alerts", "routes", index, "channels", c_index),
+                                            f"unknown channel {name!r}"
+                                            f"{_did_you_mean(name, names)}"))
+    return {k: v for k, v in alerts.items() if k not in ("channels", "routes")}
+
+
+def _entries(doc: LocatedDocument, raw: Any, where: Path_, shape: type,
              model: type[BaseModel], problems: list[Problem]) -> Any:
     """Validate each entry of a list or mapping section; keep the valid ones.
 
     An invalid entry is replaced by None (for devices) or left out, after its problems
     are recorded; its id or name is still known, so other entries may refer to it."""
-    raw = data.get(section)
     if raw is None:
         return shape()
     if not isinstance(raw, shape):
         kind = "list" if shape is list else "mapping"
-        problems.append(doc.problem((section,), f"must be a {kind}, not "
+        problems.append(doc.problem(where, f"must be a {kind}, not "
                                                 f"{type(raw).__name__}"))
         return shape()
     items = enumerate(raw) if shape is list else raw.items()
@@ -156,7 +182,7 @@ def _entries(doc: LocatedDocument, data: dict[str, Any], section: str, shape: ty
         try:
             value = model.model_validate(entry)
         except ValidationError as exc:
-            problems.extend(_located(doc, {**error, "loc": (section, key, *error["loc"])})
+            problems.extend(_located(doc, {**error, "loc": (*where, key, *error["loc"])})
                             for error in exc.errors())
             value = _Invalid(entry.get("id") if isinstance(entry, dict) else None)
         if shape is list:

@@ -64,7 +64,7 @@ def load_located(file: Path) -> LocatedDocument:
         document = LocatedDocument(file, None)
         problems: list[Problem] = []
         if node is not None:
-            document.value = _build(loader, node, (), document, problems)
+            document.value = _build(loader, node, (), document, problems, set())
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 0
@@ -72,6 +72,8 @@ def load_located(file: Path) -> LocatedDocument:
                                    f"malformed YAML: {exc.problem or exc.context}")]) from None
     except yaml.YAMLError as exc:
         raise ConfigError([Problem(str(file), 0, "", f"malformed YAML: {exc}")]) from None
+    except RecursionError:
+        raise ConfigError([Problem(str(file), 0, "", "YAML nested too deeply")]) from None
     finally:
         loader.dispose()
     if problems:
@@ -80,8 +82,22 @@ def load_located(file: Path) -> LocatedDocument:
 
 
 def _build(loader: Any, node: yaml.Node, path: Path_, document: LocatedDocument,
-           problems: list[Problem]) -> Any:
+           problems: list[Problem], open_nodes: set[int]) -> Any:
     document.lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.ScalarNode):
+        return _scalar(loader, node)
+    if id(node) in open_nodes:   # an alias to one of its own ancestors: &a [*a]
+        problems.append(document.problem(path, "recursive YAML alias"))
+        return None
+    open_nodes.add(id(node))
+    try:
+        return _collection(loader, node, path, document, problems, open_nodes)
+    finally:
+        open_nodes.discard(id(node))
+
+
+def _collection(loader: Any, node: yaml.Node, path: Path_, document: LocatedDocument,
+                problems: list[Problem], open_nodes: set[int]) -> Any:
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
@@ -89,7 +105,7 @@ def _build(loader: Any, node: yaml.Node, path: Path_, document: LocatedDocument,
                 problems.append(document.problem(path, "YAML merge keys (<<) are not supported"))
                 continue
             key = _scalar(loader, key_node)
-            if isinstance(key, (dict, list)) or key is None:
+            if key is None:
                 problems.append(Problem(str(document.file), key_node.start_mark.line + 1,
                                         format_path(path), "a key must be a plain value"))
                 continue
@@ -99,17 +115,16 @@ def _build(loader: Any, node: yaml.Node, path: Path_, document: LocatedDocument,
                                         format_path(path + (key,)),
                                         f"duplicate key {key!r}"))
                 continue
-            result[key] = _build(loader, value_node, path + (key,), document, problems)
+            result[key] = _build(loader, value_node, path + (key,), document, problems,
+                                 open_nodes)
         return result
-    if isinstance(node, yaml.SequenceNode):
-        return [_build(loader, item, path + (index,), document, problems)
-                for index, item in enumerate(node.value)]
-    return _scalar(loader, node)
+    return [_build(loader, item, path + (index,), document, problems, open_nodes)
+            for index, item in enumerate(node.value)]
 
 
 def _scalar(loader: Any, node: yaml.Node) -> Any:
     if not isinstance(node, yaml.ScalarNode):
-        return loader.construct_object(node, deep=True)
+        return None   # a complex key: reported by the caller
     try:
         return loader.construct_object(node, deep=True)
     except (ValueError, yaml.YAMLError, OverflowError):
