@@ -108,3 +108,15 @@ class Collector(Protocol):
     async def collect(self, device: Device) -> PollResult:
         """Poll once; never raise for a device that is down or answers badly."""
         ...
+
+
+POLL_MEASUREMENT = "lifeline_poll"
+
+
+def poll_sample(code: ResultCode, duration: float, tags: Mapping[str, str],
+                time: datetime) -> Sample:
+    """The `lifeline_poll` point every collector emits once per device per poll:
+    `up` (1 when the device answered at all), `duration_seconds`, `result_code`."""
+    return Sample(POLL_MEASUREMENT, dict(tags),
+                  {"up": int(code.reachable), "duration_seconds": round(duration, 6),
+                   "result_code": int(code)}, time)

@@ -1,0 +1,17 @@
+"""SNMP collection: profiles as data, a cheap v1/v2c path, pysnmp for v3.
+
+Public API:
+- `SnmpCollector(credentials, *, profiles=None, max_in_flight=256)` and
+  `SnmpCollector.from_config(config)`; `await collector.collect(device) -> PollResult`
+  (never raises); `await collector.aclose()` before the event loop ends.
+- `load_profiles(directory=PROFILE_DIR) -> ProfileSet`, raising `ProfileError`.
+- `CounterRate`: the items of `PollResult.extras["rates"]`.
+"""
+from __future__ import annotations
+
+from collectors.snmp.collector import SnmpCollector
+from collectors.snmp.counters import CounterRate
+from collectors.snmp.profiles import PROFILE_DIR, Profile, ProfileError, ProfileSet, load_profiles
+
+__all__ = ["PROFILE_DIR", "CounterRate", "Profile", "ProfileError", "ProfileSet",
+           "SnmpCollector", "load_profiles"]

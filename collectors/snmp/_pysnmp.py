@@ -1,0 +1,134 @@
+"""The pysnmp side of SNMPv3: building USM users and targets, one request, value mapping.
+
+Imported lazily (pysnmp takes ~100 ms to import and build an engine): a process that
+polls only v1/v2c devices never loads it.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Sequence
+
+from pysnmp.hlapi.v3arch.asyncio import (ContextData, ObjectIdentity, ObjectType,
+                                          UdpTransportTarget, UsmUserData, bulk_cmd,
+                                          get_cmd, next_cmd)
+from pysnmp.hlapi.v3arch.asyncio import auth as _auth
+from pysnmp.proto import errind, rfc1902, rfc1905
+
+from collectors.snmp import _ber
+from collectors.snmp.errors import SnmpAuthError, SnmpError, SnmpTimeout
+
+if TYPE_CHECKING:
+    from collectors.snmp.engine import EngineHolder
+    from collectors.snmp.transport import Address, UsmParams
+
+AUTH_PROTOCOLS = {
+    None: _auth.USM_AUTH_NONE,
+    "MD5": _auth.USM_AUTH_HMAC96_MD5,
+    "SHA": _auth.USM_AUTH_HMAC96_SHA,
+    "SHA224": _auth.USM_AUTH_HMAC128_SHA224,
+    "SHA256": _auth.USM_AUTH_HMAC192_SHA256,
+    "SHA384": _auth.USM_AUTH_HMAC256_SHA384,
+    "SHA512": _auth.USM_AUTH_HMAC384_SHA512,
+}
+# AES-192/256 with the key extension net-snmp and Cisco use (draft-reeder), not Blumenthal.
+PRIV_PROTOCOLS = {
+    None: _auth.USM_PRIV_NONE,
+    "DES": _auth.USM_PRIV_CBC56_DES,
+    "AES": _auth.USM_PRIV_CFB128_AES,
+    "AES192": _auth.USM_PRIV_CFB192_AES,
+    "AES256": _auth.USM_PRIV_CFB256_AES,
+}
+
+# Report PDUs that mean "your credentials are wrong", as pysnmp names them.
+_AUTH_INDICATIONS = (errind.UnknownUserName, errind.WrongDigest, errind.DecryptionError,
+                     errind.UnsupportedSecurityLevel, errind.AuthenticationError,
+                     errind.AuthenticationFailure, errind.UnknownSecurityName,
+                     errind.NoAuthentication, errind.NoEncryption)
+
+_TAGS = {
+    rfc1902.Integer32.tagSet: _ber.INTEGER,
+    rfc1902.Integer.tagSet: _ber.INTEGER,
+    rfc1902.OctetString.tagSet: _ber.OCTET_STRING,
+    rfc1902.ObjectName.tagSet: _ber.OBJECT_ID,
+    rfc1902.IpAddress.tagSet: _ber.IP_ADDRESS,
+    rfc1902.Counter32.tagSet: _ber.COUNTER32,
+    rfc1902.Gauge32.tagSet: _ber.GAUGE32,
+    rfc1902.Unsigned32.tagSet: _ber.GAUGE32,
+    rfc1902.TimeTicks.tagSet: _ber.TIMETICKS,
+    rfc1902.Opaque.tagSet: _ber.OPAQUE,
+    rfc1902.Counter64.tagSet: _ber.COUNTER64,
+    rfc1905.NoSuchObject.tagSet: _ber.NO_SUCH_OBJECT,
+    rfc1905.NoSuchInstance.tagSet: _ber.NO_SUCH_INSTANCE,
+    rfc1905.EndOfMibView.tagSet: _ber.END_OF_MIB_VIEW,
+}
+
+_object_types: dict[bytes, ObjectType] = {}
+
+
+def user_data(params: UsmParams) -> UsmUserData:
+    return UsmUserData(
+        params.user,
+        authKey=params.auth_key, privKey=params.priv_key,
+        authProtocol=AUTH_PROTOCOLS[params.auth_protocol],
+        privProtocol=PRIV_PROTOCOLS[params.priv_protocol],
+    )
+
+
+async def make_target(target: Address, timeout: float, retries: int) -> UdpTransportTarget:
+    return await UdpTransportTarget.create(target, timeout=timeout, retries=retries)
+
+
+def _object_type(oid: bytes) -> ObjectType:
+    # Building and resolving an ObjectType costs ~1.5 ms: keep one per OID.
+    cached = _object_types.get(oid)
+    if cached is None:
+        if len(_object_types) > 50_000:
+            _object_types.clear()
+        cached = ObjectType(ObjectIdentity(_ber.decode_oid(oid)))
+        _object_types[oid] = cached
+    return cached
+
+
+async def request(holder: EngineHolder, target: UdpTransportTarget, params: UsmParams,
+                  pdu: int, oids: Sequence[bytes], non_repeaters: int, max_repetitions: int,
+                  address: str) -> _ber.Response:
+    engine = holder.pysnmp_engine()
+    auth = holder.usm_user(params)
+    context = ContextData(contextName=params.context)
+    varbinds = [_object_type(o) for o in oids]
+    if pdu == _ber.GETBULK:
+        result = await bulk_cmd(engine, auth, target, context, non_repeaters,
+                                max_repetitions, *varbinds, lookupMib=False)
+    elif pdu == _ber.GETNEXT:
+        result = await next_cmd(engine, auth, target, context, *varbinds, lookupMib=False)
+    else:
+        result = await get_cmd(engine, auth, target, context, *varbinds, lookupMib=False)
+    indication, status, index, answered = result
+    if indication:
+        raise _error(indication, address)
+    return _ber.Response(0, int(status), int(index), [_varbind(vb) for vb in answered])
+
+
+def _error(indication: object, address: str) -> SnmpError:
+    if isinstance(indication, errind.RequestTimedOut):
+        return SnmpTimeout(f"no answer from {address}")
+    if isinstance(indication, _AUTH_INDICATIONS):
+        return SnmpAuthError(f"{address} rejected our SNMPv3 credentials: {indication}")
+    if isinstance(indication, errind.NotInTimeWindow):
+        return SnmpAuthError(f"{address}: not in time window (engine boots/time mismatch, "
+                             f"often two devices sharing one engine id)")
+    return SnmpError(f"{address}: {indication}")
+
+
+def _varbind(vb: ObjectType) -> _ber.Varbind:
+    name, value = vb[0], vb[1]
+    oid = _ber.encode_oid(tuple(name))
+    tag = _TAGS.get(value.tagSet)
+    if tag is None:
+        return oid, _ber.NULL, None
+    if tag in (_ber.NO_SUCH_OBJECT, _ber.NO_SUCH_INSTANCE, _ber.END_OF_MIB_VIEW):
+        return oid, tag, None
+    if tag == _ber.OBJECT_ID:
+        return oid, tag, _ber.encode_oid(tuple(value))
+    if tag in (_ber.OCTET_STRING, _ber.IP_ADDRESS, _ber.OPAQUE):
+        return oid, tag, bytes(value.asOctets())
+    return oid, tag, int(value)

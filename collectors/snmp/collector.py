@@ -1,0 +1,313 @@
+"""`SnmpCollector`: poll one device with its profile and return a PollResult, never raise.
+
+Create one per process (it owns the shared UDP socket and the pysnmp engine) and
+`await collector.aclose()` before the event loop ends.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time as _time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Mapping
+
+from collectors.base import Identity, PollResult, ResultCode, poll_sample
+from collectors.snmp import samples as _samples
+from collectors.snmp import walker
+from collectors.snmp.counters import CounterRate, CounterTracker
+from collectors.snmp.engine import EngineHolder
+from collectors.snmp.errors import SnmpConfigError, SnmpError
+from collectors.snmp.profiles import Profile, ProfileSet, Table, load_profiles
+from collectors.snmp.transport import CommunitySession, Session, UsmParams, UsmSession, resolve
+from inventory.model import SecretError, SnmpCredentials
+
+if TYPE_CHECKING:
+    from inventory.model import Config, Credentials, Device
+
+log = logging.getLogger(__name__)
+
+IDENTITY_REFRESH = 3600.0       # seconds between ENTITY-MIB chassis lookups of a device
+
+
+@dataclass(slots=True)
+class _DeviceState:
+    """What one device's previous polls taught us; rebuilt when its config changes."""
+
+    key: tuple[Any, ...]
+    session: Session
+    v1: bool
+    rows: dict[str, int] = field(default_factory=dict)
+    missing: set[str] = field(default_factory=set)   # columns the device lacks (32-bit only)
+    counters: CounterTracker = field(default_factory=CounterTracker)
+    chassis: tuple[str | None, str | None] | None = None
+    chassis_at: float = 0.0
+    hostname: str | None = None
+    plan: tuple[Any, ...] | None = None               # (key, table requests) cache
+
+
+@dataclass(slots=True)
+class _Outcome:
+    code: ResultCode
+    error: str | None = None
+    built: _samples.Built | None = None
+    identity: Identity | None = None
+    extras: dict[str, object] = field(default_factory=dict)
+
+
+class SnmpCollector:
+    """Polls SNMP devices. `max_in_flight` bounds polls (each has at most one request
+    outstanding) so thousands of devices never flood the network or the socket buffer."""
+
+    def __init__(self, credentials: Mapping[str, Credentials], *,
+                 profiles: ProfileSet | None = None, max_in_flight: int = 256,
+                 identity_refresh: float = IDENTITY_REFRESH) -> None:
+        self._credentials = dict(credentials)
+        self.profiles = profiles if profiles is not None else load_profiles()
+        self._max_in_flight = max_in_flight
+        self._slots: asyncio.Semaphore | None = None
+        self._identity_refresh = identity_refresh
+        self._holder = EngineHolder()
+        self._states: dict[str, _DeviceState] = {}
+        self._scalars: dict[str, tuple[bytes, ...]] = {}
+
+    @classmethod
+    def from_config(cls, config: Config, profiles: ProfileSet | None = None) -> SnmpCollector:
+        return cls(config.credentials, profiles=profiles,
+                   max_in_flight=config.agent.max_in_flight)
+
+    async def aclose(self) -> None:
+        await self._holder.close()
+        self._states.clear()
+
+    async def collect(self, device: Device) -> PollResult:
+        """Poll once. Every failure is returned as a result code and an error message."""
+        started = datetime.now(timezone.utc)
+        t0 = _time.perf_counter()
+        try:
+            outcome = await self._poll(device, started)
+        except SnmpError as exc:
+            outcome = _Outcome(exc.code, str(exc))
+        except Exception as exc:   # a bug must not stop the other devices' polls
+            log.exception("SNMP poll of %s failed unexpectedly", device.id)
+            outcome = _Outcome(ResultCode.BAD_RESPONSE, f"internal error: {type(exc).__name__}")
+        duration = _time.perf_counter() - t0
+        state = self._states.get(device.id)
+        tags = _base_tags(device, state.hostname if state else None)
+        found = list(outcome.built.samples) if outcome.built else []
+        found.append(poll_sample(outcome.code, duration, tags, started))
+        return PollResult(device_id=device.id, code=outcome.code, started=started,
+                          duration=duration, error=outcome.error, samples=tuple(found),
+                          identity=outcome.identity, extras=outcome.extras)
+
+    # --- one poll -----------------------------------------------------------------------
+
+    async def _poll(self, device: Device, started: datetime) -> _Outcome:
+        spec = device.poll
+        if spec is None or spec.protocol != "snmp":
+            raise SnmpConfigError(f"device {device.id} has no SNMP poll settings")
+        profile = self.profiles.get(spec.profile)
+        if profile is None:
+            raise SnmpConfigError(f"unknown SNMP profile {spec.profile!r} "
+                                  f"(known: {', '.join(sorted(self.profiles))})")
+        state = await self._state(device)
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self._max_in_flight)
+        loop = asyncio.get_running_loop()
+        async with self._slots:
+            deadline = loop.time() + spec.deadline
+            want_chassis = profile.identity.chassis is not None and (
+                state.chassis is None or loop.time() - state.chassis_at > self._identity_refresh)
+            fetched = await walker.fetch(
+                state.session, v1=state.v1, scalars=self._scalar_oids(profile),
+                tables=self._requests(profile, state, want_chassis), deadline=deadline)
+            await self._fetch_fallbacks(profile, state, fetched, deadline)
+            at = loop.time()
+        return self._finish(device, profile, state, fetched, started, at, want_chassis)
+
+    def _finish(self, device: Device, profile: Profile, state: _DeviceState,
+                fetched: walker.Fetched, started: datetime, at: float,
+                want_chassis: bool) -> _Outcome:
+        if want_chassis and profile.identity.chassis is not None:
+            found = _samples.chassis(profile.identity.chassis, fetched)
+            if found is not None or state.chassis is None:
+                state.chassis, state.chassis_at = found or (None, None), at
+        identity = _samples.identity(profile, fetched, state.chassis or (None, None))
+        state.hostname = identity.sys_name or state.hostname
+        built = _samples.build(profile, fetched, _base_tags(device, state.hostname), started)
+        _learn_rows(profile, state, fetched)
+        uptime = fetched.scalars.get(profile.identity.uptime or b"")
+        rebooted = state.counters.observe_uptime(
+            uptime[1] if uptime and isinstance(uptime[1], int) else None)
+        if rebooted:
+            state.chassis = None        # a reboot may mean a replaced chassis: look again
+        rates = tuple(r for c in built.counters if (r := state.counters.update(
+            c.measurement, c.index, c.field, c.name, c.bits, c.value, at)) is not None)
+        outcome = _Outcome(*_judge(profile, built, fetched), built=built, identity=identity)
+        outcome.extras.update(rates=rates, rebooted=rebooted, requests=fetched.requests)
+        self._engine_facts(state, outcome)
+        return outcome
+
+    async def _fetch_fallbacks(self, profile: Profile, state: _DeviceState,
+                               fetched: walker.Fetched, deadline: float) -> None:
+        """The first time a device turns out to lack a column that has a fallback (the
+        64-bit octet counters), fetch the fallback now rather than a poll later."""
+        extra: list[walker.TableRequest] = []
+        for table in profile.tables:
+            if not any(fetched.columns.get(c.oid) for c in table.columns):
+                continue
+            cols = tuple(c.oid for c in table.columns if c.fallback_for
+                         and c.fallback_for not in state.missing
+                         and not fetched.columns.get(_column(table, c.fallback_for).oid))
+            if cols:
+                extra.append(walker.TableRequest(cols, max(1, _row_count(table, fetched))))
+        if not extra or asyncio.get_running_loop().time() >= deadline:
+            return
+        try:
+            more = await walker.fetch(state.session, v1=state.v1, scalars=(), tables=extra,
+                                      deadline=deadline)
+        except SnmpError as exc:
+            fetched.failures.append(str(exc))
+            return
+        fetched.columns.update(more.columns)
+        fetched.failures += more.failures
+        fetched.requests += more.requests
+
+    def _engine_facts(self, state: _DeviceState, outcome: _Outcome) -> None:
+        if not isinstance(state.session, UsmSession):
+            return
+        ids = self._holder.engine_ids
+        address = state.session.address
+        engine_id = ids.by_address.get(address)
+        if engine_id is not None:
+            outcome.extras["engine_id"] = engine_id.hex()
+        sharing = ids.sharing(address)
+        if sharing:
+            outcome.extras["engine_id_shared_with"] = tuple(sharing)
+            outcome.extras["warnings"] = (
+                f"SNMPv3 engine id {engine_id.hex() if engine_id else '?'} also answered from "
+                f"{', '.join(sharing)}: timeliness checks may fail intermittently",)
+
+    # --- per-device and per-profile preparation -------------------------------------------
+
+    async def _state(self, device: Device) -> _DeviceState:
+        assert device.poll is not None
+        creds = self._credentials.get(device.poll.credentials or "")
+        key = (device.poll, creds)
+        state = self._states.get(device.id)
+        if state is None or state.key != key:
+            session, v1 = await self._session(device, creds)
+            state = self._states[device.id] = _DeviceState(key, session, v1)
+        return state
+
+    async def _session(self, device: Device, creds: Credentials | None) -> tuple[Session, bool]:
+        spec = device.poll
+        assert spec is not None
+        if not isinstance(creds, SnmpCredentials):
+            raise SnmpConfigError(f"device {device.id}: credentials {spec.credentials!r} "
+                                  f"are not SNMP credentials")
+        target = await resolve(_address(spec.address, spec.port))
+        try:
+            if creds.version in ("1", "2c"):
+                if creds.community is None:
+                    raise SnmpConfigError(f"credentials {creds.name}: no community")
+                session: Session = CommunitySession(
+                    await self._holder.dispatcher(), target, version=creds.version,
+                    community=creds.community.reveal(), timeout=spec.timeout,
+                    retries=spec.retries)
+                return session, creds.version == "1"
+            params = UsmParams(
+                user=creds.user or "", auth_protocol=creds.auth_protocol,
+                auth_key=creds.auth_key.reveal() if creds.auth_key else None,
+                priv_protocol=creds.priv_protocol,
+                priv_key=creds.priv_key.reveal() if creds.priv_key else None,
+                context=creds.context)
+        except SecretError as exc:
+            raise SnmpConfigError(f"credentials {creds.name}: {exc}") from None
+        return UsmSession(self._holder, target, params, timeout=spec.timeout,
+                          retries=spec.retries), False
+
+    def _scalar_oids(self, profile: Profile) -> tuple[bytes, ...]:
+        oids = self._scalars.get(profile.name)
+        if oids is None:
+            ident = profile.identity
+            wanted = [ident.sys_descr, ident.sys_object_id, ident.uptime, ident.sys_name]
+            wanted += [c.oid for g in profile.groups for c in g.fields]
+            oids = self._scalars[profile.name] = tuple(dict.fromkeys(o for o in wanted if o))
+        return oids
+
+    def _requests(self, profile: Profile, state: _DeviceState, want_chassis: bool
+                  ) -> tuple[walker.TableRequest, ...]:
+        key = (profile.name, want_chassis, frozenset(state.missing), tuple(state.rows.items()))
+        if state.plan is not None and state.plan[0] == key:
+            return state.plan[1]
+        tables = list(profile.tables)
+        if want_chassis and profile.identity.chassis is not None:
+            tables.append(profile.identity.chassis)
+        requests = tuple(
+            walker.TableRequest(
+                tuple(c.oid for c in t.columns
+                      if not c.fallback_for or c.fallback_for in state.missing),
+                state.rows.get(t.name, t.rows_hint), t.max_rows)
+            for t in tables)
+        state.plan = (key, requests)
+        return requests
+
+
+def _judge(profile: Profile, built: _samples.Built, fetched: walker.Fetched
+           ) -> tuple[ResultCode, str | None]:
+    missing = [r for r in profile.required if r not in built.answered]
+    if not built.answered or (profile.required and len(missing) == len(profile.required)):
+        what = ", ".join(missing) or "anything"
+        return ResultCode.NO_SUCH_OBJECT, f"answered, but has no {what} ({profile.name} profile)"
+    problems = list(fetched.failures)
+    problems += [f"no {name}" for name in missing]
+    problems += built.bad_values[:5]
+    if problems:
+        return ResultCode.PARTIAL, "; ".join(problems)
+    return ResultCode.SUCCESS, None
+
+
+def _learn_rows(profile: Profile, state: _DeviceState, fetched: walker.Fetched) -> None:
+    for table in profile.tables:
+        count = _row_count(table, fetched)
+        if count:
+            state.rows[table.name] = count
+        for col in table.columns:
+            primary = col.fallback_for
+            if primary is None or not count:
+                continue
+            if fetched.columns.get(_column(table, primary).oid):
+                state.missing.discard(primary)
+            else:
+                state.missing.add(primary)
+
+
+def _row_count(table: Table, fetched: walker.Fetched) -> int:
+    return max((len(fetched.columns.get(c.oid, ())) for c in table.columns), default=0)
+
+
+def _column(table: Table, name: str):  # type: ignore[no-untyped-def]
+    return next(c for c in table.columns if c.name == name)
+
+
+def _address(address: str | None, port: int | None) -> str:
+    if not address:
+        raise SnmpConfigError("no SNMP address")
+    if port is not None and ":" not in address:
+        return f"{address}:{port}"
+    return address
+
+
+def _base_tags(device: Device, hostname: str | None) -> dict[str, str]:
+    tags = {"device_id": device.id, "category": device.category}
+    if device.site:
+        tags["site"] = device.site
+    if device.poll is not None and device.poll.address:
+        tags["agent_host"] = device.poll.address
+    if hostname:
+        tags["hostname"] = hostname
+    return tags
+
+
+__all__ = ["CounterRate", "SnmpCollector"]

@@ -1,0 +1,106 @@
+"""Process-wide SNMP machinery owned by one `SnmpCollector`: the shared UDP socket for
+v1/v2c, the one pysnmp `SnmpEngine` for v3 (built on first use), and the SNMPv3
+engine-id registry.
+
+Why track engine ids: SNMPv3 keys a remote agent's boots/time (and localized keys) by its
+authoritative engine id. Two devices that answer with the same id (cloned configs, some
+appliances, one simulator on many addresses) make a manager's timeliness checks fail
+intermittently, which other tools report as timeouts. We record which address answered
+with which id and report a clash on the poll of every address involved.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from collectors.snmp.transport import UdpDispatcher
+
+if TYPE_CHECKING:
+    from collectors.snmp.transport import UsmParams
+
+log = logging.getLogger(__name__)
+
+_ENGINE_ID_POINTS = ("rfc3412.prepareDataElements:response",
+                     "rfc3412.prepareDataElements:internal")
+
+
+class EngineIds:
+    """address -> engine id seen last, and the reverse index to find clashes."""
+
+    def __init__(self) -> None:
+        self.by_address: dict[str, bytes] = {}
+        self._addresses: dict[bytes, set[str]] = {}
+
+    def record(self, address: str, engine_id: bytes) -> None:
+        if not engine_id:
+            return
+        previous = self.by_address.get(address)
+        if previous == engine_id:
+            return
+        if previous is not None:
+            self._addresses.get(previous, set()).discard(address)
+        self.by_address[address] = engine_id
+        others = self._addresses.setdefault(engine_id, set())
+        if others and address not in others:
+            log.warning("SNMPv3 engine id %s answered from %s and %s", engine_id.hex(),
+                        address, ", ".join(sorted(others)))
+        others.add(address)
+
+    def sharing(self, address: str) -> list[str]:
+        """Other addresses that answered with this address's engine id."""
+        engine_id = self.by_address.get(address)
+        if engine_id is None:
+            return []
+        return sorted(self._addresses.get(engine_id, set()) - {address})
+
+
+class EngineHolder:
+    """Lazily built transports for one event loop. Close it before the loop ends."""
+
+    def __init__(self) -> None:
+        self.engine_ids = EngineIds()
+        self._dispatcher: UdpDispatcher | None = None
+        self._dispatcher_lock = asyncio.Lock()
+        self._engine: Any = None
+        self._users: dict[UsmParams, Any] = {}
+
+    async def dispatcher(self) -> UdpDispatcher:
+        if self._dispatcher is None:
+            async with self._dispatcher_lock:
+                if self._dispatcher is None:
+                    self._dispatcher = await UdpDispatcher.open(asyncio.get_running_loop())
+        return self._dispatcher
+
+    def pysnmp_engine(self) -> Any:
+        if self._engine is None:
+            from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
+
+            self._engine = SnmpEngine()
+            self._engine.observer.register_observer(self._observe, *_ENGINE_ID_POINTS)
+        return self._engine
+
+    def usm_user(self, params: UsmParams) -> Any:
+        user = self._users.get(params)
+        if user is None:
+            from collectors.snmp import _pysnmp
+
+            user = self._users[params] = _pysnmp.user_data(params)
+        return user
+
+    def _observe(self, engine: Any, point: str, variables: dict, ctx: Any) -> None:
+        address = variables.get("transportAddress")
+        engine_id = variables.get("securityEngineId")
+        if address is None or engine_id is None:
+            return
+        self.engine_ids.record(f"{address[0]}:{address[1]}", bytes(engine_id))
+
+    async def close(self) -> None:
+        if self._dispatcher is not None:
+            self._dispatcher.close()
+            self._dispatcher = None
+        if self._engine is not None:
+            self._engine.observer.unregister_observer(self._observe)
+            self._engine.close_dispatcher()
+            self._engine = None
+        self._users.clear()

@@ -1,0 +1,192 @@
+"""Fetching a profile's objects with as few requests and decoded varbinds as possible.
+
+- Scalars ride as non-repeaters of the first GETBULK, asked as GETNEXT of the instance's
+  predecessor (`x.0` is asked as `x`), so the system group costs no extra round trip. An
+  answer whose OID is not exactly the instance means the scalar is absent.
+- Each table's columns go in one GETBULK with maxRepetitions sized to the rows the device
+  had last time plus one (the "beyond the end" varbind that proves a column finished);
+  small tables with the same size share a request. Extra repetitions would be decoded and
+  thrown away, which is most of pysnmp's cost on the same job.
+- A truncated response (agents cap varbinds per GETBULK: net-snmp at 100) simply leaves
+  columns unfinished; the next request continues each from its last OID.
+- SNMP v1 has no GETBULK: the same loop runs with GETNEXT, one row per request, and
+  treats noSuchName at index i as "varbind i is finished".
+"""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from collectors.snmp import _ber
+from collectors.snmp.errors import NO_SUCH_NAME, TOO_BIG, SnmpError, SnmpResponseError, SnmpTimeout
+from collectors.snmp.transport import Session
+
+MAX_VARBINDS = 100          # net-snmp's default maxGetbulkResponses; most agents allow more
+MAX_REQUESTS_PER_JOB = 500  # guards against agents whose OIDs never leave a column
+
+Value = tuple[int, "int | bytes | None"]
+
+
+@dataclass(frozen=True, slots=True)
+class TableRequest:
+    """The columns of one table to walk, how many rows to expect and at most to keep."""
+
+    columns: tuple[bytes, ...]
+    rows_hint: int
+    max_rows: int | None = None
+
+
+@dataclass(slots=True)
+class Fetched:
+    """What answered. Columns map column OID -> index suffix (encoded) -> (tag, value)."""
+
+    scalars: dict[bytes, Value] = field(default_factory=dict)
+    columns: dict[bytes, dict[bytes, Value]] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    answers: int = 0                    # responses received
+    requests: int = 0
+
+
+@dataclass(slots=True)
+class _Column:
+    prefix: bytes
+    last: bytes
+    max_rows: int | None
+    rows: int = 0
+    done: bool = False
+
+
+@dataclass(slots=True)
+class _Job:
+    columns: list[_Column]
+    max_repetitions: int
+
+
+def scalar_request_oid(instance: bytes) -> bytes:
+    """The OID whose GETNEXT is `instance`: drop a trailing .0, else decrement the last."""
+    subs = _ber.decode_oid(instance)
+    pred = subs[:-1] if subs[-1] == 0 else subs[:-1] + (subs[-1] - 1,)
+    return _ber.encode_oid(pred)
+
+
+def plan_jobs(tables: Sequence[TableRequest]) -> list[_Job]:
+    jobs: list[_Job] = []
+    for table in tables:
+        reps = table.rows_hint + 1
+        if table.max_rows is not None:
+            reps = min(reps, table.max_rows + 1)
+        cols = [_Column(c, c, table.max_rows) for c in table.columns]
+        last = jobs[-1] if jobs else None
+        if (last is not None and last.max_repetitions == reps
+                and (len(last.columns) + len(cols)) * reps <= MAX_VARBINDS):
+            last.columns.extend(cols)
+        else:
+            jobs.append(_Job(cols, reps))
+    return jobs
+
+
+async def fetch(session: Session, *, v1: bool, scalars: Sequence[bytes],
+                tables: Sequence[TableRequest], deadline: float) -> Fetched:
+    """Walk everything asked. Raises SnmpError only if the very first request fails;
+    later failures are recorded in `Fetched.failures` and what answered is kept."""
+    out = Fetched()
+    jobs = plan_jobs(tables)
+    if not jobs:
+        jobs = [_Job([], 0)]
+    pending_scalars = list(scalars)
+    for job in jobs:
+        try:
+            await _run(session, job, pending_scalars, out, v1=v1, deadline=deadline)
+        except SnmpError as exc:
+            if out.answers == 0:
+                raise
+            out.failures.append(str(exc))
+            if isinstance(exc, SnmpTimeout):
+                break               # the deadline is spent: the rest would time out too
+        pending_scalars = []
+    return out
+
+
+async def _run(session: Session, job: _Job, scalars: list[bytes], out: Fetched, *,
+               v1: bool, deadline: float) -> None:
+    for col in job.columns:
+        out.columns.setdefault(col.prefix, {})
+    nonrep = [(scalar_request_oid(s), s) for s in scalars]
+    reps = job.max_repetitions
+    loop = asyncio.get_running_loop()
+    for _ in range(MAX_REQUESTS_PER_JOB):
+        active = [c for c in job.columns if not c.done]
+        if not active and not nonrep:
+            return
+        if loop.time() >= deadline:
+            raise SnmpTimeout(f"{session.address}: poll deadline reached")
+        if active:
+            reps = max(1, min(reps, MAX_VARBINDS // len(active)))
+        oids = [o for o, _ in nonrep] + [c.last for c in active]
+        out.requests += 1
+        if v1:
+            response = await session.request(_ber.GETNEXT, oids, deadline=deadline)
+        else:
+            response = await session.request(_ber.GETBULK, oids, non_repeaters=len(nonrep),
+                                             max_repetitions=reps if active else 0,
+                                             deadline=deadline)
+        out.answers += 1
+        if response.error_status:
+            reps = _on_error_status(session, response, nonrep, active, reps, v1=v1)
+            continue
+        _take_scalars(response.varbinds[:len(nonrep)], nonrep, out)
+        progressed = _take_rows(response.varbinds[len(nonrep):], active, out)
+        nonrep = []
+        if active and not progressed:
+            out.failures.append(f"{session.address}: GETBULK answered no rows; gave up")
+            return
+    out.failures.append(f"{session.address}: table walk stopped after "
+                        f"{MAX_REQUESTS_PER_JOB} requests")
+
+
+def _on_error_status(session: Session, response: _ber.Response,
+                     nonrep: list[tuple[bytes, bytes]], active: list[_Column], reps: int,
+                     *, v1: bool) -> int:
+    """Adjusts the job after an error-status so the loop can retry; raises otherwise."""
+    status, index = response.error_status, response.error_index
+    if status == TOO_BIG and reps > 1:
+        return reps // 2
+    if v1 and status == NO_SUCH_NAME and 0 < index <= len(nonrep) + len(active):
+        if index <= len(nonrep):
+            del nonrep[index - 1]           # that scalar is absent
+        else:
+            active[index - 1 - len(nonrep)].done = True   # past the column's end
+        return reps
+    raise SnmpResponseError(status, index, session.address)
+
+
+def _take_scalars(varbinds: Sequence[_ber.Varbind], nonrep: list[tuple[bytes, bytes]],
+                  out: Fetched) -> None:
+    for (oid, tag, value), (_, instance) in zip(varbinds, nonrep):
+        if oid == instance and tag not in _ber.EXCEPTION_TAGS:
+            out.scalars[instance] = (tag, value)
+
+
+def _take_rows(varbinds: Sequence[_ber.Varbind], active: list[_Column], out: Fetched) -> bool:
+    if not active:
+        return False
+    width = len(active)
+    progressed = False
+    for j, (oid, tag, value) in enumerate(varbinds):
+        col = active[j % width]
+        if col.done:
+            continue
+        prefix = col.prefix
+        if (tag == _ber.END_OF_MIB_VIEW or len(oid) <= len(prefix)
+                or not oid.startswith(prefix) or oid == col.last):
+            col.done = True
+            progressed = True
+            continue
+        out.columns[prefix][oid[len(prefix):]] = (tag, value)
+        col.last = oid
+        col.rows += 1
+        progressed = True
+        if col.max_rows is not None and col.rows >= col.max_rows:
+            col.done = True
+    return progressed
