@@ -1,0 +1,598 @@
+"""Import the asset sheet an office keeps (csv or xlsx) as inventory YAML.
+
+`import_sheet(path, categories)` reads the sheet, maps its columns (Korean or English
+headers, small variants: spacing, case, units in brackets such as 단가(천원)), and turns
+every row into a device entry in the config schema of DESIGN.md. All problems are
+collected first and raised together as one `ConfigError`, each naming file, row and
+column (`inv.csv: row 7, column 수량: not a whole number: 'abc'`); nothing is returned
+half-done. `to_yaml(result)` writes the entries (Korean kept, keys in a stable order).
+
+Rules worth knowing:
+
+* The header row is the first of the top ten rows that names a category and a name
+  column (office sheets often start with a title row). Rows are numbered as the
+  spreadsheet numbers them (the header is row 1 when there is no title).
+* Required columns: category (구분), name (품명), acquisition year or date (도입연도 or
+  취득일). A row may leave the year empty: it is imported without `acquired`, and the
+  plan lists it as undated.
+* Categories match the service-life table's keys, Korean and English names and aliases,
+  ignoring case and spaces. An unknown one is an error with the closest known name.
+* 도입연도 2008, "2008년" -> `acquired: 2008` (the loader reads a bare year as 1 Jan and
+  marks it year-only). "2014년 이전" -> 2014, with a warning and a note on the device.
+* Money: commas, 원 and ₩ are dropped; a column or cell in 천원 is multiplied by 1000.
+  Without 단가 but with 금액 (total), the unit cost is the total over the quantity.
+* 내용연수 is written as a device override only where it differs from the category's
+  rule in force at acquisition, so that the office's table keeps governing the rest.
+* Ids come from 관리번호/id when it is a valid id (letters, digits, `_ . : -`); otherwise
+  `<category>-<year>-<row>` (`<category>-<row>` without a year), stable for the same
+  sheet, and a Korean 관리번호 is kept in `tags.asset_no`.
+* CSV is read as UTF-8 (with or without BOM), else CP949, which Korean Excel writes by
+  default; the encoding used is reported. Comma, tab or semicolon separated.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import difflib
+import io
+import re
+import unicodedata
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+import yaml
+
+from inventory.errors import ConfigError, Problem
+from inventory.model import Category
+
+# Canonical field -> the headers that mean it, already normalised (see `_normalise`).
+FIELD_HEADERS: dict[str, tuple[str, ...]] = {
+    "id": ("관리번호", "자산번호", "자산관리번호", "id", "assetid", "assetno", "assetnumber"),
+    "category": ("구분", "분류", "품목", "종류", "장비구분", "장비분류", "category", "type",
+                 "kind"),
+    "name": ("품명", "장비명", "명칭", "물품명", "name", "item", "itemname", "description"),
+    "vendor": ("제조사", "제조업체", "제조회사", "vendor", "manufacturer", "maker", "make"),
+    "model": ("모델", "모델명", "규격", "model", "modelname"),
+    "serial": ("일련번호", "시리얼", "시리얼번호", "제조번호", "serial", "serialnumber",
+               "serialno", "s/n", "sn"),
+    "site": ("설치기관", "기관", "사이트", "site"),
+    "location": ("설치장소", "설치위치", "위치", "장소", "location", "place"),
+    "goods_code": ("물품분류번호", "물품목록번호", "goodscode", "goodsclassificationnumber"),
+    "acquired_year": ("도입연도", "도입년도", "취득연도", "취득년도", "구입연도", "구입년도",
+                      "도입시기", "year", "acquiredyear", "yearacquired", "acquisitionyear"),
+    "acquired_date": ("취득일", "취득일자", "도입일", "도입일자", "구입일", "구입일자",
+                      "acquired", "acquireddate", "acquisitiondate", "dateacquired"),
+    "service_life_years": ("내용연수", "servicelife", "servicelifeyears", "usefullife"),
+    "support_ends": ("기술지원종료일", "기술지원종료", "supportends", "endofsupport"),
+    "lease_ends": ("임차만료일", "임차종료일", "leaseends", "leaseend"),
+    "unit_cost": ("단가", "취득단가", "unitcost", "unitcostkrw", "unitprice", "price"),
+    "total_cost": ("금액", "취득금액", "총액", "합계금액", "totalcost", "amount", "total"),
+    "quantity": ("수량", "qty", "quantity", "count"),
+    "criticality": ("중요도", "criticality"),
+    "notes": ("비고", "notes", "note", "remarks", "memo"),
+}
+# Understood and deliberately not imported: row numbers and values Lifeline derives.
+IGNORED_HEADERS = ("연번", "순번", "번호", "no", "no.", "경과연수", "경과년수", "yearselapsed")
+REQUIRED = (("category", "구분 (category)"), ("name", "품명 (name)"))
+ACQUIRED_LABEL = "도입연도 or 취득일 (acquired year or date)"
+TOTAL_ROW_WORDS = ("합계", "계", "소계", "총계", "total", "subtotal")
+CRITICALITY_WORDS = {"critical": "critical", "high": "high", "normal": "normal", "low": "low",
+                     "최상": "critical", "긴급": "critical", "핵심": "critical",
+                     "상": "high", "높음": "high", "중": "normal", "보통": "normal",
+                     "하": "low", "낮음": "low"}
+ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]*")
+HEADER_SEARCH_ROWS = 10
+
+_HEADER_INDEX = {alias: name for name, aliases in FIELD_HEADERS.items() for alias in aliases}
+
+
+@dataclass(frozen=True, slots=True)
+class SheetProblem(Problem):
+    """A problem in a spreadsheet: `line` is the row (0: the whole sheet), `path` the column."""
+
+    def __str__(self) -> str:
+        where = [f"row {self.line}"] if self.line else []
+        where += [f"column {self.path}"] if self.path else []
+        return f"{self.file}: {', '.join(where)}: {self.message}" if where else \
+            f"{self.file}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImportResult:
+    """What a sheet became: device entries (dicts in the config schema, keys in order)."""
+
+    source: Path
+    devices: tuple[dict[str, Any], ...]
+    encoding: str | None                  # how a CSV was decoded; None for xlsx
+    unknown_columns: tuple[str, ...]      # headers not understood, as written
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _Column:
+    index: int
+    header: str                           # as written, for messages
+    thousand_won: bool = False            # the header says 천원
+
+
+@dataclass(slots=True)
+class _RowContext:
+    """Where a row's problems and warnings go while it is read."""
+
+    file: str
+    row: int
+    problems: list[Problem]
+    warnings: list[str]
+    columns: Mapping[str, _Column] = field(default_factory=dict)
+
+    def problem(self, fieldname: str, message: str) -> None:
+        self.problems.append(SheetProblem(self.file, self.row, self.columns[fieldname].header,
+                                          message))
+
+
+# ---- reading -----------------------------------------------------------------------------
+
+def read_rows(path: Path) -> tuple[list[list[Any]], str | None]:
+    """The sheet's rows as lists of cell values, and the CSV encoding used (None for xlsx)."""
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".txt", ".tsv", ".xlsx", ".xlsm"):
+        hint = " (save it as .xlsx or .csv)" if suffix == ".xls" else ""
+        raise _sheet_error(path, f"not a .csv or .xlsx file{hint}")
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise _sheet_error(path, "no such file") from None
+    except OSError as exc:
+        raise _sheet_error(path, f"cannot read: {exc.strerror}") from None
+    if suffix in (".xlsx", ".xlsm"):
+        return _xlsx_rows(path, data), None
+    text, encoding = decode_csv(path, data)
+    return _csv_rows(text), encoding
+
+
+def decode_csv(path: Path, data: bytes) -> tuple[str, str]:
+    """The text of a CSV file: UTF-8 (with or without BOM), else CP949 (Korean Excel)."""
+    if data.startswith(codecs.BOM_UTF8):
+        encodings = (("utf-8-sig", "UTF-8 with BOM"),)
+    else:
+        encodings = (("utf-8", "UTF-8"), ("cp949", "CP949"))
+    for codec, label in encodings:
+        try:
+            return data.decode(codec), label
+        except UnicodeDecodeError:
+            continue
+    raise _sheet_error(path, "cannot decode: neither UTF-8 nor CP949 (EUC-KR); "
+                             "save the sheet as 'CSV UTF-8' and try again")
+
+
+def _csv_rows(text: str) -> list[list[Any]]:
+    sample = text[:4096]
+    try:
+        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",\t;")
+    except csv.Error:
+        dialect = csv.excel
+    return [list(row) for row in csv.reader(io.StringIO(text), dialect)]
+
+
+def _xlsx_rows(path: Path, data: bytes) -> list[list[Any]]:
+    from openpyxl import load_workbook   # only the xlsx path pays for openpyxl
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise _sheet_error(path, f"not a readable xlsx workbook ({exc})") from None
+    try:
+        sheet = book.active or book.worksheets[0]
+        return [list(row) for row in sheet.iter_rows(values_only=True)]
+    finally:
+        book.close()
+
+
+def _sheet_error(path: Path, message: str) -> ConfigError:
+    return ConfigError([SheetProblem(str(path), 0, "", message)])
+
+
+# ---- headers -----------------------------------------------------------------------------
+
+def _normalise(text: str) -> str:
+    """Lower case, full-width folded, without spaces, underscores, hyphens or dots."""
+    folded = unicodedata.normalize("NFKC", text).lower()
+    return re.sub(r"[\s_\-.·]", "", folded)
+
+
+def _parse_header(cell: Any) -> tuple[str | None, bool]:
+    """(canonical field or None, whether the header says 천원) for one header cell."""
+    text = _normalise(str(cell or ""))
+    units = "".join(re.findall(r"[(\[](.*?)[)\]]", text))
+    base = re.sub(r"[(\[].*?[)\]]", "", text)
+    thousand = "천원" in units or base.endswith("천원")
+    base = re.sub(r"(천원|원|krw)$", "", base) if base not in _HEADER_INDEX else base
+    if base in IGNORED_HEADERS or text in IGNORED_HEADERS:
+        return "", thousand
+    return _HEADER_INDEX.get(base), thousand
+
+
+def _find_header(rows: list[list[Any]]) -> int | None:
+    for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        fields = {_parse_header(cell)[0] for cell in row}
+        if {"category", "name"} <= fields:
+            return index
+    return None
+
+
+def _map_columns(path: Path, header: list[Any], header_row: int, problems: list[Problem],
+                 warnings: list[str]) -> tuple[dict[str, _Column], list[str]]:
+    columns: dict[str, _Column] = {}
+    unknown: list[str] = []
+    for index, cell in enumerate(header):
+        written = str(cell).strip() if cell is not None else ""
+        if not written:
+            continue
+        name, thousand = _parse_header(cell)
+        if name is None:
+            unknown.append(written)
+        elif name and name in columns:
+            warnings.append(f"{path}: column {written}: means the same as column "
+                            f"{columns[name].header}; ignored")
+        elif name:
+            columns[name] = _Column(index, written, thousand)
+    missing = [label for name, label in REQUIRED if name not in columns]
+    if "acquired_year" not in columns and "acquired_date" not in columns:
+        missing.append(ACQUIRED_LABEL)
+    if missing:
+        problems.append(SheetProblem(str(path), header_row, "",
+                                     f"missing required column(s): {', '.join(missing)}"))
+    return columns, unknown
+
+
+# ---- cells -------------------------------------------------------------------------------
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)                   # xlsx stores 2008 or a model number as 2008.0
+    if isinstance(value, datetime):
+        value = value.date()
+    text = str(value).strip()
+    return text or None
+
+
+def _whole(value: Any, units: str = "") -> int:
+    """A whole number: 2, 2.0, '1,585', '2대'. Raises ValueError with the message."""
+    if isinstance(value, bool):
+        raise ValueError(f"not a whole number: {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    text = re.sub(rf"\s*({units})$", "", str(value).strip(), flags=re.IGNORECASE) if units \
+        else str(value).strip()
+    cleaned = text.replace(",", "")
+    if not re.fullmatch(r"\d+", cleaned):
+        raise ValueError(f"not a whole number: {value!r}")
+    return int(cleaned)
+
+
+def _won(value: Any, thousand_column: bool) -> int:
+    """Money in won from 239931000, '239,931,000원', '₩1,200', or 천원 (column or cell)."""
+    text = str(value).strip().replace(",", "").replace("₩", "").replace(" ", "")
+    thousand = thousand_column or text.endswith("천원")
+    text = re.sub(r"(천원|원|krw)$", "", text, flags=re.IGNORECASE)
+    try:
+        amount = Decimal(text) * (1000 if thousand else 1)
+    except InvalidOperation:
+        raise ValueError(f"not an amount of money: {value!r}") from None
+    if amount < 0 or amount != amount.to_integral_value():
+        raise ValueError(f"not a whole, non-negative amount of won: {value!r}")
+    return int(amount)
+
+
+_YEAR = re.compile(r"(\d{4})\s*년?")
+_BEFORE = re.compile(r"(?:~|≤|<=|<)?\s*(\d{4})\s*년?\s*(이전|이하|까지|以前|or earlier|and before)?")
+_DATE = re.compile(r"(\d{4})\s*[-./년]\s*(\d{1,2})\s*[-./월]\s*(\d{1,2})\s*[.일]?")
+
+
+@dataclass(frozen=True, slots=True)
+class _Acquired:
+    """An acquisition as the sheet gave it: a whole date, or only a year (maybe 'before')."""
+
+    value: date | int
+    approximate: bool = False             # "2014년 이전": the year is an upper bound
+
+    @property
+    def year(self) -> int:
+        return self.value if isinstance(self.value, int) else self.value.year
+
+
+def _acquired(value: Any) -> _Acquired:
+    """2008, 2008.0, '2008년', '2014년 이전', '~2014', dates as cells or written out."""
+    if isinstance(value, datetime):
+        return _Acquired(value.date())
+    if isinstance(value, date):
+        return _Acquired(value)
+    text = _text(value) or ""
+    compact = text.replace(" ", "")
+    if match := _DATE.fullmatch(text):
+        try:
+            return _Acquired(date(*map(int, match.groups())))
+        except ValueError:
+            raise ValueError(f"not a date: {value!r}") from None
+    if re.fullmatch(r"\d{8}", compact):
+        try:
+            return _Acquired(date(int(compact[:4]), int(compact[4:6]), int(compact[6:])))
+        except ValueError:
+            raise ValueError(f"not a date: {value!r}") from None
+    if match := _YEAR.fullmatch(text):
+        return _Acquired(_check_year(int(match.group(1)), value))
+    if (match := _BEFORE.fullmatch(text)) and (match.group(2) or not text[0].isdigit()):
+        return _Acquired(_check_year(int(match.group(1)), value), approximate=True)
+    raise ValueError(f"not a year or date: {value!r} (write e.g. 2008, 2008년 or 2008-03-01)")
+
+
+def _check_year(year: int, written: Any) -> int:
+    if not 1950 <= year <= 2100:
+        raise ValueError(f"not a plausible year: {written!r}")
+    return year
+
+
+def _date_cell(value: Any) -> date:
+    found = _acquired(value)
+    if isinstance(found.value, int):
+        raise ValueError(f"not a date: {value!r} (write YYYY-MM-DD)")
+    return found.value
+
+
+# ---- rows --------------------------------------------------------------------------------
+
+class _CategoryIndex:
+    """Category keys by every name a sheet may use for them, normalised."""
+
+    def __init__(self, categories: Mapping[str, Category]):
+        self.keys: dict[str, str] = {}
+        for category in categories.values():
+            for label in (category.key, category.name_ko, category.name_en, *category.aliases):
+                self.keys.setdefault(_normalise(label), category.key)
+        self.labels = sorted({c.name_ko for c in categories.values()} | set(categories))
+
+    def find(self, written: str) -> str | None:
+        return self.keys.get(_normalise(written))
+
+    def hint(self, written: str) -> str:
+        close = difflib.get_close_matches(written, self.labels, n=1, cutoff=0.5)
+        return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _cell(row: list[Any], columns: Mapping[str, _Column], name: str) -> Any:
+    column = columns.get(name)
+    if column is None or column.index >= len(row):
+        return None
+    value = row[column.index]
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def _read_row(ctx: _RowContext, row: list[Any], index: _CategoryIndex,
+              categories: Mapping[str, Category]) -> dict[str, Any] | None:
+    """One device entry, or None when the row has problems (recorded in `ctx`)."""
+    before = len(ctx.problems)
+    get = lambda name: _cell(row, ctx.columns, name)  # noqa: E731 - a local shorthand
+    entry: dict[str, Any] = {}
+    category = _category(ctx, get("category"), index)
+    name = _text(get("name"))
+    if name is None:
+        ctx.problem("name", "empty: every row needs a name (품명)")
+    acquired = _parse(ctx, "acquired_date", get("acquired_date"), _acquired) \
+        or _parse(ctx, "acquired_year", get("acquired_year"), _acquired)
+    _check_year_and_date(ctx, get, acquired)
+    quantity = _parse(ctx, "quantity", get("quantity"), lambda v: _whole(v, "대|식|개|ea|set|sets|units?"))
+    if quantity is not None and quantity < 1:
+        ctx.problem("quantity", f"must be 1 or more: {quantity}")
+    life = _parse(ctx, "service_life_years", get("service_life_years"),
+                  lambda v: _whole(v, "년|years?|yrs?"))
+    unit_cost = _unit_cost(ctx, get, quantity or 1)
+    if len(ctx.problems) > before or category is None or name is None:
+        return None
+    entry["category"] = category
+    entry["name"] = name
+    for key in ("vendor", "model", "serial", "site", "location", "goods_code"):
+        if (text := _text(get(key))) is not None:
+            entry[key] = text
+    if acquired is not None:
+        entry["acquired"] = acquired.value
+    if life is not None and life != categories[category].rule_for(_as_date(acquired)).years:
+        entry["service_life_years"] = life
+    for key in ("support_ends", "lease_ends"):
+        if (when := _parse(ctx, key, get(key), _date_cell)) is not None:
+            entry[key] = when
+    if unit_cost is not None:
+        entry["unit_cost_krw"] = unit_cost
+    entry["quantity"] = quantity or 1
+    if (level := _criticality(ctx, get("criticality"))) is not None:
+        entry["criticality"] = level
+    notes = _notes(ctx, get("notes"), get, acquired)
+    if notes:
+        entry["notes"] = notes
+    return entry if len(ctx.problems) == before else None
+
+
+def _parse(ctx: _RowContext, fieldname: str, value: Any, parse: Any) -> Any:
+    if value is None:
+        return None
+    try:
+        return parse(value)
+    except ValueError as exc:
+        ctx.problem(fieldname, str(exc))
+        return None
+
+
+def _category(ctx: _RowContext, value: Any, index: _CategoryIndex) -> str | None:
+    written = _text(value)
+    if written is None:
+        ctx.problem("category", "empty: every row needs a category (구분)")
+        return None
+    key = index.find(written)
+    if key is None:
+        ctx.problem("category", f"unknown category {written!r}{index.hint(written)}")
+    return key
+
+
+def _check_year_and_date(ctx: _RowContext, get: Any, acquired: _Acquired | None) -> None:
+    """A sheet with both a year and a date column must agree with itself."""
+    year_cell, date_cell = get("acquired_year"), get("acquired_date")
+    if acquired is None or year_cell is None or date_cell is None:
+        return
+    try:
+        year = _acquired(year_cell).year
+    except ValueError:
+        return                                  # the date wins; the year is not used
+    if year != acquired.year:
+        ctx.problem("acquired_year", f"{year} disagrees with {ctx.columns['acquired_date'].header}"
+                                     f" {acquired.value}")
+
+
+def _unit_cost(ctx: _RowContext, get: Any, quantity: int) -> int | None:
+    thousand = lambda name: ctx.columns[name].thousand_won  # noqa: E731
+    unit = _parse(ctx, "unit_cost", get("unit_cost"),
+                  lambda v: _won(v, thousand("unit_cost")))
+    total = _parse(ctx, "total_cost", get("total_cost"),
+                   lambda v: _won(v, thousand("total_cost")))
+    if unit is not None or total is None:
+        if unit is not None and total is not None and unit * quantity != total:
+            ctx.warnings.append(f"{ctx.file}: row {ctx.row}: {ctx.columns['unit_cost'].header} "
+                                f"x {quantity} is {unit * quantity:,}, not "
+                                f"{ctx.columns['total_cost'].header} {total:,}; the unit cost "
+                                f"was used")
+        return unit
+    if total % quantity:
+        ctx.problem("total_cost", f"{total:,} won is not a multiple of the quantity {quantity}; "
+                                  f"give a unit cost (단가)")
+        return None
+    return total // quantity
+
+
+def _criticality(ctx: _RowContext, value: Any) -> str | None:
+    written = _text(value)
+    if written is None:
+        return None
+    level = CRITICALITY_WORDS.get(written.lower())
+    if level is None:
+        ctx.problem("criticality", f"unknown criticality {written!r} "
+                                   f"(critical, high, normal, low or 최상, 상, 중, 하)")
+    return level
+
+
+def _notes(ctx: _RowContext, written: Any, get: Any, acquired: _Acquired | None) -> str | None:
+    notes = [text] if (text := _text(written)) else []
+    if acquired is not None and acquired.approximate:
+        raw = _text(get("acquired_year")) or _text(get("acquired_date"))
+        ctx.warnings.append(f"{ctx.file}: row {ctx.row}: acquired {raw!r} read as "
+                            f"{acquired.year} (an upper bound: the asset may be older)")
+        notes.append(f"도입연도: {raw} (imported as {acquired.year})")
+    return "; ".join(notes) or None
+
+
+def _as_date(acquired: _Acquired | None) -> date | None:
+    if acquired is None:
+        return None
+    return date(acquired.value, 1, 1) if isinstance(acquired.value, int) else acquired.value
+
+
+def _is_blank(row: list[Any]) -> bool:
+    return all(_text(value) is None for value in row)
+
+
+def _is_total_row(row: list[Any], columns: Mapping[str, _Column]) -> bool:
+    labels = [_text(_cell(row, columns, name)) for name in ("category", "name")]
+    return any(label is not None and _normalise(label) in TOTAL_ROW_WORDS for label in labels)
+
+
+# ---- ids ---------------------------------------------------------------------------------
+
+def _assign_ids(file: str, placed: list[tuple[int, dict[str, Any], str | None]],
+                problems: list[Problem], id_header: str, warnings: list[str]) -> None:
+    """Ids from the sheet where valid, else `<category>-<year>-<row>`; duplicates are errors."""
+    seen: dict[str, int] = {}
+    kept_as_tag = 0
+    for row, entry, written in placed:
+        if written is not None and ID_PATTERN.fullmatch(written):
+            device_id = written
+        else:
+            year = entry.get("acquired")
+            year = year if isinstance(year, int) else getattr(year, "year", None)
+            device_id = f"{entry['category']}-{year}-{row}" if year else f"{entry['category']}-{row}"
+            if written is not None:
+                entry["tags"] = {"asset_no": written}
+                kept_as_tag += 1
+        if device_id in seen:
+            problems.append(SheetProblem(file, row, id_header,
+                                         f"duplicate id {device_id!r} (also row {seen[device_id]})"))
+        seen[device_id] = row
+        entry["id"] = device_id
+    if kept_as_tag:
+        warnings.append(f"{file}: {kept_as_tag} {id_header} value(s) are not valid ids (letters, "
+                        f"digits, _ . : -): ids were generated and the numbers kept as "
+                        f"tags.asset_no")
+
+
+# ---- the whole sheet ---------------------------------------------------------------------
+
+KEY_ORDER = ("id", "name", "category", "vendor", "model", "serial", "site", "location",
+             "goods_code", "acquired", "service_life_years", "support_ends", "lease_ends",
+             "unit_cost_krw", "quantity", "criticality", "tags", "notes")
+
+
+def import_sheet(path: str | Path, categories: Mapping[str, Category]) -> ImportResult:
+    """Device entries for every row of the sheet at `path`; ConfigError listing all problems."""
+    path = Path(path)
+    rows, encoding = read_rows(path)
+    file = str(path)
+    header_index = _find_header(rows)
+    problems: list[Problem] = []
+    warnings: list[str] = []
+    if header_index is None:
+        header_index = 0 if rows else -1
+    header = rows[header_index] if rows else []
+    columns, unknown = _map_columns(path, header, header_index + 1, problems, warnings)
+    if problems:
+        raise ConfigError(problems)
+    index = _CategoryIndex(categories)
+    placed: list[tuple[int, dict[str, Any], str | None]] = []
+    for number, row in _data_rows(rows, header_index):
+        if _is_total_row(row, columns):
+            warnings.append(f"{file}: row {number}: looks like a total row; skipped")
+            continue
+        ctx = _RowContext(file, number, problems, warnings, columns)
+        entry = _read_row(ctx, row, index, categories)
+        if entry is not None:
+            placed.append((number, entry, _text(_cell(row, columns, "id"))))
+    id_header = columns["id"].header if "id" in columns else "관리번호"
+    _assign_ids(file, placed, problems, id_header, warnings)
+    if problems:
+        raise ConfigError(problems)
+    if not placed:
+        raise ConfigError([SheetProblem(file, 0, "", "no rows below the header")])
+    devices = tuple({key: entry[key] for key in KEY_ORDER if key in entry}
+                    for _, entry, _ in placed)
+    return ImportResult(source=path, devices=devices, encoding=encoding,
+                        unknown_columns=tuple(unknown), warnings=tuple(warnings))
+
+
+def _data_rows(rows: list[list[Any]], header_index: int) -> Iterator[tuple[int, list[Any]]]:
+    for offset, row in enumerate(rows[header_index + 1:], start=header_index + 2):
+        if not _is_blank(row):
+            yield offset, row
+
+
+def to_yaml(result: ImportResult) -> str:
+    """The inventory file: a comment saying where it came from, then `devices:`."""
+    how = f", read as {result.encoding}" if result.encoding else ""
+    head = (f"# Imported by `lifeline import` from {result.source.name}{how}: "
+            f"{len(result.devices)} records.\n"
+            "# Check categories, ids and costs; include this file from your config.\n")
+    body = yaml.safe_dump({"devices": [dict(d) for d in result.devices]}, allow_unicode=True,
+                          sort_keys=False, default_flow_style=False, width=100)
+    return head + body
