@@ -292,7 +292,7 @@ def _won(value: Any, thousand_column: bool) -> int:
     return int(amount)
 
 
-_YEAR = re.compile(r"(\d{4})\s*년?")
+_YEAR = re.compile(r"(\d{4})(?:\.0+)?\s*년?")   # 2008.0: a year saved from a number cell
 _BEFORE = re.compile(r"(?:~|≤|<=|<)?\s*(\d{4})\s*년?\s*(이전|이하|까지|以前|or earlier|and before)?")
 _DATE = re.compile(r"(\d{4})\s*[-./년]\s*(\d{1,2})\s*[-./월]\s*(\d{1,2})\s*[.일]?")
 
