@@ -52,7 +52,8 @@ TEXT: dict[str, dict[str, str]] = {
            "totals_sheet": "소요재원", "undated_sheet": "일정미상",
            "rounding": "금액은 원 단위로 합산한 뒤 천원 단위로 반올림했습니다.",
            "missing_note": "단가가 입력되지 않은 {n}건은 합계에 포함되지 않았습니다.",
-           "partial": "(단가 미입력 {n}건 제외)"},
+           "partial": "(단가 미입력 {n}건 제외)",
+           "partial_cells": "노란색 칸: 단가 미입력 항목이 있어 실제 소요액보다 적게 합산됨."},
     "en": {"title": "Equipment replacement plan", "year": "{year}", "totals": "Required funds by year",
            "unit": "thousand KRW", "sum": "Total", "missing_rows": "Rows without cost",
            "cost_missing": "cost missing", "undated": "Undated (no acquisition or support date)",
@@ -60,7 +61,8 @@ TEXT: dict[str, dict[str, str]] = {
            "totals_sheet": "Totals", "undated_sheet": "Undated",
            "rounding": "Amounts are summed in won, then rounded half up to thousand won.",
            "missing_note": "{n} rows without a unit cost are not included in the totals.",
-           "partial": "(without {n} uncosted)"},
+           "partial": "(without {n} uncosted)",
+           "partial_cells": "Yellow cells lack some unit costs: the real need is higher."},
 }
 
 
@@ -297,6 +299,8 @@ _BODY_FONT = Font(name=_FONT, size=10)
 _HEADER_FONT = Font(name=_FONT, size=10, bold=True)
 _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 _WRAP = Alignment(vertical="top", wrap_text=True)
+_TOP = Alignment(vertical="top")
+_PARTIAL_FILL = PatternFill("solid", fgColor="FFF2CC")
 
 
 def _xlsx(plan: ReplacementPlan, lang: str) -> bytes:
@@ -321,35 +325,43 @@ def _fill_table(sheet: Worksheet, columns: tuple[Column, ...], rows, lang: str) 
     for index, column in enumerate(columns, start=1):
         for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
             cell.font = _BODY_FONT
-            if column.kind == "text":
-                cell.alignment = _WRAP     # long names wrap instead of widening the page
-            elif column.kind == "won" or column.key == "quantity":
+            # Long names wrap instead of widening the page; all cells top-aligned to match.
+            cell.alignment = _WRAP if column.kind == "text" else _TOP
+            if column.kind == "won" or column.key == "quantity":
                 cell.number_format = NUMBER_FORMAT
-    _finish(sheet, freeze="A2", widest=28)
+    _finish(sheet, freeze="A2", widest=36)
 
 
 def _fill_totals(sheet: Worksheet, plan: ReplacementPlan, lang: str) -> None:
+    """Categories by years in 천원. An empty cell has no rows; a yellow one lacks some costs."""
     text, totals = TEXT[lang], plan.totals
     sheet.append([f"{_BY_KEY['category'].label(lang)} ({text['unit']})",
                   *(text["year"].format(year=y) for y in totals.years), text["sum"]])
-    for category in totals.categories:
-        sheet.append([category.display_name(lang),
-                      *(totals.cell(y, category.key).thousand_krw for y in totals.years),
-                      totals.by_category[category.key].thousand_krw])
-    sheet.append([text["sum"], *(totals.by_year[y].thousand_krw for y in totals.years),
-                  totals.overall.thousand_krw])
+    lines = [(c.display_name(lang), [totals.cell(y, c.key) for y in totals.years],
+              totals.by_category[c.key]) for c in totals.categories]
+    lines.append((text["sum"], [totals.by_year[y] for y in totals.years], totals.overall))
+    for label, amounts, overall in lines:
+        sheet.append([label, *(_xlsx_amount(a) for a in (*amounts, overall))])
+        for cell, amount in zip(sheet[sheet.max_row][1:], (*amounts, overall)):
+            cell.fill = _PARTIAL_FILL if amount.cost_missing_rows else PatternFill()
     sum_row = sheet.max_row
     sheet.append([text["missing_rows"], *(totals.by_year[y].cost_missing_rows
                                           for y in totals.years),
                   totals.overall.cost_missing_rows])
     sheet.append([])
     sheet.append([text["rounding"]])
+    if totals.overall.cost_missing_rows:
+        sheet.append([text["partial_cells"]])
     for row in sheet.iter_rows(min_row=2):
         for cell in row:
             cell.font = _HEADER_FONT if cell.row == sum_row else _BODY_FONT
             if cell.column > 1:
                 cell.number_format = NUMBER_FORMAT
     _finish(sheet, freeze="B2", widest=30)
+
+
+def _xlsx_amount(amount: Amount) -> int | None:
+    return amount.thousand_krw if amount.rows else None
 
 
 def _finish(sheet: Worksheet, *, freeze: str, widest: int = 40) -> None:
@@ -359,17 +371,31 @@ def _finish(sheet: Worksheet, *, freeze: str, widest: int = 40) -> None:
         cell.fill = _HEADER_FILL
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     sheet.freeze_panes = freeze
+    widths = []
     for index, cells in enumerate(sheet.iter_cols(max_row=sheet.max_row), start=1):
         header, *body = (_display_width(cell.value, cell.number_format) for cell in cells)
         # Headers wrap (two short lines), so a long header does not widen a number column.
-        width = max([min(header, 8), *body])
-        sheet.column_dimensions[get_column_letter(index)].width = min(max(width + 2, 6), widest)
+        width = min(max(header if header <= 10 else 10, *body, 4) + 2, widest)
+        sheet.column_dimensions[get_column_letter(index)].width = width
+        widths.append(width)
+    _fit_row_heights(sheet, widths)
     sheet.page_setup.orientation = "landscape"
     sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
     sheet.page_setup.fitToWidth = 1
     sheet.page_setup.fitToHeight = 0
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
     sheet.print_title_rows = "1:1"
+
+
+def _fit_row_heights(sheet: Worksheet, widths: list[int]) -> None:
+    """Rows tall enough for their wrapped cells. LibreOffice keeps the file's row heights
+    rather than measuring wrapped text, so a wrapped cell would spill over the next row."""
+    for row in sheet.iter_rows():
+        lines = max((math.ceil(_display_width(cell.value, "") / max(widths[cell.column - 1] - 1, 1))
+                     for cell in row if cell.alignment.wrap_text and cell.value is not None),
+                    default=1)
+        if lines > 1:
+            sheet.row_dimensions[row[0].row].height = 14 * lines
 
 
 def _display_width(value: object, number_format: str) -> int:

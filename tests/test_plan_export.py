@@ -120,10 +120,13 @@ def test_xlsx_totals_sheet_in_thousand_won(plan):
     assert sheet.freeze_panes == "B2"
     assert [cell.value for cell in sheet[1]] == ["구분 (단위: 천원)", "2021년", "2022년", "합계"]
     table = {row[0].value: row for row in sheet.iter_rows(min_row=2) if row[0].value}
-    assert [c.value for c in table["백본 스위치"][1:]] == [479_862, 0, 479_862]
+    assert [c.value for c in table["백본 스위치"][1:]] == [479_862, None, 479_862]
     assert table["합계"][1].value == 479_862 + 53_528 + 43_233
     assert table["합계"][1].number_format == "#,##0"
     assert table["단가 미입력(건)"][3].value == 1
+    # The IPS total lacks the uncosted web firewall: marked, the backbone's is not.
+    assert table["침입방지시스템"][1].fill.fgColor.rgb.endswith("FFF2CC")
+    assert table["백본 스위치"][1].fill.fill_type is None
 
 
 def test_xlsx_english_sheet_names_and_no_undated_sheet_when_none():
