@@ -39,14 +39,14 @@ nothing to a total, and every total says how many of its rows lacked a cost.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
-from inventory.lifecycle import LifeStatus, Policy, SupportStatus, assess
-from inventory.model import Category, Criticality, Device
+from inventory.lifecycle import Lifecycle, LifeStatus, Policy, SupportStatus, assess
+from inventory.model import Criticality, Device
 
 DEFAULT_REPEATED_OUTAGES = 3
 
@@ -129,10 +129,15 @@ class Amount:
     def thousand_krw(self) -> int:
         return to_thousand_krw(self.krw)
 
-    def add(self, asset: Asset) -> Amount:
-        return Amount(krw=self.krw + (asset.total_cost_krw or 0), rows=self.rows + 1,
-                      quantity=self.quantity + asset.quantity,
-                      cost_missing_rows=self.cost_missing_rows + asset.cost_missing)
+    @classmethod
+    def of(cls, assets: Iterable[Asset]) -> Amount:
+        krw = rows = quantity = missing = 0
+        for asset in assets:
+            krw += asset.total_cost_krw or 0
+            rows += 1
+            quantity += asset.quantity
+            missing += asset.cost_missing
+        return cls(krw=krw, rows=rows, quantity=quantity, cost_missing_rows=missing)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -186,7 +191,8 @@ def build_plan(devices: Iterable[Device], policy: Policy, *, year: int, horizon:
     if repeated_outages < 1:
         raise ValueError(f"repeated_outages must be 1 or more, not {repeated_outages}")
     first_day, last_year = date(year, 1, 1), year + horizon
-    candidates: list[tuple[tuple, PlanRow]] = []
+    labels = {key: CategoryLabel(c.key, c.name_ko, c.name_en) for key, c in policy.items()}
+    candidates: list[tuple[tuple, dict[str, Any]]] = []
     undated: list[Asset] = []
     for device in devices:
         if device.is_retired(first_day):
@@ -194,10 +200,13 @@ def build_plan(devices: Iterable[Device], policy: Policy, *, year: int, horizon:
         lifecycle = assess(device, policy, first_day)
         due = _due_year(device, lifecycle.life_ends, lifecycle.support_ends, year)
         if due is None:
-            undated.append(_asset(device, policy))
+            undated.append(_asset(device, labels))
         elif due <= last_year:
             outage_count = None if outages is None else outages.get(device.id, 0)
-            candidates.append(_candidate(device, policy, due, outage_count, repeated_outages))
+            if due != year:    # "exceeded"/"unsupported" are judged on 1 Jan of the row's year
+                lifecycle = assess(device, policy, date(due, 1, 1))
+            candidates.append(_candidate(device, lifecycle, labels, due, outage_count,
+                                         repeated_outages))
     rows = _prioritise(candidates)
     undated.sort(key=lambda asset: asset.device_id)
     return ReplacementPlan(year=year, horizon=horizon, repeated_outages=repeated_outages,
@@ -214,11 +223,13 @@ def _due_year(device: Device, life_ends: date | None, support_ends: date | None,
     return max(first_year, min(d.year for d in dates))
 
 
-def _candidate(device: Device, policy: Policy, year: int, outage_count: int | None,
-               repeated_outages: int) -> tuple[tuple, PlanRow]:
-    """The row for `device` in `year`, and its sort key (the priority rule)."""
-    # Assessed on 1 Jan of the row's year: "exceeded"/"unsupported" mean before the year began.
-    lifecycle = assess(device, policy, date(year, 1, 1))
+def _candidate(device: Device, lifecycle: Lifecycle, labels: Mapping[str, CategoryLabel],
+               year: int, outage_count: int | None,
+               repeated_outages: int) -> tuple[tuple, dict[str, Any]]:
+    """The sort key (the priority rule) and fields of the row for `device` in `year`.
+
+    `lifecycle` is the device assessed on 1 Jan of `year`.
+    """
     year_end = date(year, 12, 31)
     life_due = lifecycle.life_ends is not None and lifecycle.life_ends <= year_end
     support_due = lifecycle.support_ends is not None and lifecycle.support_ends <= year_end
@@ -229,8 +240,8 @@ def _candidate(device: Device, policy: Policy, year: int, outage_count: int | No
                                                  (Reason.LEASE, lease_due),
                                                  (Reason.OUTAGE_HISTORY, repeated)) if holds)
     life = lifecycle.service_life
-    row = PlanRow(
-        year=year, priority=0, asset=_asset(device, policy),
+    row = dict(
+        year=year, asset=_asset(device, labels),
         service_life_years=life.years if life else None,
         years_elapsed=year - device.acquired.year if device.acquired else None,
         life_ends=lifecycle.life_ends, support_ends=lifecycle.support_ends,
@@ -245,48 +256,45 @@ def _candidate(device: Device, policy: Policy, year: int, outage_count: int | No
     return key, row
 
 
-def _prioritise(candidates: list[tuple[tuple, PlanRow]]) -> tuple[PlanRow, ...]:
+def _prioritise(candidates: list[tuple[tuple, dict[str, Any]]]) -> tuple[PlanRow, ...]:
     """Rows sorted by year and priority key, numbered 1.. within each year."""
     candidates.sort(key=lambda pair: pair[0])
     rows: list[PlanRow] = []
     rank, current_year = 0, None
-    for _, row in candidates:
-        rank = rank + 1 if row.year == current_year else 1
-        current_year = row.year
-        rows.append(replace(row, priority=rank))
+    for _, fields in candidates:
+        rank = rank + 1 if fields["year"] == current_year else 1
+        current_year = fields["year"]
+        rows.append(PlanRow(priority=rank, **fields))
     return tuple(rows)
 
 
-def _asset(device: Device, policy: Policy) -> Asset:
-    return Asset(device_id=device.id, category=_label(device.category, policy),
+def _asset(device: Device, labels: Mapping[str, CategoryLabel]) -> Asset:
+    # The loader rejects unknown categories; a caller passing a partial policy still gets
+    # a row, labelled with the bare key, rather than an exception.
+    label = labels.get(device.category) or CategoryLabel(device.category, device.category,
+                                                         device.category)
+    return Asset(device_id=device.id, category=label,
                  name=device.name, model=device.model, site=device.site,
                  location=device.location, acquired=device.acquired,
                  quantity=device.quantity, criticality=device.criticality,
                  unit_cost_krw=device.unit_cost_krw)
 
 
-def _label(key: str, policy: Policy) -> CategoryLabel:
-    # The loader rejects unknown categories; a caller passing a partial policy still gets
-    # a row, labelled with the bare key, rather than an exception.
-    category: Category | None = policy.get(key)
-    if category is None:
-        return CategoryLabel(key, key, key)
-    return CategoryLabel(category.key, category.name_ko, category.name_en)
-
-
 def _totals(rows: tuple[PlanRow, ...], policy: Policy, years: tuple[int, ...]) -> PlanTotals:
-    cells: dict[tuple[int, str], Amount] = {}
-    by_year: dict[int, Amount] = {y: Amount() for y in years}
-    by_category: dict[str, Amount] = {}
+    groups: dict[tuple[int, str], list[Asset]] = {}
+    in_year: dict[int, list[Asset]] = {y: [] for y in years}
+    in_category: dict[str, list[Asset]] = {}
     labels: dict[str, CategoryLabel] = {}
-    overall = Amount()
     for row in rows:
-        asset, key = row.asset, row.asset.category.key
-        labels[key] = asset.category
-        cells[(row.year, key)] = cells.get((row.year, key), Amount()).add(asset)
-        by_year[row.year] = by_year[row.year].add(asset)
-        by_category[key] = by_category.get(key, Amount()).add(asset)
-        overall = overall.add(asset)
+        key = row.asset.category.key
+        groups.setdefault((row.year, key), []).append(row.asset)
+        in_year[row.year].append(row.asset)
+        in_category.setdefault(key, []).append(row.asset)
+        labels[key] = row.asset.category
+    cells = {where: Amount.of(assets) for where, assets in groups.items()}
+    by_year = {y: Amount.of(assets) for y, assets in in_year.items()}
+    by_category = {key: Amount.of(assets) for key, assets in in_category.items()}
+    overall = Amount.of(row.asset for row in rows)
     order = {key: index for index, key in enumerate(policy)}
     categories = tuple(sorted(labels.values(), key=lambda c: (order.get(c.key, len(order)),
                                                               c.key)))
