@@ -79,7 +79,7 @@ def field_value(col: Column, value: Value, row: Mapping[str, Value] | None = Non
             return None
         number *= factor[1]
     if col.scale is not None:
-        number *= col.scale
+        number = round(number * col.scale, 6)   # 0.01 * 191 is 1.9100000000000001
     if col.integer:
         number = int(number)
     return number

@@ -225,11 +225,19 @@ class UsmSession:
                                 non_repeaters, max_repetitions, self.address),
                 timeout=remaining + 0.05)
         except asyncio.TimeoutError:
-            raise SnmpTimeout(f"no answer from {self.address}") from None
+            raise self._timeout_error() from None
+        except SnmpTimeout:
+            raise self._timeout_error() from None
         except SnmpError:
             raise
         except Exception as exc:  # pysnmp raises its own errors from deep inside
             raise SnmpError(f"{self.address}: {type(exc).__name__}: {exc}") from None
+
+
+    def _timeout_error(self) -> SnmpTimeout:
+        # net-snmp drops a message it cannot decrypt without a report: say so.
+        hint = " (a wrong SNMPv3 privacy key looks the same)" if self._params.priv_protocol else ""
+        return SnmpTimeout(f"no answer from {self.address}{hint}")
 
 
 async def resolve(address: str, default_port: int = 161) -> Address:

@@ -1,0 +1,189 @@
+"""Real SNMP peers and helpers for the collector tests: net-snmp snmpd and one snmpsim process.
+
+Both listen on loopback only, on ports picked free at start, and are stopped by PID at
+the end of the session. snmpsim serves every recording of tests/data/snmp on 127.0.0.2..7
+(the v2c community, or the v3 context, names the recording). See ../shared TESTING.md for
+why snmpsim runs from its own venv as nobody.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Mapping, Sequence
+
+from collectors.base import PollResult
+from collectors.snmp import SnmpCollector
+from inventory.model import Credentials, Device, PollSpec, SecretRef, SnmpCredentials
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "tests" / "data" / "snmp"
+SNMPSIM = ROOT / ".venv-snmpsim" / "bin" / "snmpsim-command-responder"
+SNMPD = shutil.which("snmpd") or "/usr/sbin/snmpd"
+SNMPGET = shutil.which("snmpget") or "/usr/bin/snmpget"
+
+# Secrets reach the collector the way production does: through environment variables.
+SECRETS = {"LL_TEST_COMMUNITY": "public", "LL_TEST_AUTH": "authpass123",
+           "LL_TEST_PRIV": "privpass123", "LL_TEST_WRONG": "wrongpass999"}
+SIM_USER, SIM_AUTH = "lifeline", "simauth1234"
+SECRETS["LL_TEST_SIM_AUTH"] = SIM_AUTH
+SIM_ENGINE_ID = "8000000001020304"
+
+# recording -> (simulator address, profile)
+RECORDINGS = {
+    "switch24": ("127.0.0.2", "switch"),
+    "switch32": ("127.0.0.3", "switch"),
+    "firewall": ("127.0.0.4", "firewall"),
+    "ups-normal": ("127.0.0.5", "ups"),
+    "ups-battery": ("127.0.0.6", "ups"),
+    "router-entity": ("127.0.0.7", "router"),
+}
+
+
+def free_udp_port(hosts: Sequence[str] = ("127.0.0.1",)) -> int:
+    """A UDP port free on every host given (checked by binding each)."""
+    for _ in range(50):
+        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        probe.bind((hosts[0], 0))
+        port = probe.getsockname()[1]
+        held = [probe]
+        try:
+            for host in hosts[1:]:
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                held.append(s)
+                s.bind((host, port))
+            return port
+        except OSError:
+            continue
+        finally:
+            for s in held:
+                s.close()
+    raise RuntimeError("no free UDP port")
+
+
+def _answers(address: str, community: str) -> bool:
+    rc = subprocess.run([SNMPGET, "-v2c", "-c", community, "-On", "-t", "0.3", "-r", "0",
+                         address, "1.3.6.1.2.1.1.5.0"], capture_output=True).returncode
+    return rc == 0
+
+
+def _wait_until_answering(proc: subprocess.Popen, address: str, community: str,
+                          log: Path, limit: float = 20.0) -> None:
+    stop = time.monotonic() + limit
+    while time.monotonic() < stop:
+        if proc.poll() is not None:
+            raise RuntimeError(f"peer exited with {proc.returncode}: {log.read_text()[-2000:]}")
+        if _answers(address, community):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"peer on {address} did not answer: {log.read_text()[-2000:]}")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Stops one peer by its PID: TERM, then KILL if it lingers."""
+    if proc.poll() is not None:
+        return
+    os.kill(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)
+
+
+@dataclass
+class Peer:
+    address: str
+    proc: subprocess.Popen
+
+
+def start_snmpd(workdir: Path) -> Peer:
+    port = free_udp_port()
+    workdir.mkdir(parents=True, exist_ok=True)
+    conf = workdir / "snmpd.conf"
+    conf.write_text(
+        f"agentAddress udp:127.0.0.1:{port}\n"
+        "rocommunity public 127.0.0.1\n"
+        'createUser noc SHA "authpass123" AES "privpass123"\n'
+        'createUser nocauth SHA "authpass123"\n'
+        'createUser nocmd5 MD5 "authpass123" DES "privpass123"\n'
+        "rouser noc priv\nrouser nocauth auth\nrouser nocmd5 priv\n"
+        "sysName test-snmpd\nsysLocation loopback\n")
+    log = workdir / "snmpd.log"
+    proc = subprocess.Popen(
+        [SNMPD, "-f", "-Lo", "-C", "-c", str(conf), "-I", "-smux,mteTrigger,mteTriggerConf"],
+        env={**os.environ, "SNMP_PERSISTENT_DIR": str(workdir)},
+        stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    address = f"127.0.0.1:{port}"
+    try:
+        _wait_until_answering(proc, address, "public", log)
+    except Exception:
+        stop(proc)
+        raise
+    return Peer(address, proc)
+
+
+# --- records and polling helpers --------------------------------------------------------
+
+def community(name: str, value_env: str | None = None, version: str = "2c") -> SnmpCredentials:
+    """v1/v2c credentials whose community is read from an environment variable."""
+    env = value_env or f"LL_TEST_COMMUNITY_{name.upper().replace('-', '_')}"
+    if value_env is None:
+        os.environ[env] = name
+    return SnmpCredentials(name=name, version=version, community=SecretRef(env=env))  # type: ignore[arg-type]
+
+
+def usm(name: str, user: str, *, auth: str | None = "SHA", auth_env: str = "LL_TEST_AUTH",
+        priv: str | None = None, priv_env: str = "LL_TEST_PRIV",
+        context: str = "") -> SnmpCredentials:
+    return SnmpCredentials(
+        name=name, version="3", user=user, auth_protocol=auth,  # type: ignore[arg-type]
+        auth_key=SecretRef(env=auth_env) if auth else None,
+        priv_protocol=priv, priv_key=SecretRef(env=priv_env) if priv else None,  # type: ignore[arg-type]
+        context=context)
+
+
+def device(device_id: str, address: str, credentials: str, profile: str, *,
+           timeout: float = 1.0, retries: int = 1, category: str = "backbone_switch") -> Device:
+    return Device(id=device_id, name=device_id, category=category, site="district-hall",
+                  poll=PollSpec(protocol="snmp", address=address, credentials=credentials,
+                                profile=profile, timeout=timeout, retries=retries))
+
+
+def sim_devices(port: int) -> tuple[list[Device], dict[str, Credentials]]:
+    creds: dict[str, Credentials] = {}
+    devices = []
+    for name, (host, profile) in RECORDINGS.items():
+        creds[name] = community(name)
+        devices.append(device(name, f"{host}:{port}", name, profile))
+    return devices, creds
+
+
+def poll(devices: Sequence[Device], credentials: Mapping[str, Credentials],
+         rounds: int = 1, pause: float = 0.0) -> list[dict[str, PollResult]]:
+    """Polls every device concurrently, `rounds` times with one collector (so counter
+    state carries over), and returns each round's results by device id."""
+    async def run() -> list[dict[str, PollResult]]:
+        collector = SnmpCollector(credentials, max_in_flight=16)
+        out = []
+        try:
+            for i in range(rounds):
+                if i and pause:
+                    await asyncio.sleep(pause)
+                results = await asyncio.gather(*(collector.collect(d) for d in devices))
+                out.append({r.device_id: r for r in results})
+        finally:
+            await collector.aclose()
+        return out
+    return asyncio.run(run())
+
+
+def only(result: PollResult, measurement: str) -> list:
+    return [s for s in result.samples if s.measurement == measurement]
