@@ -252,7 +252,10 @@ def _chain(name: str, specs: Mapping[str, tuple[Path, ProfileSpec]],
 
 def _compile(name: str, specs: Mapping[str, tuple[Path, ProfileSpec]]) -> Profile:
     path = specs[name][0]
-    chain = _chain(name, specs)
+    try:
+        chain = _chain(name, specs)
+    except ProfileError as exc:
+        raise ProfileError(f"{path}: {exc}") from None
     groups: dict[str, GroupSpec] = {}
     tables: dict[str, TableSpec] = {}
     identity = IdentitySpec()

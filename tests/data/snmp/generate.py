@@ -33,7 +33,7 @@ def interfaces(ports: int, *, down: set[int] = frozenset(), admin_down: set[int]
                  (f"{IF}.3.{i}", "2", "6"), (f"{IF}.5.{i}", "66", "1000000000" if up else "0"),
                  (f"{IF}.7.{i}", "2", "2" if i in admin_down else "1"), (f"{IF}.8.{i}", "2", str(oper)),
                  (f"{IF}.13.{i}", "65", str(i)), (f"{IF}.14.{i}", "65:numeric" if i == 3 else "65",
-                                                  "rate=2,initial=10" if i == 3 else "0"),
+                                                  "rate=50,initial=10" if i == 3 else "0"),
                  (f"{IF}.19.{i}", "65", "0"), (f"{IF}.20.{i}", "65", "0")]
         if not hc:
             if i == 1:

@@ -1,0 +1,53 @@
+"""The metric catalogue: declared once, generated docs in step, nothing undeclared emitted."""
+from __future__ import annotations
+
+from collectors.base import Sample
+from collectors.snmp import load_profiles
+from collectors.snmp.catalogue import (CATALOGUE, README, from_profiles, read, readme_section,
+                                       render_csv, render_markdown, tags_of)
+from snmppeers import community, device, poll, sim_devices
+
+COMMON_TAGS = {"device_id", "category", "site", "agent_host"}
+
+
+def test_metrics_csv_is_what_the_profiles_declare() -> None:
+    profiles = load_profiles()
+    assert CATALOGUE.read_text(encoding="utf-8") == render_csv(from_profiles(profiles)), (
+        "regenerate: .venv/bin/python -m collectors.snmp.catalogue --write")
+    assert all(e.type in ("counter", "gauge", "enum") and e.description for e in read())
+
+
+def test_readme_metrics_section_is_generated_from_the_catalogue() -> None:
+    expected = render_markdown(read(), tags_of(load_profiles()))
+    assert readme_section(README.read_text(encoding="utf-8")) == expected.strip("\n")
+
+
+def _check(samples: list[Sample]) -> list[str]:
+    declared = {(e.measurement, e.field) for e in read()}
+    problems = []
+    for s in samples:
+        problems += [f"{s.measurement}.{f} not in metrics.csv" for f in s.fields
+                     if (s.measurement, f) not in declared]
+        problems += [f"{s.measurement}.{f} is a string field" for f, v in s.fields.items()
+                     if isinstance(v, str)]
+        if not COMMON_TAGS <= set(s.tags):
+            problems.append(f"{s.measurement} lacks tags {COMMON_TAGS - set(s.tags)}")
+    return problems
+
+
+def test_everything_emitted_is_declared(snmpsim: int, snmpd) -> None:
+    devices, creds = sim_devices(snmpsim)
+    creds["v2"] = community("v2", "LL_TEST_COMMUNITY")
+    devices += [device(f"snmpd-{p}", snmpd.address, "v2", p) for p in load_profiles()]
+    rounds = poll(devices, creds, rounds=2)
+    samples = [s for rnd in rounds for r in rnd.values() for s in r.samples]
+    assert len({s.measurement for s in samples}) >= 10
+    assert _check(samples) == []
+
+
+def test_the_check_catches_an_undeclared_field() -> None:
+    from datetime import datetime, timezone
+
+    rogue = Sample("interface", {t: "x" for t in COMMON_TAGS}, {"ifMadeUp": 1},
+                   datetime.now(timezone.utc))
+    assert _check([rogue]) == ["interface.ifMadeUp not in metrics.csv"]
