@@ -12,6 +12,7 @@ file; `agent.state_dir` is relative to the working directory, as a daemon's data
 from __future__ import annotations
 
 import difflib
+import functools
 import glob
 import types
 import typing
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any, Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from config import shipped
 from inventory import schema
@@ -176,6 +177,10 @@ def _entries(doc: LocatedDocument, raw: Any, where: Path_, shape: type,
         problems.append(doc.problem(where, f"must be a {kind}, not "
                                                 f"{type(raw).__name__}"))
         return shape()
+    try:   # the common case, all valid, in one call: much faster for 100,000 devices
+        return _adapter(shape, model).validate_python(raw)
+    except ValidationError:
+        pass   # find which entries are bad, one by one
     items = enumerate(raw) if shape is list else raw.items()
     valid: Any = shape()
     for key, entry in items:
@@ -190,6 +195,11 @@ def _entries(doc: LocatedDocument, raw: Any, where: Path_, shape: type,
         else:
             valid[key] = value
     return valid
+
+
+@functools.cache
+def _adapter(shape: type, model: type[BaseModel]) -> TypeAdapter[Any]:
+    return TypeAdapter(list[model] if shape is list else dict[str, model])  # type: ignore[valid-type]
 
 
 @dataclass(frozen=True, slots=True)
