@@ -13,8 +13,8 @@ from typing import Sequence
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_RUNTIME = 0, 1, 2
 
-# name -> (module, one-line help). Modules are imported only when their command runs,
-# so `lifeline validate` does not pay for pysnmp or openpyxl.
+# name -> (module, one-line help). Every module is imported to build the help; each keeps
+# its heavy imports (pysnmp, openpyxl) inside `run`, so `lifeline validate` stays light.
 COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("agent.validate_command", "check a configuration; list every problem"),
     "inventory": ("agent.inventory_command", "devices with their lifecycle status"),
