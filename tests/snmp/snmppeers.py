@@ -167,11 +167,12 @@ def sim_devices(port: int) -> tuple[list[Device], dict[str, Credentials]]:
 
 
 def poll(devices: Sequence[Device], credentials: Mapping[str, Credentials],
-         rounds: int = 1, pause: float = 0.0) -> list[dict[str, PollResult]]:
+         rounds: int = 1, pause: float = 0.0, max_in_flight: int = 16
+         ) -> list[dict[str, PollResult]]:
     """Polls every device concurrently, `rounds` times with one collector (so counter
     state carries over), and returns each round's results by device id."""
     async def run() -> list[dict[str, PollResult]]:
-        collector = SnmpCollector(credentials, max_in_flight=16)
+        collector = SnmpCollector(credentials, max_in_flight=max_in_flight)
         out = []
         try:
             for i in range(rounds):
