@@ -1,11 +1,15 @@
 """The metric catalogue: declared once, generated docs in step, nothing undeclared emitted."""
 from __future__ import annotations
 
+import pytest
+
 from collectors.base import Sample
 from collectors.snmp import load_profiles
 from collectors.snmp.catalogue import (CATALOGUE, README, from_profiles, read, readme_section,
                                        render_csv, render_markdown, tags_of)
 from snmppeers import community, device, poll, sim_devices
+
+pytestmark = pytest.mark.peer    # real snmpd / snmpsim
 
 COMMON_TAGS = {"device_id", "category", "site", "agent_host"}
 

@@ -1,10 +1,14 @@
 """A peer that stops answering mid-test is a timeout for that device only."""
 from __future__ import annotations
 
+import pytest
+
 from pathlib import Path
 
 from collectors.base import ResultCode
 from snmppeers import community, device, poll, sim_devices, start_snmpd, stop
+
+pytestmark = pytest.mark.peer    # real snmpd / snmpsim
 
 
 def test_stopping_a_peer_times_out_only_its_device(snmpsim: int, tmp_path: Path) -> None:

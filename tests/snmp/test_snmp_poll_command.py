@@ -1,6 +1,8 @@
 """`lifeline poll`: the table, the JSON lines, exit codes, against real peers."""
 from __future__ import annotations
 
+import pytest
+
 import io
 import json
 import os
@@ -11,6 +13,8 @@ from pathlib import Path
 from agent.poll import run_poll
 from inventory.loader import load_config
 from snmppeers import RECORDINGS, ROOT
+
+pytestmark = pytest.mark.peer    # real snmpd / snmpsim
 
 
 def _config(tmp_path: Path, snmpd_address: str, sim_port: int) -> Path:

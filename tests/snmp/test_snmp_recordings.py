@@ -7,6 +7,8 @@ from collectors.base import ResultCode
 from collectors.snmp import CounterRate
 from snmppeers import RECORDINGS, SIM_USER, device, only, poll, sim_devices, usm
 
+pytestmark = pytest.mark.peer    # real snmpd / snmpsim
+
 
 @pytest.fixture(scope="module")
 def two_rounds(snmpsim: int):

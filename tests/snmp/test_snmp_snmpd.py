@@ -8,6 +8,8 @@ import pytest
 from collectors.base import ResultCode
 from snmppeers import SECRETS, Peer, community, device, only, poll, usm
 
+pytestmark = pytest.mark.peer    # real snmpd / snmpsim
+
 
 def test_generic_profile_gives_identity_and_uptime(snmpd: Peer) -> None:
     [results] = poll([device("srv", snmpd.address, "v2", "generic")],
