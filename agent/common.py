@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -29,13 +30,17 @@ def add_config_argument(parser: argparse.ArgumentParser) -> None:
 def load_or_report(path: Path) -> Config | None:
     """The config, or None after printing every problem to stderr."""
     try:
-        return load_config(path)
+        config = load_config(path)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         count = len(exc.problems)
         print(f"{path}: {count} problem{'s' if count != 1 else ''}; nothing was loaded",
               file=sys.stderr)
         return None
+    # The config lives as long as the command: keep the cyclic collector from rescanning
+    # its (possibly millions of) objects while the command works.
+    gc.freeze()
+    return config
 
 
 def today(config: Config) -> date:
