@@ -106,7 +106,13 @@ def inline_secret_check(data: Any, names: tuple[str, ...]) -> Any:
 
 
 class SecretFields(Strict):
-    """Common check: for each secret name X, exactly one of X_env / X_file at most."""
+    """Common checks: for each secret name X (every field X_env), the secret is never
+    written inline as X, and at most one of X_env / X_file is given."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_inline(cls, data: Any) -> Any:
+        return inline_secret_check(data, cls._secret_names())
 
     @model_validator(mode="after")
     def _one_source(self) -> SecretFields:
@@ -143,11 +149,6 @@ class InfluxIn(SecretFields):
     batch_size: Count = Field(5000, ge=1)
     flush_interval: Duration = 10.0
     spool_max_mb: Count = Field(256, ge=1)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_inline(cls, data: Any) -> Any:
-        return inline_secret_check(data, ("token",))
 
 
 class StorageIn(Strict):
@@ -216,8 +217,9 @@ class CredentialIn(SecretFields):
         if isinstance(data, dict) and isinstance(data.get("version"), (int, float)):
             data = {**data, "version": {1: "1", 2: "2c", 3: "3"}.get(data["version"],
                                                                     str(data["version"]))}
-        return inline_secret_check(data, ("community", "auth_key", "priv_key", "password",
-                                          "token", "auth_password", "priv_password"))
+        # net-snmp's words for the v3 keys are refused inline too
+        return inline_secret_check(data, (*cls._secret_names(), "auth_password",
+                                          "priv_password"))
 
     @model_validator(mode="after")
     def _complete(self) -> CredentialIn:
@@ -335,11 +337,6 @@ class ChannelIn(SecretFields):
     timeout: Duration = 10.0
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_inline(cls, data: Any) -> Any:
-        return inline_secret_check(data, ("password", "token"))
 
     @model_validator(mode="after")
     def _needs(self) -> ChannelIn:
