@@ -6,9 +6,11 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import pytest
+
+from peers.snmp import SECRETS, Peer, running_snmpsim, start_snmpd, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config" / "example.yaml"
@@ -33,3 +35,35 @@ def run_lifeline(*args: str | Path, env: dict[str, str] | None = None,
     return subprocess.run([sys.executable, "-m", "agent.cli", *map(str, args)],
                           capture_output=True, text=True, cwd=cwd or ROOT, timeout=120,
                           env={**os.environ, **(env or {})})
+
+
+# --- real SNMP peers, started once per session and only when a test asks -------------
+
+@pytest.fixture(scope="session", autouse=True)
+def _snmp_test_secrets() -> Iterator[None]:
+    """The test communities and v3 keys, named by environment variable as in production."""
+    saved = {k: os.environ.get(k) for k in SECRETS}
+    os.environ.update(SECRETS)
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def snmpd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Peer]:
+    peer = start_snmpd(tmp_path_factory.mktemp("snmpd"))
+    yield peer
+    stop(peer.proc)
+
+
+@pytest.fixture(scope="session")
+def snmpsim() -> Iterator[int]:
+    """One snmpsim process answering every recording on 127.0.0.2..7; yields the port."""
+    try:
+        with running_snmpsim() as port:
+            yield port
+    except RuntimeError as exc:
+        pytest.fail(str(exc))

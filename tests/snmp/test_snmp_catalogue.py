@@ -7,7 +7,7 @@ from collectors.base import Sample
 from collectors.snmp import load_profiles
 from collectors.snmp.catalogue import (CATALOGUE, README, from_profiles, read, readme_section,
                                        render_csv, render_markdown, tags_of)
-from snmppeers import community, device, poll, sim_devices
+from peers.snmp import community, device, poll, sim_devices
 
 pytestmark = pytest.mark.peer    # real snmpd / snmpsim
 

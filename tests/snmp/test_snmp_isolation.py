@@ -6,7 +6,7 @@ import pytest
 from pathlib import Path
 
 from collectors.base import ResultCode
-from snmppeers import community, device, poll, sim_devices, start_snmpd, stop
+from peers.snmp import community, device, poll, sim_devices, start_snmpd, stop
 
 pytestmark = pytest.mark.peer    # real snmpd / snmpsim
 

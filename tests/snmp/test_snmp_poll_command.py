@@ -12,7 +12,7 @@ from pathlib import Path
 
 from agent.poll import run_poll
 from inventory.loader import load_config
-from snmppeers import RECORDINGS, ROOT
+from peers.snmp import RECORDINGS, ROOT
 
 pytestmark = pytest.mark.peer    # real snmpd / snmpsim
 

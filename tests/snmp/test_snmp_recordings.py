@@ -5,7 +5,7 @@ import pytest
 
 from collectors.base import ResultCode
 from collectors.snmp import CounterRate
-from snmppeers import RECORDINGS, SIM_USER, device, only, poll, sim_devices, usm
+from peers.snmp import RECORDINGS, SIM_USER, device, only, poll, sim_devices, usm
 
 pytestmark = pytest.mark.peer    # real snmpd / snmpsim
 

@@ -6,7 +6,7 @@ import logging
 import pytest
 
 from collectors.base import ResultCode
-from snmppeers import SECRETS, Peer, community, device, only, poll, usm
+from peers.snmp import SECRETS, Peer, community, device, only, poll, usm
 
 pytestmark = pytest.mark.peer    # real snmpd / snmpsim
 
