@@ -7,6 +7,7 @@ The loader turns these models into the frozen dataclasses of `inventory.model`.
 """
 from __future__ import annotations
 
+import ipaddress
 import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
@@ -138,6 +139,31 @@ class AgentIn(Strict):
     http_listen: OptText = None
     log_format: Literal["plain", "json"] = "plain"
     max_in_flight: Count = Field(256, ge=1, le=10000)
+
+    @field_validator("http_listen")
+    @classmethod
+    def _loopback_only(cls, value: str | None) -> str | None:
+        # The endpoint has no authentication: it must not be reachable from the network.
+        if value is not None and parse_listen_address(value) is None:
+            raise invalid("not_loopback", "must be a loopback HOST:PORT such as "
+                          "127.0.0.1:9108 or [::1]:9108, got {value}", value=value)
+        return value
+
+
+def parse_listen_address(text: str) -> tuple[str, int] | None:
+    """(host, port) for a loopback `HOST:PORT` (`[::1]:PORT` for IPv6), else None."""
+    host, sep, port = text.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        return None
+    if host == "localhost":
+        host = "127.0.0.1"
+    try:
+        if not ipaddress.ip_address(host).is_loopback:
+            return None
+    except ValueError:
+        return None
+    return host, int(port)
 
 
 class InfluxIn(SecretFields):
