@@ -68,9 +68,12 @@ class DeliveryError(Exception):
     """A channel could not deliver. `retryable` False means it never will (e.g. HTTP 400,
     a mail address the server refuses): the outbox records it and stops trying."""
 
-    def __init__(self, message: str, *, retryable: bool = True) -> None:
+    def __init__(self, message: str, *, retryable: bool = True,
+                 retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retryable = retryable
+        # Seconds the peer asked us to wait (HTTP Retry-After); the outbox waits at least that.
+        self.retry_after = retry_after
 
 
 class Channel(Protocol):

@@ -84,6 +84,7 @@ def _text(value: Any) -> Any:
 Date = Annotated[date | None, BeforeValidator(_date)]
 Acquired = Annotated[date | int | None, BeforeValidator(_acquired)]
 Duration = Annotated[float, BeforeValidator(_duration), Field(gt=0)]
+Delay = Annotated[float, BeforeValidator(_duration), Field(ge=0)]   # a wait that may be 0s
 Count = Annotated[int, BeforeValidator(_whole)]
 Text = Annotated[str, BeforeValidator(_text)]
 OptText = Annotated[str | None, BeforeValidator(_text)]
@@ -361,6 +362,14 @@ class ChannelIn(SecretFields):
     to: list[Text] = []
     lang: Literal["ko", "en"] = "ko"
     timeout: Duration = 10.0
+    # Delivery (alerts/outbox.py); unset means the outbox's default, documented in README.
+    group_wait: Delay | None = None
+    group_interval: Delay | None = None
+    retry_initial: Duration | None = None
+    retry_max: Duration | None = None
+    expire_after: Duration | None = None
+    refresh_interval: Duration | None = None    # alertmanager: re-post still-firing alerts
+    ca_file: OptText = None                     # a CA to trust for STARTTLS / https
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
