@@ -1,0 +1,368 @@
+"""The InfluxDB sink: every point goes through the disk spool, a sender thread delivers.
+
+`write` encodes samples to line protocol (`lineproto`) and appends them to the spool; that
+is the acknowledgement. The sender thread sends the oldest pending lines in batches of
+`batch_size` (at once when that many are waiting, else every `flush_interval`) through
+influxdb-client's synchronous WriteApi, gzip-compressed, and advances the spool's cursor
+after each 2xx. So an outage, a restart of InfluxDB or of the agent (even SIGKILL) loses
+nothing acknowledged, and delivery stays in order.
+
+What happens on failure (`classify`):
+
+| answer                              | kind     | what the sender does                      |
+|-------------------------------------|----------|-------------------------------------------|
+| connection refused/reset, timeout,  | retry    | keep the batch; back off 1 s, 2 s, ... 60 s|
+| 5xx, 429                            |          | (Retry-After honoured, up to 10 min)      |
+| 401, 403 (token), 404 (org/bucket)  | config   | keep the batch; ERROR once; try again     |
+|                                     |          | every 5 min, re-reading the token: fixing |
+|                                     |          | the token file needs no restart           |
+| 400, 413, 422, other 4xx            | rejected | split the batch in halves until the bad   |
+|                                     |          | line is alone, then drop it (counted in   |
+|                                     |          | points_rejected, ERROR logged): one bad   |
+|                                     |          | point never blocks the queue              |
+
+At-least-once window: the cursor is persisted right after the 2xx. If the agent dies
+between the two, that batch is sent again on the next start. InfluxDB keys a point by
+measurement, tag set and timestamp, so the second write overwrites the first with the same
+values: no duplicate appears. Nothing is sent twice during an outage (a failed batch was
+not stored: an error answer means nothing of it was written, or for a timeout, that
+InfluxDB may have written it and the same overwrite applies).
+"""
+from __future__ import annotations
+
+import email.utils
+import logging
+import math
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone, tzinfo
+from typing import Callable, Literal, Sequence
+
+from agent.sinks.base import Sink, SinkStats, StatsTracker
+from agent.sinks.lineproto import encode_all
+from agent.sinks.spool import Batch, Spool
+from collectors.base import Sample
+from inventory.model import InfluxSettings, SecretError
+
+log = logging.getLogger("lifeline.sinks.influx")
+
+FailureKind = Literal["retry", "config", "rejected"]
+
+
+class DeliveryFailure(Exception):
+    """A batch was not delivered. The message never contains the token."""
+
+    def __init__(self, kind: FailureKind, message: str, status: int | None = None,
+                 retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.status = status
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RetryPolicy:
+    """Delays in seconds between attempts."""
+
+    initial: float = 1.0
+    maximum: float = 60.0
+    config_error: float = 300.0     # 401/403/404: someone has to fix the token or bucket
+    max_retry_after: float = 600.0
+
+    def delay(self, failure: DeliveryFailure, failures_in_a_row: int) -> float:
+        """How long to wait after the `failures_in_a_row`-th failure (1 for the first)."""
+        if failure.kind == "config":
+            return self.config_error
+        if failure.kind == "rejected":
+            return 0.0
+        if failure.retry_after is not None:
+            return min(max(failure.retry_after, 0.0), self.max_retry_after)
+        return min(self.initial * 2 ** min(failures_in_a_row - 1, 30), self.maximum)
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds from a Retry-After header: delta-seconds or an HTTP date; None if absent
+    or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max((when - (now or datetime.now(timezone.utc))).total_seconds(), 0.0)
+
+
+def _scrub(text: str, secret: str | None) -> str:
+    text = " ".join(str(text).split())[:300]
+    return text.replace(secret, "***") if secret else text
+
+
+def classify(exc: BaseException, secret: str | None = None) -> DeliveryFailure:
+    """What an exception from the write API means for the batch (see the module table)."""
+    status = getattr(exc, "status", None)
+    if not isinstance(status, int) or status <= 0:
+        return DeliveryFailure("retry", f"cannot reach InfluxDB: {_scrub(_root(exc), secret)}")
+    message = getattr(exc, "message", None) or getattr(exc, "reason", None) or ""
+    if isinstance(message, bytes):
+        message = message.decode("utf-8", "replace")
+    text = _scrub(f"HTTP {status}: {message}".rstrip(": "), secret)
+    headers = getattr(exc, "headers", None) or {}
+    retry_after = parse_retry_after(getattr(exc, "retry_after", None)
+                                    or headers.get("Retry-After"))
+    if status == 429 or status >= 500:
+        return DeliveryFailure("retry", text, status, retry_after)
+    if status in (401, 403, 404):
+        return DeliveryFailure("config", text, status)
+    return DeliveryFailure("rejected", text, status)
+
+
+def _root(exc: BaseException) -> str:
+    """The innermost reason of a urllib3 error chain ('Connection refused', ...)."""
+    reason = getattr(exc, "reason", None)
+    while isinstance(reason, BaseException) and getattr(reason, "reason", None) is not None:
+        reason = reason.reason
+    return f"{type(exc).__name__}: {reason or exc}"
+
+
+class InfluxTransport:
+    """One HTTP write of line protocol through influxdb-client's synchronous WriteApi.
+
+    The client is built on first use and rebuilt after `reset` (so a token changed in its
+    file is picked up). urllib3's own retries are off: the sink owns the retry policy."""
+
+    def __init__(self, settings: InfluxSettings, timeout: float = 10.0) -> None:
+        self._settings = settings
+        self._timeout = timeout
+        self._client = None
+        self._write_api = None
+        self._token: str | None = None
+
+    @property
+    def secret(self) -> str | None:
+        return self._token
+
+    def send(self, payload: bytes) -> None:
+        """Raises DeliveryFailure unless InfluxDB answered 2xx."""
+        from influxdb_client import WritePrecision
+
+        try:
+            write_api = self._api()
+        except SecretError as exc:
+            raise DeliveryFailure("config", f"InfluxDB token: {exc}") from None
+        try:
+            write_api.write(bucket=self._settings.bucket, org=self._settings.org,
+                            record=payload, write_precision=WritePrecision.NS)
+        except Exception as exc:  # noqa: BLE001 - urllib3 and ApiException alike are data here
+            raise classify(exc, self._token) from None
+
+    def _api(self):  # type: ignore[no-untyped-def]
+        if self._write_api is None:
+            from influxdb_client import InfluxDBClient
+            from influxdb_client.client.write_api import SYNCHRONOUS
+
+            token = self._settings.token.reveal() if self._settings.token else ""
+            self._token = token or None
+            self._client = InfluxDBClient(url=self._settings.url, token=token,
+                                          org=self._settings.org, enable_gzip=True,
+                                          timeout=int(self._timeout * 1000), retries=False)
+            self._write_api = self._client.write_api(write_options=SYNCHRONOUS)
+        return self._write_api
+
+    def reset(self) -> None:
+        """Drops the client; the next send builds a new one (re-reading the token)."""
+        if self._client is not None:
+            self._client.close()
+        self._client = self._write_api = None
+
+
+class _OncePerError:
+    """Logs each distinct error once per episode; forgets them after a success."""
+
+    def __init__(self) -> None:
+        self._seen: set[str] = set()
+
+    def log(self, level: int, message: str) -> None:
+        if message not in self._seen:
+            if len(self._seen) < 100:
+                self._seen.add(message)
+            log.log(level, "%s", message)
+
+    def clear(self) -> bool:
+        had = bool(self._seen)
+        self._seen.clear()
+        return had
+
+
+class InfluxSink(Sink):
+    """Spooled, batched, in-order delivery to InfluxDB (see the module docstring)."""
+
+    def __init__(self, settings: InfluxSettings, spool: Spool, *,
+                 transport: InfluxTransport | None = None, retry: RetryPolicy | None = None,
+                 zone: tzinfo = timezone.utc,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._settings = settings
+        self._spool = spool
+        self._transport = transport or InfluxTransport(settings)
+        self._retry = retry or RetryPolicy()
+        self._monotonic = monotonic
+        self._tracker = StatsTracker("influxdb", zone)
+        self._errors = _OncePerError()
+        self._wake = threading.Condition()
+        self._closing = False
+        self._closed = False
+        self._deadline = math.inf
+        self._limit = settings.batch_size      # shrinks while isolating a rejected line
+        self._failures = 0
+        self._last_failure: str | None = None
+        self._not_before = 0.0                 # monotonic time of the next allowed attempt
+        self._next_drop_log = 0.0
+        self._thread = threading.Thread(target=self._run, name="lifeline-influx-sender",
+                                        daemon=True)
+        self._thread.start()
+
+    # --- the agent's side -------------------------------------------------------------
+
+    def write(self, samples: Sequence[Sample]) -> None:
+        if self._closed or self._closing:
+            raise RuntimeError("the InfluxDB sink is closed")
+        dropped = self._spool.append(encode_all(samples))
+        if dropped:
+            self._dropped(dropped)
+        if self._spool.pending_points >= self._limit:
+            with self._wake:
+                self._wake.notify()
+
+    def stats(self) -> SinkStats:
+        return self._tracker.snapshot(points_pending=self._spool.pending_points,
+                                      spool_bytes=self._spool.pending_bytes)
+
+    def close(self, timeout: float = 10.0) -> None:
+        if self._closed:
+            return
+        with self._wake:
+            self._closing = True
+            self._deadline = self._monotonic() + timeout
+            self._wake.notify()
+        self._thread.join(timeout)
+        self._closed = True
+        self._spool.close()          # a send still in flight is not committed: replayed
+        self._transport.reset()
+        pending = self._spool.pending_points
+        if pending:
+            log.warning("InfluxDB sink closed with %d points still in the spool %s; "
+                        "they are sent when the agent starts again", pending,
+                        self._spool.directory)
+
+    # --- the sender thread ------------------------------------------------------------
+
+    def _run(self) -> None:
+        last_send = self._monotonic()
+        while True:
+            with self._wake:
+                while not self._closing and not self._due(last_send):
+                    self._wake.wait(self._wait_time(last_send))
+                if self._closing:
+                    break
+            last_send = self._monotonic()
+            self._spool.sync()
+            # A flush sends everything pending, batch after batch, unless one fails.
+            while not self._closing and self._send_one() and self._spool.pending_points:
+                pass
+        self._drain()
+
+    def _due(self, last_send: float) -> bool:
+        now = self._monotonic()
+        if now < self._not_before:
+            return False
+        pending = self._spool.pending_points
+        return pending >= self._limit or (pending > 0 and
+                                          now - last_send >= self._settings.flush_interval)
+
+    def _wait_time(self, last_send: float) -> float:
+        now = self._monotonic()
+        if now < self._not_before:
+            return max(self._not_before - now, 0.001)
+        return max(last_send + self._settings.flush_interval - now, 0.001)
+
+    def _drain(self) -> None:
+        """On close: send what is pending until the deadline or the first failure that
+        needs waiting; the rest stays in the spool."""
+        while self._spool.pending_points and self._monotonic() < self._deadline:
+            if not self._send_one() and self._last_failure != "rejected":
+                return
+
+    def _send_one(self) -> bool:
+        """One attempt with the oldest pending lines; True when a batch was delivered."""
+        batch = self._spool.peek(self._limit)
+        if batch is None:
+            return False
+        try:
+            self._transport.send(batch.payload)
+        except DeliveryFailure as failure:
+            self._failed(batch, failure)
+            return False
+        self._spool.commit(batch)
+        self._delivered(batch)
+        return True
+
+    def _delivered(self, batch: Batch) -> None:
+        self._tracker.success(batch.count)
+        if self._errors.clear():
+            log.info("InfluxDB accepts writes again after %d failed attempts; %d points "
+                     "pending", self._failures, self._spool.pending_points)
+        self._failures = 0
+        self._last_failure = None
+        self._not_before = 0.0
+        self._limit = min(self._settings.batch_size, self._limit * 2)
+
+    def _failed(self, batch: Batch, failure: DeliveryFailure) -> None:
+        self._failures += 1
+        self._last_failure = failure.kind
+        self._tracker.error(str(failure))
+        if failure.kind == "rejected":
+            self._rejected(batch, failure)
+            return
+        dropped = self._spool.release(batch)
+        if dropped:
+            self._dropped(dropped)
+        delay = self._retry.delay(failure, self._failures)
+        self._not_before = self._monotonic() + delay
+        if failure.kind == "config":
+            self._transport.reset()
+            self._errors.log(logging.ERROR, f"InfluxDB refuses writes to {self._where()}: "
+                             f"{failure}; {self._spool.pending_points} points kept in the "
+                             f"spool, next try in {delay:g}s (fix the token, org or bucket)")
+        else:
+            self._errors.log(logging.WARNING, f"InfluxDB write failed ({failure}); points "
+                             f"stay in the spool and are retried in order")
+
+    def _rejected(self, batch: Batch, failure: DeliveryFailure) -> None:
+        if batch.count > 1:            # find the bad line: halve until it is alone
+            self._spool.release(batch)
+            self._limit = max(1, batch.count // 2)
+            return
+        self._spool.commit(batch)      # past it: it would be refused forever
+        self._tracker.add(points_rejected=1)
+        line = batch.payload.decode("utf-8", "replace").strip()[:200]
+        log.error("InfluxDB rejected a point, dropped (%s): %s", failure, line)
+
+    def _dropped(self, count: int) -> None:
+        self._tracker.add(points_dropped=count)
+        now = self._monotonic()
+        if now >= self._next_drop_log:    # every write drops while over: say it once a minute
+            self._next_drop_log = now + 60.0
+            log.warning("InfluxDB spool %s is over its bound of %d bytes: dropping the oldest "
+                        "points (%d dropped so far)", self._spool.directory,
+                        self._spool.max_bytes, self._tracker.snapshot().points_dropped)
+
+    def _where(self) -> str:
+        return f"{self._settings.url} (org {self._settings.org!r}, bucket " \
+               f"{self._settings.bucket!r})"

@@ -1,0 +1,189 @@
+"""The embedded store: the agent's points in SQLite under state_dir, when no InfluxDB is set.
+
+Schema (the same points as InfluxDB: measurement, tags, fields, time):
+
+    series(id, measurement, device_id, tags)      one row per measurement + tag set;
+                                                  tags as sorted JSON; index on
+                                                  (device_id, measurement)
+    points(series_id, time_ns, fields)            fields as JSON (ints, floats, bools
+                                                  and strings keep their type);
+                                                  primary key (series_id, time_ns),
+                                                  a clustered index (WITHOUT ROWID)
+
+A device's points over a time range are found through the two indexes: device_id +
+measurement -> series ids -> (series_id, time) ranges. As in InfluxDB, a point with the
+same series and timestamp replaces the earlier one. WAL mode, synchronous=NORMAL: a
+committed write survives the process being killed (a power cut may lose the last ones).
+Retention: points older than `retention_days` are deleted at open and then every hour by
+a daemon thread; `prune(now)` takes the time, so tests inject it.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+from datetime import datetime, timedelta, timezone, tzinfo
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+from agent.sinks.base import Sink, SinkStats, StatsTracker
+from agent.sinks.lineproto import timestamp_ns
+from collectors.base import Sample
+
+log = logging.getLogger("lifeline.sinks.store")
+
+STORE_FILE = "metrics.sqlite3"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS series (
+    id INTEGER PRIMARY KEY,
+    measurement TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    UNIQUE (measurement, tags)
+);
+CREATE INDEX IF NOT EXISTS series_device ON series (device_id, measurement);
+CREATE TABLE IF NOT EXISTS points (
+    series_id INTEGER NOT NULL REFERENCES series (id),
+    time_ns INTEGER NOT NULL,
+    fields TEXT NOT NULL,
+    PRIMARY KEY (series_id, time_ns)
+) WITHOUT ROWID;
+"""
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+
+
+def _connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+    if readonly:
+        return sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    connection.executescript(_SCHEMA)
+    return connection
+
+
+class EmbeddedStore(Sink):
+    """SQLite under state_dir; thread-safe (one connection behind a lock)."""
+
+    def __init__(self, path: Path, retention_days: int = 30, *, zone: tzinfo = timezone.utc,
+                 clock: Callable[[], datetime] | None = None,
+                 prune_every: float | None = 3600.0) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.retention = timedelta(days=retention_days)
+        self._clock = clock or (lambda: datetime.now(timezone.utc))
+        self._lock = threading.Lock()
+        self._db = _connect(self.path)
+        self._series: dict[tuple[str, str], int] = {}
+        self._tracker = StatsTracker("embedded", zone)
+        self._stop = threading.Event()
+        self._pruner: threading.Thread | None = None
+        if prune_every is not None:
+            self._pruner = threading.Thread(target=self._prune_loop, args=(prune_every,),
+                                            name="lifeline-store-retention", daemon=True)
+            self._pruner.start()
+
+    def write(self, samples: Sequence[Sample]) -> None:
+        """Stores every sample in one transaction; raises sqlite3.Error if it cannot."""
+        if not samples:
+            return
+        with self._lock:
+            if self._stop.is_set():
+                raise RuntimeError("the embedded store is closed")
+            try:
+                self._db.execute("BEGIN")
+                rows = [(self._series_id(s), timestamp_ns(s.time), _json(dict(s.fields)))
+                        for s in samples]
+                self._db.executemany("INSERT OR REPLACE INTO points VALUES (?, ?, ?)", rows)
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                self._series.clear()       # ids made in the rolled-back transaction are gone
+                self._tracker.error(f"embedded store {self.path}: {exc}")
+                raise
+        self._tracker.success(len(rows))
+
+    def _series_id(self, sample: Sample) -> int:
+        tags = _json(dict(sample.tags))
+        key = (sample.measurement, tags)
+        found = self._series.get(key)
+        if found is None:
+            self._db.execute("INSERT OR IGNORE INTO series (measurement, device_id, tags) "
+                             "VALUES (?, ?, ?)",
+                             (sample.measurement, sample.tags.get("device_id", ""), tags))
+            found = self._db.execute("SELECT id FROM series WHERE measurement = ? AND tags = ?",
+                                     key).fetchone()[0]
+            self._series[key] = found
+        return found
+
+    def prune(self, now: datetime | None = None) -> int:
+        """Deletes points older than the retention as of `now`; returns how many."""
+        cutoff = timestamp_ns((now or self._clock()) - self.retention)
+        deleted = 0
+        with self._lock:
+            series = [row[0] for row in self._db.execute("SELECT id FROM series")]
+            # One range delete per series, on the primary key: no index on time alone to
+            # slow every insert down. In slices, so writers wait for short moments only.
+            for start in range(0, len(series), 500):
+                self._db.execute("BEGIN")
+                for series_id in series[start:start + 500]:
+                    deleted += self._db.execute(
+                        "DELETE FROM points WHERE series_id = ? AND time_ns < ?",
+                        (series_id, cutoff)).rowcount
+                self._db.execute("COMMIT")
+        if deleted:
+            log.info("embedded store: deleted %d points older than %d days", deleted,
+                     self.retention.days)
+        return deleted
+
+    def _prune_loop(self, every: float) -> None:
+        while not self._stop.is_set():
+            try:
+                self.prune()
+            except sqlite3.Error as exc:
+                log.error("embedded store %s: retention failed: %s", self.path, exc)
+            self._stop.wait(every)
+
+    def stats(self) -> SinkStats:
+        return self._tracker.snapshot()
+
+    def close(self, timeout: float = 10.0) -> None:
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        if self._pruner is not None:
+            self._pruner.join(timeout)
+        with self._lock:
+            self._db.close()
+
+
+def read_points(path: Path, device_id: str, *, measurement: str | None = None,
+                since: datetime | None = None) -> Iterator[Sample]:
+    """A device's points from the store at `path`, series by series (measurement, tags),
+    each in time order. Read-only: safe while the agent writes."""
+    if not Path(path).exists():
+        return
+    db = _connect(Path(path), readonly=True)
+    try:
+        query = "SELECT id, measurement, tags FROM series WHERE device_id = ?"
+        args: list[object] = [device_id]
+        if measurement:
+            query += " AND measurement = ?"
+            args.append(measurement)
+        series = db.execute(query + " ORDER BY measurement, tags", args).fetchall()
+        start = timestamp_ns(since) if since else -(2 ** 63)
+        for series_id, name, tags in series:
+            parsed = json.loads(tags)
+            for time_ns, fields in db.execute(
+                    "SELECT time_ns, fields FROM points WHERE series_id = ? AND time_ns >= ? "
+                    "ORDER BY time_ns", (series_id, start)):
+                yield Sample(name, parsed, json.loads(fields),
+                             _EPOCH + timedelta(microseconds=time_ns // 1000))
+    finally:
+        db.close()
