@@ -491,6 +491,7 @@ def _device(doc: LocatedDocument, index: int, d: schema.DeviceIn) -> Device:
         criticality=Criticality(d.criticality), parent=d.parent,
         operating_hours=d.operating_hours, sys_object_id=d.sys_object_id,
         tags=tuple(sorted(d.tags.items())), notes=d.notes,
+        thresholds=_threshold_items(d.thresholds),
         poll=_poll(d.poll) if d.poll else None,
         source=Source(str(doc.file), doc.line_of(("devices", index))))
 
@@ -582,8 +583,19 @@ def _alerts(main: _File, problems: list[Problem]) -> AlertSettings:
                              group_by=tuple(r.group_by), continue_matching=r.continue_)
                    for r in a.routes)
     return AlertSettings(channels=channels, routes=routes,
-                         thresholds=tuple(sorted(a.thresholds.items())),
+                         thresholds=_threshold_items(a.thresholds),
+                         category_thresholds=tuple(
+                             (key, _threshold_items(value))
+                             for key, value in sorted(a.thresholds.categories.items())),
                          lifecycle_horizon_months=a.lifecycle_horizon_months)
+
+
+def _threshold_items(t: schema.ThresholdsIn | None) -> tuple[tuple[str, object], ...]:
+    """The threshold keys actually written, sorted (defaults live in alerts.thresholds)."""
+    if t is None:
+        return ()
+    written = t.model_dump(exclude_none=True, exclude={"categories"})
+    return tuple(sorted(written.items()))
 
 
 # ---- error messages --------------------------------------------------------------------

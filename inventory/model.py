@@ -179,6 +179,7 @@ class Device:
     sys_object_id: str | None = None    # what the device should say it is (drift check)
     tags: tuple[tuple[str, str], ...] = ()
     notes: str | None = None
+    thresholds: tuple[tuple[str, object], ...] = ()   # alert threshold overrides, set keys only
     poll: PollSpec | None = None
     source: Source | None = None
 
@@ -269,7 +270,9 @@ class RouteSpec:
 class AlertSettings:
     channels: tuple[ChannelSpec, ...] = ()
     routes: tuple[RouteSpec, ...] = ()
-    thresholds: tuple[tuple[str, object], ...] = ()   # rule overrides, shaped by alerts.rules
+    thresholds: tuple[tuple[str, object], ...] = ()   # rule overrides, shaped by alerts.thresholds
+    # per-category overrides: ((category, ((key, value), ...)), ...)
+    category_thresholds: tuple[tuple[str, tuple[tuple[str, object], ...]], ...] = ()
     lifecycle_horizon_months: int = 12
 
 

@@ -315,6 +315,39 @@ class VendorDatesIn(Strict):
     last_date_of_support: Date = None
 
 
+class ThresholdsIn(Strict):
+    """Alert rule thresholds (alerts/thresholds.py has the defaults and what each means)."""
+
+    outage_polls: Count | None = Field(None, ge=1, le=100)
+    outage_repeat: Annotated[float | None, BeforeValidator(_duration), Field(ge=0)] = None
+    repeat: Annotated[float | None, BeforeValidator(_duration), Field(ge=0)] = None
+    lifecycle_repeat: Annotated[float | None, BeforeValidator(_duration), Field(ge=0)] = None
+    interface_down_for: Annotated[float | None, BeforeValidator(_duration), Field(ge=0)] = None
+    interface_error_rate: float | None = Field(None, ge=0)
+    interface_discard_rate: float | None = Field(None, ge=0)
+    ups_for: Annotated[float | None, BeforeValidator(_duration), Field(ge=0)] = None
+    ups_charge_percent: float | None = Field(None, ge=0, le=100)
+    ups_minutes: float | None = Field(None, ge=0)
+    ups_overload_percent: float | None = Field(None, ge=0)
+    disk_percent: float | None = Field(None, ge=0, le=100)
+    mem_percent: float | None = Field(None, ge=0, le=100)
+    cpu_percent: float | None = Field(None, ge=0, le=100)
+    cpu_for: Annotated[float | None, BeforeValidator(_duration), Field(ge=0)] = None
+    host_for: Annotated[float | None, BeforeValidator(_duration), Field(ge=0)] = None
+    http_for: Annotated[float | None, BeforeValidator(_duration), Field(ge=0)] = None
+    http_slow_seconds: float | None = Field(None, gt=0)
+    cert_days: Count | None = Field(None, ge=0)
+    flap_changes: Count | None = Field(None, ge=1)
+    flap_window: Annotated[float | None, BeforeValidator(_duration), Field(gt=0)] = None
+    flap_stable: Annotated[float | None, BeforeValidator(_duration), Field(gt=0)] = None
+
+
+class AlertThresholdsIn(ThresholdsIn):
+    """The config-wide thresholds, with overrides per category."""
+
+    categories: dict[Identifier, ThresholdsIn] = {}
+
+
 class DeviceIn(Strict):
     id: Identifier
     name: Text
@@ -342,6 +375,7 @@ class DeviceIn(Strict):
     sys_object_id: Annotated[str | None, Field(pattern=r"^\.?\d+(\.\d+)+$")] = None
     tags: dict[Text, Text] = {}
     notes: OptText = None
+    thresholds: ThresholdsIn | None = None
     poll: PollIn | None = None
 
 
@@ -396,7 +430,7 @@ class RouteIn(Strict):
 class AlertsIn(Strict):
     channels: list[ChannelIn] = []
     routes: list[RouteIn] = []
-    thresholds: dict[Text, Any] = {}
+    thresholds: AlertThresholdsIn = AlertThresholdsIn()
     lifecycle_horizon_months: Count = Field(12, ge=0, le=120)
 
 

@@ -1,0 +1,419 @@
+"""The alert engine: rules -> state machine -> notifications, committed together.
+
+`observe` (after each poll), `tick` (every few seconds) and `evaluate_lifecycle` (daily)
+run on one thread and share one `Store`. Each call changes states, writes the outage
+history and hands the notifications it causes to the sink (the outbox) inside one SQLite
+transaction: a crash loses neither a state change nor a notice, and sends none twice.
+
+Dependencies: an outage of a device whose ancestor (`parent`, transitively) is pending or
+firing is *suppressed*: it fires and counts in the outage history, but the ancestor's
+alert speaks for it ("83 devices behind it unreachable"; `Alert.suppressed`). A child
+outage is *held* pending until every polled ancestor has been heard from since the child
+went pending, or for at most that ancestor's own `for` (interval x outage_polls), so a
+child polled just before its parent cannot slip out first.
+
+Opening hours: failed polls outside the hours do not count and a pending outage is reset
+at closing; failed polls while closed are remembered, so a device still down when the
+site opens fires at opening (from `tick`, without waiting for N more polls).
+
+What survives a restart: alert states with their pending counters (exactly), silences,
+acks, outage history. What is rebuilt conservatively: when each device was last heard
+from (so a child outage is held until its parent has been polled again) and failed polls
+while closed (counting starts again at opening).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable, Iterable, Protocol, Sequence
+from zoneinfo import ZoneInfo
+
+from alerts import rules
+from alerts.model import Alert, Notification, Severity
+from alerts.rules import OUTAGE, Evaluation
+from alerts.silences import silencing
+from alerts.state import (FIRING, INACTIVE, PENDING, AlertState, Gates, clear, fingerprint,
+                          hold, next_event, ready, record_sent, ripen, settle)
+from alerts.store import Store
+from alerts.thresholds import Thresholds, ThresholdTable
+from collectors.base import PollResult
+from inventory.hours import OperatingHours
+from inventory.lifecycle import assess
+from inventory.model import Config, Device
+
+log = logging.getLogger("lifeline.alerts")
+Clock = Callable[[], datetime]
+
+
+class Sink(Protocol):
+    """Where notifications go: the outbox, inside the engine's open transaction."""
+
+    def enqueue(self, conn: object, notifications: Sequence[Notification]) -> None: ...
+
+
+class MemorySink:
+    """Keeps notifications in a list. A stand-in for the outbox in unit tests (and a
+    sink for tools that only want to see what would be sent)."""
+
+    def __init__(self) -> None:
+        self.notifications: list[Notification] = []
+
+    def enqueue(self, conn: object, notifications: Sequence[Notification]) -> None:
+        self.notifications.extend(notifications)
+
+
+@dataclass(slots=True)
+class _Heard:
+    """When a device was last polled, in memory only (rebuilt after a restart)."""
+
+    at: float = 0.0
+    closed_failures: int = 0
+    last_failure: PollResult | None = None
+    open: bool | None = None
+
+
+@dataclass(slots=True)
+class _Batch:
+    touched: dict[str, AlertState] = field(default_factory=dict)
+    out: list[Notification] = field(default_factory=list)
+
+
+class Engine:
+    def __init__(self, config: Config, store: Store, sink: Sink, clock: Clock) -> None:
+        self._store, self._sink, self._clock = store, sink, clock
+        self._heard: dict[str, _Heard] = {}
+        self._states: dict[str, AlertState] = {}
+        self._by_device: dict[str, dict[str, AlertState]] = {}
+        self._load_states()
+        self.reload(config)
+        self._refresh_gates(self._now())
+
+    # ---- configuration -----------------------------------------------------------------
+
+    def reload(self, config: Config) -> None:
+        """A new config: devices, thresholds, hours, dependencies. States are kept."""
+        self._config = config
+        self._zone = ZoneInfo(config.agent.timezone)
+        self._devices = {d.id: d for d in config.devices}
+        self._table = ThresholdTable(config.alerts)
+        self._hours = {d.id: OperatingHours.parse(d.operating_hours)
+                       for d in config.devices if d.operating_hours}
+        self._children: dict[str, list[str]] = {}
+        for d in config.devices:
+            if d.parent:
+                self._children.setdefault(d.parent, []).append(d.id)
+
+    def _now(self) -> float:
+        return self._clock().timestamp()
+
+    def _time(self, epoch: float) -> datetime:
+        return datetime.fromtimestamp(epoch, self._zone)
+
+    def thresholds(self, device: Device) -> Thresholds:
+        return self._table.for_device(device)
+
+    # ---- the three entry points -------------------------------------------------------------
+
+    def observe(self, result: PollResult) -> None:
+        """One poll result: fast, no network; commits its state changes."""
+        device = self._devices.get(result.device_id)
+        if device is None:
+            return
+        now = self._now()
+        heard = self._heard.setdefault(device.id, _Heard())
+        heard.at = now
+        t = self.thresholds(device)
+        evaluation = rules.poll(result, device, t, self._clock(), self._zone)
+        carried = 0
+        if result.reachable:
+            heard.closed_failures, heard.last_failure = 0, None
+        elif OUTAGE not in evaluation.checked:     # closed: remembered, not counted
+            heard.closed_failures += 1
+            heard.last_failure = result
+        else:
+            carried, heard.closed_failures = heard.closed_failures, 0
+        self._run([(device, evaluation, carried)], now)
+
+    def tick(self) -> None:
+        """Timers: `for` durations, opening and closing, repeats, flapping, silences."""
+        now = self._now()
+        self._refresh_gates(now)
+        work = self._opening_transitions(now)
+        self._run(work, now, sweep=True)
+
+    def evaluate_lifecycle(self) -> None:
+        """Lifecycle conditions for every asset as of today (at start and daily)."""
+        now = self._now()
+        today = self._time(now).date()
+        horizon = self._config.alerts.lifecycle_horizon_months
+        work = []
+        for device in self._config.devices:
+            if device.is_retired(today):
+                continue
+            life = assess(device, self._config.categories, today, horizon)
+            work.append((device, rules.lifecycle(device, life, self.thresholds(device)), 0))
+        self._run(work, now)
+
+    # ---- applying evaluations ---------------------------------------------------------
+
+    def _run(self, work: Iterable[tuple[Device, Evaluation, int]], now: float,
+             sweep: bool = False) -> None:
+        batch = _Batch()
+        try:
+            with self._store.transaction() as conn:
+                for device, evaluation, carried in work:
+                    self._apply(batch, device, evaluation, carried, now)
+                for state in list(self._states.values() if sweep else batch.touched.values()):
+                    self._step(batch, state, now, sweep)
+                self._store.save_states(batch.touched.values(), now)
+                if batch.out:
+                    self._sink.enqueue(conn, batch.out)
+        except Exception:
+            # The transaction rolled back: memory must not run ahead of the store.
+            self._load_states()
+            raise
+        for state in batch.touched.values():
+            if not state.live:
+                self._forget(state)
+
+    def _apply(self, batch: _Batch, device: Device, evaluation: Evaluation, carried: int,
+               now: float) -> None:
+        t = self.thresholds(device)
+        active: set[str] = set()
+        for condition in evaluation.active:
+            fp = fingerprint(condition.rule, condition.device_id, condition.instance)
+            active.add(fp)
+            state = self._states.get(fp) or self._remember(AlertState.new(condition))
+            fresh = state.status == INACTIVE
+            hold(state, condition, now)
+            if fresh and condition.rule == OUTAGE:
+                state.polls += carried
+            batch.touched[fp] = state
+        for state in list(self._by_device.get(device.id, {}).values()):
+            if (state.rule in evaluation.checked and state.fingerprint not in active
+                    and state.status != INACTIVE):
+                self._clear(state, t, now)
+                batch.touched[state.fingerprint] = state
+
+    def _clear(self, state: AlertState, t: Thresholds, now: float) -> None:
+        if clear(state, now, t):
+            if state.rule == OUTAGE:
+                self._store.close_outage(state.fingerprint, now)
+            self._store.clear_ack(state.fingerprint)
+            self._acks.discard(state.fingerprint)
+
+    def _step(self, batch: _Batch, state: AlertState, now: float, sweep: bool) -> None:
+        """Timers and notices for one state: flapping settles, closing resets a pending
+        outage, pending -> firing where due (and not held), then the notice it owes."""
+        device = self._devices.get(state.device_id)
+        if device is None:
+            return          # removed from the inventory: kept as it is, not told
+        t = self.thresholds(device)
+        before = state.to_json() if sweep else None
+        if sweep:
+            settle(state, now, t)
+            if state.rule == OUTAGE and state.status == PENDING and self._closed(device, now):
+                self._clear(state, t, now)
+        if ready(state, now, t) and not self._held(state, device, now):
+            ripen(state, now, t)
+            if state.rule == OUTAGE:
+                self._store.open_outage(device.id, state.fingerprint, state.active_since or now)
+        notice = self._notice(state, device, now)
+        if notice is not None:
+            batch.out.append(notice)
+        if not sweep or state.to_json() != before:
+            batch.touched[state.fingerprint] = state
+
+    # ---- gates -----------------------------------------------------------------------------
+
+    def _refresh_gates(self, now: float) -> None:
+        """Silences and acks are written by `lifeline alerts` in another process."""
+        self._silences = self._store.silences(now)
+        self._acks = set(self._store.acks())
+
+    def _closed(self, device: Device, now: float) -> bool:
+        hours = self._hours.get(device.id)
+        return hours is not None and not hours.is_open(self._time(now), self._zone)
+
+    def _opening_transitions(self, now: float) -> list[tuple[Device, Evaluation, int]]:
+        """Devices whose site just opened while their last polls failed: their outage
+        counts from the failures seen while closed, so it can fire at opening."""
+        work = []
+        for device_id in self._hours:
+            device = self._devices[device_id]
+            heard = self._heard.setdefault(device_id, _Heard())
+            is_open = not self._closed(device, now)
+            opened = heard.open is False and is_open
+            heard.open = is_open
+            if opened and heard.closed_failures and heard.last_failure is not None:
+                evaluation = rules.poll(heard.last_failure, device, self.thresholds(device),
+                                        self._time(now), self._zone)
+                work.append((device, evaluation, heard.closed_failures - 1))
+                heard.closed_failures, heard.last_failure = 0, None
+        return work
+
+    def _down_ancestor(self, device: Device) -> str | None:
+        for ancestor in self._ancestors(device):
+            state = self._states.get(fingerprint(OUTAGE, ancestor.id))
+            if state is not None and state.status in (PENDING, FIRING):
+                return ancestor.id
+        return None
+
+    def _ancestors(self, device: Device) -> Iterable[Device]:
+        seen = {device.id}
+        parent = device.parent
+        while parent and parent not in seen and parent in self._devices:
+            seen.add(parent)
+            yield self._devices[parent]
+            parent = self._devices[parent].parent
+
+    def _just_freed(self, device: Device, now: float) -> bool:
+        """An ancestor recovered and this device has not been polled since: its own
+        outage is probably over too, so it is not told until its next poll says."""
+        heard = self._heard.get(device.id)
+        patience = 2 * device.poll.interval if device.poll else 0.0
+        for ancestor in self._ancestors(device):
+            state = self._states.get(fingerprint(OUTAGE, ancestor.id))
+            if (state is not None and state.status == INACTIVE and state.resolved_at
+                    and (heard is None or heard.at < state.resolved_at)
+                    and now - state.resolved_at < patience):
+                return True
+        return False
+
+    def _held(self, state: AlertState, device: Device, now: float) -> bool:
+        """A child's outage waits until each polled ancestor has been heard from since
+        the child went pending (or that ancestor's own `for` has passed)."""
+        if state.rule != OUTAGE or self._down_ancestor(device) is not None:
+            return False
+        since = state.active_since or now
+        for ancestor in self._ancestors(device):
+            if ancestor.poll is None:
+                continue
+            heard = self._heard.get(ancestor.id)
+            if heard is not None and heard.at >= since:
+                continue
+            patience = ancestor.poll.interval * self.thresholds(ancestor).outage_polls
+            if now - since < patience:
+                return True
+        return False
+
+    def _gates(self, state: AlertState, device: Device, labels: dict[str, str],
+               now: float) -> Gates:
+        return Gates(
+            silenced=silencing(self._silences, labels) is not None,
+            suppressed=state.rule == OUTAGE and (self._down_ancestor(device) is not None
+                                                 or self._just_freed(device, now)),
+            acked=state.fingerprint in self._acks,
+            quiet=self._closed(device, now))
+
+    # ---- notices -----------------------------------------------------------------------
+
+    def _notice(self, state: AlertState, device: Device, now: float) -> Notification | None:
+        labels = self.labels(state, device)
+        event = next_event(state, self._gates(state, device, labels, now), now)
+        if event is None:
+            return None
+        notification_id = record_sent(state, event, now)
+        return Notification(id=notification_id, event=event,
+                            alert=self._alert(state, device, labels, event == "resolved"),
+                            created=self._time(now))
+
+    @staticmethod
+    def labels(state: AlertState, device: Device) -> dict[str, str]:
+        labels = {"device_id": device.id, "device_name": device.name,
+                  "category": device.category, "site": device.site or "",
+                  "severity": state.severity, "kind": state.kind, "rule": state.rule,
+                  "criticality": device.criticality.value}
+        if state.instance:
+            labels["instance"] = state.instance
+        return labels
+
+    def _behind(self, device: Device) -> tuple[str, ...]:
+        """Descendants whose outage is pending or firing: suppressed under `device`."""
+        found: list[str] = []
+        stack = list(self._children.get(device.id, ()))
+        seen: set[str] = set()
+        while stack:
+            child = stack.pop()
+            if child in seen:
+                continue
+            seen.add(child)
+            state = self._states.get(fingerprint(OUTAGE, child))
+            if state is not None and state.status in (PENDING, FIRING):
+                found.append(child)
+            stack.extend(self._children.get(child, ()))
+        return tuple(sorted(found))
+
+    def _alert(self, state: AlertState, device: Device, labels: dict[str, str],
+               resolved: bool) -> Alert:
+        behind = self._behind(device) if state.rule == OUTAGE and not resolved else ()
+        summary, summary_ko = state.summary, state.summary_ko
+        if behind:
+            summary += f"; {len(behind)} devices behind it unreachable"
+            summary_ko += f"; 하위 장비 {len(behind)}대 응답 없음"
+        start = state.active_since or state.fired_at or state.resolved_at or 0.0
+        return Alert(
+            fingerprint=state.fingerprint, rule=state.rule, kind=state.kind,
+            severity=Severity(state.severity), device_id=device.id, instance=state.instance,
+            labels=labels, summary=summary, summary_ko=summary_ko,
+            description=", ".join(behind), description_ko=", ".join(behind),
+            starts_at=self._time(start),
+            ends_at=self._time(state.resolved_at) if resolved and state.resolved_at else None,
+            flapping=state.flapping, suppressed=behind, value=state.value)
+
+    # ---- memory ----------------------------------------------------------------------------
+
+    def _load_states(self) -> None:
+        self._states, self._by_device = {}, {}
+        for state in self._store.load_states():
+            self._remember(state)
+
+    def _remember(self, state: AlertState) -> AlertState:
+        self._states[state.fingerprint] = state
+        self._by_device.setdefault(state.device_id, {})[state.fingerprint] = state
+        return state
+
+    def _forget(self, state: AlertState) -> None:
+        self._states.pop(state.fingerprint, None)
+        self._by_device.get(state.device_id, {}).pop(state.fingerprint, None)
+
+    def set_sink(self, sink: Sink) -> None:
+        self._sink = sink
+
+    def active_alerts(self) -> list[Alert]:
+        """Firing alerts whose firing notice went out (Alertmanager's keep-alive)."""
+        found = []
+        for state in self._states.values():
+            device = self._devices.get(state.device_id)
+            if state.status == FIRING and state.notified and device is not None:
+                found.append(self._alert(state, device, self.labels(state, device), False))
+        return found
+
+    def states(self) -> list[AlertState]:
+        return list(self._states.values())
+
+    def status(self) -> dict[str, object]:
+        """Alerts by state, JSON-able (the service adds the outbox's figures)."""
+        now = self._now()
+        counts = {"pending": 0, "firing": 0, "suppressed": 0, "silenced": 0, "acked": 0,
+                  "flapping": 0}
+        firing = []
+        for state in self._states.values():
+            device = self._devices.get(state.device_id)
+            if state.status == PENDING:
+                counts["pending"] += 1
+            if state.status != FIRING or device is None:
+                continue
+            gates = self._gates(state, device, self.labels(state, device), now)
+            counts["firing"] += 1
+            for name, on in (("suppressed", gates.suppressed), ("silenced", gates.silenced),
+                             ("acked", gates.acked), ("flapping", state.flapping)):
+                counts[name] += int(on)
+            firing.append({"id": state.fingerprint, "rule": state.rule,
+                           "device_id": state.device_id, "instance": state.instance,
+                           "severity": state.severity,
+                           "since": self._time(state.active_since or now).isoformat(),
+                           "suppressed": gates.suppressed, "silenced": gates.silenced,
+                           "acked": gates.acked, "flapping": state.flapping})
+        return {"counts": counts, "firing": sorted(firing, key=lambda f: f["since"])}

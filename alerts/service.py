@@ -1,0 +1,88 @@
+"""The facade the agent calls: the engine and the outbox on one `state_dir/alerts.db`.
+
+    svc = AlertService.open(config)       # clock defaults to now in agent.timezone
+    svc.observe(result)                   # after every poll (engine thread)
+    svc.tick()                            # every few seconds (engine thread)
+    svc.evaluate_lifecycle()              # at start and daily (engine thread)
+    svc.deliver_due()                     # every ~2 s on the delivery thread
+    svc.status(); svc.reload(config); svc.close()
+
+The engine thread and the delivery thread each use their own sqlite3 connection (the
+store's, the outbox's); WAL lets them work side by side.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable
+from zoneinfo import ZoneInfo
+
+from alerts.engine import Engine, Sink
+from alerts.store import DB_NAME, Store
+from collectors.base import PollResult
+from inventory.model import Config
+
+log = logging.getLogger("lifeline.alerts")
+
+
+def _build_outbox(config: Config, db_path: Path, clock: Callable[[], datetime]) -> Any:
+    from alerts.channels import build_channels
+    from alerts.outbox import Outbox
+
+    return Outbox(db_path, config, build_channels(config, clock), clock)
+
+
+class AlertService:
+    def __init__(self, config: Config, store: Store, outbox: Any, sink: Sink,
+                 clock: Callable[[], datetime]) -> None:
+        self._store, self._outbox, self._clock = store, outbox, clock
+        self.engine = Engine(config, store, sink, clock)
+
+    @classmethod
+    def open(cls, config: Config, clock: Callable[[], datetime] | None = None,
+             sink: Sink | None = None) -> AlertService:
+        """Opens `state_dir/alerts.db` and builds the delivery side. `sink` replaces the
+        outbox (tests that only look at what the engine emits)."""
+        zone = ZoneInfo(config.agent.timezone)
+        now = clock or (lambda: datetime.now(zone))
+        db_path = Path(config.agent.state_dir) / DB_NAME
+        store = Store(db_path)
+        outbox = None if sink is not None else _build_outbox(config, db_path, now)
+        return cls(config, store, outbox, sink or outbox, now)
+
+    @property
+    def db_path(self) -> Path:
+        return self._store.path
+
+    def observe(self, result: PollResult) -> None:
+        self.engine.observe(result)
+
+    def tick(self) -> None:
+        self.engine.tick()
+        if self._outbox is not None:
+            self._outbox.refresh_active(self.engine.active_alerts())
+
+    def evaluate_lifecycle(self) -> None:
+        self.engine.evaluate_lifecycle()
+
+    def deliver_due(self) -> None:
+        """Blocking; call from the delivery thread."""
+        if self._outbox is not None:
+            self._outbox.deliver_due()
+
+    def status(self) -> dict[str, Any]:
+        """Alerts by state, and per channel the outbox backlog and delivery failures."""
+        status: dict[str, Any] = {"alerts": self.engine.status()}
+        status["delivery"] = self._outbox.stats() if self._outbox is not None else {}
+        return status
+
+    def reload(self, config: Config) -> None:
+        """A new valid config (SIGHUP): rules, thresholds, devices, channels, routes."""
+        self.engine.reload(config)
+        if self._outbox is not None:
+            self._outbox = _build_outbox(config, self._store.path, self._clock)
+            self.engine.set_sink(self._outbox)
+
+    def close(self) -> None:
+        self._store.close()
