@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from agent.common import CommandError, add_config_argument, load_or_report, output
 from inventory.plan import DEFAULT_REPEATED_OUTAGES, build_plan
+from inventory.model import Config
 from inventory.plan_export import FORMATS, LANGS, TEXT_FORMATS, export
 
 
@@ -36,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
     if config is None:
         return 1
     plan = build_plan(config.devices, config.categories, year=args.year, horizon=args.horizon,
+                      outages=outage_counts(config),
                       repeated_outages=DEFAULT_REPEATED_OUTAGES)
     data = export(plan, args.format, args.lang)
     try:
@@ -50,6 +54,22 @@ def run(args: argparse.Namespace) -> int:
               f"{'' if not plan.horizon else f'-{plan.year + plan.horizon}'}"
               f", {len(plan.undated)} undated", file=sys.stderr)
     return 0
+
+
+def outage_counts(config: Config) -> dict[str, int] | None:
+    """Outages per device in the last 12 months from the alert store, or None when the
+    agent never ran here (no alerts.db: the plan then says nothing about outages)."""
+    from alerts.store import DB_NAME, Store
+
+    path = Path(config.agent.state_dir) / DB_NAME
+    if not path.exists():
+        return None
+    store = Store(path)
+    try:
+        since = datetime.now(ZoneInfo(config.agent.timezone)) - timedelta(days=365)
+        return store.outage_counts(since.timestamp())
+    finally:
+        store.close()
 
 
 def _year(text: str) -> int:
