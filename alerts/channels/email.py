@@ -53,8 +53,9 @@ class EmailChannel:
         # Stable: a re-send of the same group after a crash carries the same Message-ID.
         mail["Message-ID"] = f"<{delivery_id(self.name, notifications)}@{domain}>"
         mail["X-Lifeline-Status"] = render.group_status(notifications)
+        # base64: 7-bit clean for any relay, the usual encoding of Korean mail.
         mail.set_content(render.body(notifications, group, self.lang, self.zone),
-                         charset="utf-8")
+                         charset="utf-8", cte="base64")
         return mail
 
     def send(self, notifications: Sequence[Notification], group: Mapping[str, str]) -> None:

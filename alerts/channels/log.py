@@ -18,7 +18,7 @@ LOGGER = logging.getLogger("lifeline.alerts")
 
 
 def _value(text: str) -> str:
-    plain = text and all(c.isalnum() or c in "-_.:/@" for c in text)
+    plain = text and all(c.isalnum() or c in "-_.:/@+," for c in text)
     return text if plain else json.dumps(text, ensure_ascii=False)
 
 
@@ -43,11 +43,11 @@ class LogChannel:
         return {k: v for k, v in fields.items() if v}
 
     def send(self, notifications: Sequence[Notification], group: Mapping[str, str]) -> None:
-        level = logging.INFO
         for notification in notifications:
             fields = self.fields(notification, group)
-            if notification.event != "resolved" and notification.alert.severity.value == "critical":
-                level = logging.WARNING
+            critical = notification.alert.severity.value == "critical"
+            level = logging.WARNING if critical and notification.event != "resolved" \
+                else logging.INFO
             text = " ".join(f"{k}={_value(v)}" for k, v in fields.items() if k != "event")
             self.logger.log(level, "alert %s %s", notification.event, text,
                             extra={"alert": fields})

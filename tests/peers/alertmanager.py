@@ -1,0 +1,69 @@
+"""A real Prometheus Alertmanager (Debian's prometheus-alertmanager) on a free loopback port,
+clustering off, stopped by PID."""
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any, Iterator
+
+from peers.smtp import free_tcp_port
+from peers.snmp import stop
+
+BINARY = shutil.which("prometheus-alertmanager") or "/usr/bin/prometheus-alertmanager"
+CONFIG = """\
+route:
+  receiver: blackhole
+receivers:
+  - name: blackhole
+"""
+
+
+class AlertmanagerPeer:
+    def __init__(self, port: int, proc: subprocess.Popen[bytes]) -> None:
+        self.port = port
+        self.proc = proc
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """GET /api/v2/alerts (active, silenced and inhibited; not resolved ones)."""
+        with urllib.request.urlopen(f"{self.url}/api/v2/alerts", timeout=5) as response:
+            return list(json.load(response))
+
+
+def _ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/-/ready", timeout=1) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def running_alertmanager(workdir: Path) -> Iterator[AlertmanagerPeer]:
+    config = workdir / "alertmanager.yml"
+    config.write_text(CONFIG, encoding="utf-8")
+    port = free_tcp_port()
+    log = open(workdir / "alertmanager.log", "wb")
+    proc = subprocess.Popen(
+        [BINARY, f"--config.file={config}", f"--storage.path={workdir / 'data'}",
+         f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
+        stdout=log, stderr=subprocess.STDOUT)
+    peer = AlertmanagerPeer(port, proc)
+    try:
+        deadline = time.monotonic() + 30
+        while not _ready(peer.url):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"alertmanager did not start; see {workdir}/alertmanager.log")
+            time.sleep(0.1)
+        yield peer
+    finally:
+        stop(proc)
+        log.close()
