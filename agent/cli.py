@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "import": ("agent.import_command", "turn an asset spreadsheet (csv/xlsx) into inventory YAML"),
     "poll": ("agent.poll_command", "poll every (or the named) device once and print the results"),
     "alerts": ("agent.alerts_command", "alerts firing, ack, silence, outage history"),
+    "metrics": ("agent.metrics_command", "a device's points read back from the embedded store"),
     "run": ("agent.run_command", "the agent: poll on schedule, store metrics, raise alerts"),
     "status": ("agent.status_command", "what the running agent is doing: devices, sink, alerts"),
 }
