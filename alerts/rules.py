@@ -161,11 +161,13 @@ def _interfaces(b: _Builder, device: Device, t: Thresholds, rows: list[Sample],
     for row in rows:
         name = row.tags.get("ifName") or row.tags.get("ifDescr") or row.tags.get("ifIndex", "")
         names[row.tags.get("ifIndex", "")] = name
-        watched = name in monitored or row.tags.get("ifDescr") in monitored
+        # The instance is the name the inventory gave, so it stays put whichever of
+        # ifName/ifDescr the device reports.
+        watched = next((n for n in (name, row.tags.get("ifDescr")) if n in monitored), None)
         oper, admin = _num(row.fields.get("ifOperStatus")), _num(row.fields.get("ifAdminStatus"))
         if watched and oper is not None and oper != IF_UP and admin in (None, IF_UP):
-            b.add("interface_down", "interface", Severity.CRITICAL, f"uplink {name} is down",
-                  f"업링크 {name} 다운", instance=name, for_seconds=t.interface_down_for,
+            b.add("interface_down", "interface", Severity.CRITICAL, f"uplink {watched} is down",
+                  f"업링크 {watched} 다운", instance=watched, for_seconds=t.interface_down_for,
                   value=oper)
     worst: dict[tuple[str, str], float] = {}
     for rate in rates if isinstance(rates, (list, tuple)) else ():
