@@ -1,8 +1,10 @@
 """`lifeline poll CONFIG [--device ID ...] [--json]`: one poll of every (or the named)
 device, printed as a table or as one JSON object per device per line.
 
-Devices that are down are data, not failures: the exit status is 0 whatever they
-answered, and 1 only for a device id the configuration does not have.
+Every protocol is polled: `snmp`, `http` (a check of `poll.url`) and `host` (the machine
+the command runs on). A device without poll settings is listed as "skipped". Devices that
+are down are data, not failures: the exit status is 0 whatever they answered, and 1 only
+for a device id the configuration does not have.
 """
 from __future__ import annotations
 
@@ -14,11 +16,17 @@ from typing import Any, Callable, TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from collectors.base import Collector, PollResult, Sample
+from collectors.host import HostCollector
+from collectors.http.collector import HttpCollector
 from collectors.snmp import SnmpCollector
 from inventory.model import Config, Device
 
-# protocol -> collector factory. Other transports register here when they exist.
-COLLECTORS: dict[str, Callable[[Config], Any]] = {"snmp": SnmpCollector.from_config}
+# protocol -> collector factory: one collector per protocol per run, closed at the end.
+COLLECTORS: dict[str, Callable[[Config], Any]] = {
+    "snmp": SnmpCollector.from_config,
+    "http": HttpCollector.from_config,
+    "host": HostCollector.from_config,
+}
 
 
 def run_poll(config: Config, device_ids: list[str] | None, as_json: bool, out: TextIO) -> int:

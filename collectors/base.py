@@ -113,6 +113,21 @@ class Collector(Protocol):
 POLL_MEASUREMENT = "lifeline_poll"
 
 
+def device_tags(device: Device, *, agent_host: str | None,
+                hostname: str | None) -> dict[str, str]:
+    """The tags every point of a device carries: `device_id`, `category`, and `site`,
+    `agent_host` (the polled address), `hostname` (what the device calls itself) when
+    known."""
+    tags = {"device_id": device.id, "category": device.category}
+    if device.site:
+        tags["site"] = device.site
+    if agent_host:
+        tags["agent_host"] = agent_host
+    if hostname:
+        tags["hostname"] = hostname
+    return tags
+
+
 def poll_sample(code: ResultCode, duration: float, tags: Mapping[str, str],
                 time: datetime) -> Sample:
     """The `lifeline_poll` point every collector emits once per device per poll:

@@ -513,7 +513,9 @@ def _poll(p: schema.PollIn) -> PollSpec:
                     url=p.url, credentials=p.credentials, profile=p.profile,
                     interval=p.interval, timeout=p.timeout, retries=p.retries,
                     method=p.method, expect_status=tuple(p.expect_status),
-                    expect_text=p.expect_text, verify_tls=p.verify_tls,
+                    expect_text=p.expect_text, expect_regex=p.expect_regex,
+                    expect_json=tuple(p.expect_json), headers=tuple(p.headers.items()),
+                    body=p.body, follow_redirects=p.follow_redirects, verify_tls=p.verify_tls,
                     monitored_interfaces=tuple(p.monitored_interfaces))
 
 

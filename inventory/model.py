@@ -115,6 +115,11 @@ class PollSpec:
     method: str = "GET"                 # HTTP
     expect_status: tuple[int, ...] = (200,)
     expect_text: str | None = None
+    expect_regex: str | None = None     # HTTP: searched in the body (validated at load)
+    expect_json: tuple[str, ...] = ()   # HTTP: 'path OP literal' (collectors.http.expect)
+    headers: tuple[tuple[str, str], ...] = ()   # HTTP request headers
+    body: str | None = None             # HTTP request body (POST)
+    follow_redirects: bool = True       # HTTP: at most 10 redirects
     verify_tls: bool = True
     monitored_interfaces: tuple[str, ...] = ()  # ifName/ifDescr of uplinks that alert when down
 

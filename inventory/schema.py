@@ -269,6 +269,19 @@ class CredentialIn(SecretFields):
         return self
 
 
+def _expectation(value: Any) -> Any:
+    from collectors.http.expect import ExpectationError, parse   # pure; no requests
+
+    try:
+        parse(value)
+    except ExpectationError as exc:
+        raise invalid("bad_expectation", "{why}", why=exc) from None
+    return value
+
+
+JsonExpectation = Annotated[str, BeforeValidator(_expectation)]
+
+
 class PollIn(Strict):
     protocol: Literal["snmp", "http", "host"]
     address: OptText = None
@@ -281,8 +294,24 @@ class PollIn(Strict):
     method: Literal["GET", "HEAD", "POST"] = "GET"
     expect_status: list[Count] = [200]
     expect_text: OptText = None
+    expect_regex: OptText = None
+    expect_json: list[JsonExpectation] = []
+    headers: dict[Text, Text] = {}
+    body: OptText = None
+    follow_redirects: bool = True
     verify_tls: bool = True
     monitored_interfaces: list[Text] = []
+
+    @field_validator("expect_regex")
+    @classmethod
+    def _regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise invalid("bad_regex", "not a regular expression: {value} ({why})",
+                              value=value, why=exc) from None
+        return value
 
     @model_validator(mode="after")
     def _target(self) -> PollIn:

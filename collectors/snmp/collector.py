@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Mapping
 
-from collectors.base import Identity, PollResult, ResultCode, poll_sample
+from collectors.base import Identity, PollResult, ResultCode, device_tags, poll_sample
 from collectors.snmp import samples as _samples
 from collectors.snmp import walker
 from collectors.snmp.counters import CounterRate, CounterTracker
@@ -309,14 +309,8 @@ def _address(address: str | None, port: int | None) -> str:
 
 
 def _base_tags(device: Device, hostname: str | None) -> dict[str, str]:
-    tags = {"device_id": device.id, "category": device.category}
-    if device.site:
-        tags["site"] = device.site
-    if device.poll is not None and device.poll.address:
-        tags["agent_host"] = device.poll.address
-    if hostname:
-        tags["hostname"] = hostname
-    return tags
+    return device_tags(device, agent_host=device.poll.address if device.poll else None,
+                       hostname=hostname)
 
 
 __all__ = ["CounterRate", "SnmpCollector"]

@@ -5,8 +5,11 @@ import pytest
 
 from collectors.base import Sample
 from collectors.snmp import load_profiles
+from collectors import host
+from collectors.catalogue import declared
+from collectors.http import catalogue as http_catalogue
 from collectors.snmp.catalogue import (CATALOGUE, README, from_profiles, read, readme_section,
-                                       render_csv, render_markdown, tags_of)
+                                       render_csv, render_markdown)
 from peers.snmp import community, device, poll, sim_devices
 
 pytestmark = pytest.mark.peer    # real snmpd / snmpsim
@@ -14,15 +17,29 @@ pytestmark = pytest.mark.peer    # real snmpd / snmpsim
 COMMON_TAGS = {"device_id", "category", "site", "agent_host"}
 
 
-def test_metrics_csv_is_what_the_profiles_declare() -> None:
-    profiles = load_profiles()
-    assert CATALOGUE.read_text(encoding="utf-8") == render_csv(from_profiles(profiles)), (
-        "regenerate: .venv/bin/python -m collectors.snmp.catalogue --write")
+def test_metrics_csv_is_what_the_collectors_declare() -> None:
+    entries, _ = declared()
+    assert CATALOGUE.read_text(encoding="utf-8") == render_csv(entries), (
+        "regenerate: .venv/bin/python -m collectors.catalogue --write")
     assert all(e.type in ("counter", "gauge", "enum") and e.description for e in read())
+    snmp = from_profiles(load_profiles())
+    assert set(snmp) <= set(read()), "SNMP rows are kept as the profiles declare them"
+    others = {(e.measurement, e.field) for e in (*host.ENTRIES, *http_catalogue.ENTRIES)}
+    assert others <= {(e.measurement, e.field) for e in read()}
+
+
+def test_shared_pairs_agree_on_type_and_unit() -> None:
+    """Host (psutil) and SNMP host-resources both emit cpu/mem/disk/system: one row each,
+    so the two sources must mean the same thing."""
+    snmp = {(e.measurement, e.field): e for e in from_profiles(load_profiles())}
+    for e in host.ENTRIES:
+        other = snmp.get((e.measurement, e.field))
+        if other is not None:
+            assert (other.type, other.unit) == (e.type, e.unit), e
 
 
 def test_readme_metrics_section_is_generated_from_the_catalogue() -> None:
-    expected = render_markdown(read(), tags_of(load_profiles()))
+    expected = render_markdown(read(), declared()[1])
     assert readme_section(README.read_text(encoding="utf-8")) == expected.strip("\n")
 
 

@@ -1,0 +1,140 @@
+"""The metric catalogue of every collector: each measurement and field that can be emitted.
+
+`collectors/metrics.csv` is the committed catalogue; tests check that it equals what the
+collectors declare (the SNMP profiles, `collectors.host.ENTRIES`,
+`collectors.http.catalogue.ENTRIES`, plus `lifeline_poll`) and that nothing undeclared is
+ever emitted. A field `*` declares a measurement whose numeric fields come from the device
+(the `kiosk` health JSON). `collectors/README.md`'s Metrics section is generated from it.
+Regenerate both after changing a profile or a collector's entries:
+
+    .venv/bin/python -m collectors.catalogue --write
+"""
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from collectors.base import POLL_MEASUREMENT, Sample
+
+CATALOGUE = Path(__file__).resolve().parent / "metrics.csv"
+README = CATALOGUE.with_name("README.md")
+HEADER = ("measurement", "field", "type", "unit", "description")
+BEGIN, END = "<!-- metrics:begin -->", "<!-- metrics:end -->"
+ANY_FIELD = "*"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Entry:
+    measurement: str
+    field: str
+    type: str           # counter | gauge | enum
+    unit: str
+    description: str
+
+
+POLL_ENTRIES = (
+    Entry(POLL_MEASUREMENT, "up", "gauge", "boolean",
+          "1 when the device answered at all (success, auth failure, no such object, "
+          "bad response, partial), 0 on timeout, config or connection error"),
+    Entry(POLL_MEASUREMENT, "duration_seconds", "gauge", "seconds", "wall time of the poll"),
+    Entry(POLL_MEASUREMENT, "result_code", "enum", "",
+          "0 success, 1 timeout, 2 auth_failure, 3 no_such_object, 4 bad_response, "
+          "5 partial, 6 config_error, 7 connection_error"),
+)
+
+
+def declared() -> tuple[list[Entry], dict[str, list[str]]]:
+    """Every collector's entries (sorted; the first declaration of a pair wins, SNMP
+    first) and measurement -> its tags besides the common ones."""
+    from collectors import host
+    from collectors.http import catalogue as http
+    from collectors.snmp import load_profiles
+    from collectors.snmp.catalogue import from_profiles, tags_of
+
+    profiles = load_profiles()
+    found = {(e.measurement, e.field): e for e in from_profiles(profiles)}
+    tags = tags_of(profiles)
+    for entries, more_tags in ((host.ENTRIES, host.TAGS), (http.ENTRIES, http.TAGS)):
+        for e in entries:
+            found.setdefault((e.measurement, e.field), e)
+        for measurement, names in more_tags.items():
+            known = tags.setdefault(measurement, [])
+            known += [n for n in names if n not in known]
+    return sorted(found.values()), tags
+
+
+def read(path: Path = CATALOGUE) -> list[Entry]:
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    if not rows or tuple(rows[0]) != HEADER:
+        raise ValueError(f"{path}: header must be {','.join(HEADER)}")
+    return [Entry(*row) for row in rows[1:]]
+
+
+COMMON_TAGS = ("device_id", "category", "site", "agent_host")
+
+
+def undeclared(samples: Iterable[Sample], entries: list[Entry]) -> list[str]:
+    """What breaks the catalogue's rules in these samples: undeclared fields, string
+    fields (strings belong in tags), missing common tags. Empty when all is well."""
+    pairs = {(e.measurement, e.field) for e in entries}
+    problems = []
+    for s in samples:
+        problems += [f"{s.measurement}.{f} not in metrics.csv" for f in s.fields
+                     if (s.measurement, f) not in pairs
+                     and (s.measurement, ANY_FIELD) not in pairs]
+        problems += [f"{s.measurement}.{f} is a string field" for f, v in s.fields.items()
+                     if isinstance(v, str)]
+        missing = [t for t in COMMON_TAGS if t not in s.tags]
+        if missing:
+            problems.append(f"{s.measurement} lacks tags {', '.join(missing)}")
+    return problems
+
+
+def render_csv(entries: list[Entry]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(HEADER)
+    for e in entries:
+        writer.writerow((e.measurement, e.field, e.type, e.unit, e.description))
+    return buf.getvalue()
+
+
+def render_markdown(entries: list[Entry], tags: dict[str, list[str]]) -> str:
+    lines = []
+    for measurement in sorted({e.measurement for e in entries}):
+        extra = tags.get(measurement, [])
+        lines += [f"### `{measurement}`", "",
+                  "Tags: `device_id`, `category`, `site`, `agent_host`, `hostname`"
+                  + "".join(f", `{t}`" for t in extra) + ".", "",
+                  "| field | type | unit | description |", "|---|---|---|---|"]
+        lines += [f"| `{e.field}` | {e.type} | {e.unit} | {e.description.replace('|', '/')} |"
+                  for e in entries if e.measurement == measurement]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def readme_section(readme: str) -> str:
+    start, end = readme.index(BEGIN) + len(BEGIN), readme.index(END)
+    return readme[start:end].strip("\n")
+
+
+def main(argv: list[str]) -> int:
+    entries, tags = declared()
+    if "--write" in argv:
+        CATALOGUE.write_text(render_csv(entries), encoding="utf-8")
+        readme = README.read_text(encoding="utf-8")
+        start, end = readme.index(BEGIN) + len(BEGIN), readme.index(END)
+        README.write_text(readme[:start] + "\n" + render_markdown(entries, tags) + "\n"
+                          + readme[end:], encoding="utf-8")
+        return 0
+    sys.stdout.write(render_csv(entries))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
