@@ -133,6 +133,8 @@ class Engine:
             heard.last_failure = result
         else:
             carried, heard.closed_failures = heard.closed_failures, 0
+        if not evaluation.active and not self._by_device.get(device.id):
+            return          # the common case: healthy and nothing remembered, no write
         self._run([(device, evaluation, carried)], now)
 
     def tick(self) -> None:
@@ -384,7 +386,7 @@ class Engine:
     def active_alerts(self) -> list[Alert]:
         """Firing alerts whose firing notice went out (Alertmanager's keep-alive)."""
         found = []
-        for state in self._states.values():
+        for state in list(self._states.values()):
             device = self._devices.get(state.device_id)
             if state.status == FIRING and state.notified and device is not None:
                 found.append(self._alert(state, device, self.labels(state, device), False))
@@ -399,7 +401,7 @@ class Engine:
         counts = {"pending": 0, "firing": 0, "suppressed": 0, "silenced": 0, "acked": 0,
                   "flapping": 0}
         firing = []
-        for state in self._states.values():
+        for state in list(self._states.values()):   # a snapshot: status may run elsewhere
             device = self._devices.get(state.device_id)
             if state.status == PENDING:
                 counts["pending"] += 1

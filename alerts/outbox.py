@@ -47,6 +47,9 @@ MAX_BATCH = 100                 # notifications per send: one mail, one POST
 KEEP_FINISHED_SECONDS = 7 * 86400
 PRUNE_EVERY_SECONDS = 3600
 BUSY_TIMEOUT_MS = 10_000
+# Rows `sending` under another token were left by an earlier process (see the docstring);
+# one token per process, so an Outbox rebuilt on a config reload never takes its own rows.
+_PROCESS = uuid.uuid4().hex
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS delivery_outbox (
@@ -155,7 +158,7 @@ class Outbox:
         self.clock = clock
         self.policies = {spec.name: DeliveryPolicy.of(spec) for spec in config.alerts.channels}
         self._names = [spec.name for spec in config.alerts.channels]
-        self._owner = uuid.uuid4().hex
+        self._owner = _PROCESS
         self._lock = threading.Lock()
         self._active: tuple[Alert, ...] = ()
         self._last_refresh: dict[str, float] = {}

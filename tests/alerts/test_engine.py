@@ -240,3 +240,16 @@ def test_sink_failure_rolls_back_and_nothing_is_lost(rig):
     r.engine.set_sink(r.sink)
     r.engine.observe(down("a", r.clock))
     assert r.events() == [("firing", "device_down", "a")]
+
+
+def test_thresholds_in_the_config_per_device_and_typos_located(tmp_path):
+    from inventory.errors import ConfigError
+
+    config = write_config(tmp_path, devices(sw("a", thresholds="{disk_percent: 95, cpu_for: 10m}")),
+                          "thresholds: {repeat: 2h, categories: {backbone_switch: {mem_percent: 80}}}\n")
+    rig = Rig(config, FakeClock())
+    t = rig.engine.thresholds(config.device("a"))
+    assert (t.disk_percent, t.cpu_for, t.repeat, t.mem_percent) == (95, 600, 7200, 80)
+    with pytest.raises(ConfigError) as error:
+        write_config(tmp_path, devices(sw("b", thresholds="{disk_precent: 95}")))
+    assert "lifeline.yaml:" in str(error.value) and "disk_precent" in str(error.value)

@@ -72,6 +72,15 @@ def make_outbox(tmp_path: Path, config: Config, clock: Clock, **channels: Record
     return Outbox(tmp_path / "alerts.db", config, channels, clock)
 
 
+def first_try(tmp_path: Path, config: Config, clock: Clock, hook: Recorder) -> Outbox:
+    """One notification to `hook` (and log), tried once at the end of its group_wait."""
+    outbox = make_outbox(tmp_path, config, clock, hook=hook)
+    enqueue(outbox, [make_notification()])
+    clock.advance(30)
+    outbox.deliver_due()
+    return outbox
+
+
 def rows(outbox: Outbox) -> list[tuple[str, str, str]]:
     with sqlite3.connect(outbox.db_path) as conn:
         return conn.execute("SELECT notification_id, channel, state FROM delivery_outbox"
@@ -178,10 +187,7 @@ def test_backoff_doubles_and_is_capped():
 
 def test_retry_after_from_the_peer_is_waited(tmp_path, config, clock):
     hook = Recorder("hook", script=[DeliveryError("429", retry_after=120)])
-    outbox = make_outbox(tmp_path, config, clock, hook=hook)
-    enqueue(outbox, [make_notification()])
-    clock.advance(30)
-    outbox.deliver_due()
+    outbox = first_try(tmp_path, config, clock, hook)
     clock.advance(119)
     outbox.deliver_due()
     assert hook.sends == []
@@ -192,10 +198,7 @@ def test_retry_after_from_the_peer_is_waited(tmp_path, config, clock):
 
 def test_a_permanent_failure_is_recorded_and_not_retried(tmp_path, config, clock, caplog):
     hook = Recorder("hook", script=[DeliveryError("HTTP 400 Bad Request", retryable=False)])
-    outbox = make_outbox(tmp_path, config, clock, hook=hook)
-    enqueue(outbox, [make_notification()])
-    clock.advance(30)
-    outbox.deliver_due()
+    outbox = first_try(tmp_path, config, clock, hook)
     clock.advance(3600)
     outbox.deliver_due()
     assert hook.sends == [] and not hook.script
@@ -226,7 +229,8 @@ def test_a_crash_between_send_and_record_resends_once(tmp_path, config, clock, c
     enqueue(first, [make_notification()])
     clock.advance(30)
     with sqlite3.connect(first.db_path, isolation_level=None) as conn:
-        first._claim_due(conn, clock().timestamp())       # claimed, then the process "dies"
+        first._claim_due(conn, clock().timestamp())       # claimed, then the process "dies":
+        conn.execute("UPDATE delivery_outbox SET owner = 'an-earlier-process'")
     assert ("fp-device_down-bb-sw-1:firing:1", "hook", "sending") in rows(first)
 
     hook = Recorder("hook")
@@ -241,10 +245,7 @@ def test_a_crash_between_send_and_record_resends_once(tmp_path, config, clock, c
 
 def test_nothing_delivered_is_sent_again_after_a_restart(tmp_path, config, clock):
     hook = Recorder("hook")
-    outbox = make_outbox(tmp_path, config, clock, hook=hook)
-    enqueue(outbox, [make_notification()])
-    clock.advance(30)
-    outbox.deliver_due()
+    outbox = first_try(tmp_path, config, clock, hook)
     again = Recorder("hook")
     restarted = make_outbox(tmp_path, config, clock, hook=again)
     enqueue(restarted, [make_notification()])            # the engine repeating itself
@@ -325,3 +326,16 @@ def test_the_log_level_of_delivery_is_visible(tmp_path, config, clock, caplog):
     outbox.deliver_due()
     assert "channel hook: delivered 1 notification(s) for group kind=outage,site=district-hall" \
         in caplog.text
+
+
+def test_an_outbox_rebuilt_in_the_same_process_leaves_rows_in_flight_alone(tmp_path, config,
+                                                                           clock):
+    """A config reload builds a new Outbox; rows the old one is sending are not re-sent."""
+    first = make_outbox(tmp_path, config, clock)
+    enqueue(first, [make_notification()])
+    clock.advance(30)
+    with sqlite3.connect(first.db_path, isolation_level=None) as conn:
+        first._claim_due(conn, clock().timestamp())
+    hook = Recorder("hook")
+    make_outbox(tmp_path, config, clock, hook=hook).deliver_due()
+    assert hook.sends == []
