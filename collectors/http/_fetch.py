@@ -2,12 +2,13 @@
 
 One request with `requests` (stream=True), bounded in time by an absolute deadline (each
 socket operation gets at most the time left; the body loop checks the deadline between
-chunks, so a server dripping bytes cannot stretch a poll) and in memory by `MAX_BODY`.
+socket reads, so a server dripping bytes cannot stretch a poll; a worker still inside
+`requests` when the event loop gives up has its sockets shut by `_abort`) and in memory
+by `MAX_BODY`.
 """
 from __future__ import annotations
 
 import re
-import threading
 import time as _time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,6 +18,7 @@ import requests
 from cryptography import x509
 
 from collectors.base import ResultCode
+from collectors.http._abort import Attempt, tracking
 from collectors.http.catalogue import HttpResult
 
 MAX_BODY = 1024 * 1024          # bytes read at most; more is body_read_error
@@ -58,10 +60,15 @@ class Fetched:
     history: list[int] = field(default_factory=list)
 
 
-def fetch(session: requests.Session, req: Request, cancelled: threading.Event) -> Fetched:
+def fetch(session: requests.Session, req: Request, attempt: Attempt) -> Fetched:
     """Make one request. Never raises for what the server or network does."""
-    if cancelled.is_set() or _left(req) <= 0:
+    if attempt.aborted or _left(req) <= 0:
         return Fetched(failure=HttpResult.TIMEOUT, error="deadline passed before the request")
+    with tracking(attempt):
+        return _fetch(session, req, attempt)
+
+
+def _fetch(session: requests.Session, req: Request, attempt: Attempt) -> Fetched:
     t0 = _time.perf_counter()
     try:
         resp = session.request(
@@ -76,7 +83,7 @@ def fetch(session: requests.Session, req: Request, cancelled: threading.Event) -
                       cert_not_after=_cert_not_after(resp),
                       history=[r.status_code for r in resp.history])
         if req.read_body and req.method != "HEAD":
-            _read_body(resp, req, cancelled, got)
+            _read_body(resp, req, attempt, got)
     return got
 
 
@@ -84,7 +91,7 @@ def _left(req: Request) -> float:
     return req.deadline - _time.monotonic()
 
 
-def _read_body(resp: requests.Response, req: Request, cancelled: threading.Event,
+def _read_body(resp: requests.Response, req: Request, attempt: Attempt,
                got: Fetched) -> None:
     body = bytearray()
     try:
@@ -98,7 +105,7 @@ def _read_body(resp: requests.Response, req: Request, cancelled: threading.Event
                 got.error = f"body larger than {MAX_BODY // 1024} KiB: stopped reading"
                 del body[MAX_BODY:]
                 break
-            if cancelled.is_set() or _left(req) <= 0:
+            if attempt.aborted or _left(req) <= 0:
                 got.failure, got.error = HttpResult.TIMEOUT, "body not read within the timeout"
                 break
     except Exception as exc:

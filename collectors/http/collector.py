@@ -3,7 +3,7 @@
 Requests go through one `requests.Session` per collector (connection reuse, a bounded
 urllib3 pool, proxies from the environment ignored, cookies never kept) in a bounded
 thread pool, so the agent's event loop is never blocked. Each attempt ends by
-`poll.timeout` (the event loop stops waiting then, whatever the worker thread is doing);
+`poll.timeout` (the event loop stops waiting then, and shuts the sockets of a worker still waiting);
 `poll.retries` more attempts are made only after a timeout or a connection failure.
 """
 from __future__ import annotations
@@ -12,7 +12,6 @@ import asyncio
 import json
 import logging
 import re
-import threading
 import time as _time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -27,6 +26,8 @@ import urllib3
 from requests.adapters import HTTPAdapter
 
 from collectors.base import FieldValue, PollResult, ResultCode, Sample, device_tags, poll_sample
+from collectors.http import _abort
+from collectors.http._abort import Attempt
 from collectors.http._fetch import MAX_REDIRECTS, Fetched, Request, fetch
 from collectors.http.catalogue import MEASUREMENT, HttpResult
 from collectors.http.expect import Expectation, parse
@@ -197,14 +198,16 @@ class HttpCollector:
         return fetched
 
     async def _attempt(self, loop: asyncio.AbstractEventLoop, request: Request) -> Fetched:
-        cancelled = threading.Event()
-        job = loop.run_in_executor(self._pool, fetch, self._session, request, cancelled)
+        attempt = Attempt()
+        job = loop.run_in_executor(self._pool, fetch, self._session, request, attempt)
         try:
             return await asyncio.wait_for(job, request.deadline - _time.monotonic() + GRACE)
         except asyncio.TimeoutError:
+            attempt.abort()     # frees the worker thread (or it never starts)
             return Fetched(failure=HttpResult.TIMEOUT, error="no answer within the timeout")
-        finally:
-            cancelled.set()     # a worker still running (or not yet started) gives up
+        except BaseException:   # cancelled with the agent: let the worker go too
+            attempt.abort()
+            raise
 
     # --- results -------------------------------------------------------------------------
 
@@ -259,6 +262,7 @@ def _session(max_workers: int) -> requests.Session:
     session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))  # checks share it
     session.headers["User-Agent"] = "lifeline-http-check"
     adapter = HTTPAdapter(pool_connections=64, pool_maxsize=max_workers, max_retries=0)
+    _abort.install(adapter)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     # verify_tls: false is a per-check decision written in the config; don't warn per poll.

@@ -228,6 +228,25 @@ def test_a_dripping_body_is_bounded_by_the_timeout_not_per_read(peer: HttpPeer) 
     assert point(result).fields["http_response_code"] == 200
 
 
+def test_dripping_headers_end_at_the_deadline_and_free_the_worker(peer: HttpPeer) -> None:
+    # requests' per-read timeouts never end this; the event loop gives up at the deadline
+    # and shuts the socket, so the only worker thread is free for the next check at once
+    # (were it still held by the drip, the /ok check would time out waiting for it).
+    async def run() -> tuple[PollResult, PollResult]:
+        collector = HttpCollector(CREDENTIALS, max_workers=1)
+        try:
+            dripped = await collector.collect(device(f"{peer.http}/drip-headers", "a",
+                                                     timeout=0.5))
+            return dripped, await collector.collect(device(f"{peer.http}/ok", "b",
+                                                           timeout=5.0))
+        finally:
+            await collector.aclose()
+
+    dripped, after = asyncio.run(run())
+    assert dripped.code is ResultCode.TIMEOUT
+    assert after.code is ResultCode.SUCCESS, after.error
+
+
 def test_a_3_gib_body_is_cut_at_the_cap_with_memory_bounded(peer: HttpPeer) -> None:
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss   # KiB on Linux
     [result] = check(device(f"{peer.http}/huge", timeout=10))

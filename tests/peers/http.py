@@ -14,6 +14,7 @@ Routes (every response has a Content-Length and keeps the connection alive):
 - `/hang`               accepts, reads the request, answers nothing until `/release`
 - `/held`, `/release`   how many `/hang` requests are held; let them all go (200 `released`)
 - `/drip`               headers, then one body byte every 0.1 s for up to a minute
+- `/drip-headers`       the status line, then one header byte every 0.1 s (up to a minute)
 - `/huge`               a 3 GiB body (Content-Length says so), generated, never allocated
 - `/loop`               302 to itself, forever;  `/redirect` 302 to `/ok`
 - `/auth`               200 only with the basic or bearer credentials given at start
@@ -147,7 +148,8 @@ class Handler(BaseHTTPRequestHandler):
                  "/not-json": lambda: self._send(200, b'{"printer": {broken',
                                                  "application/json"),
                  "/hang": self._hang, "/held": self._held, "/release": self._release,
-                 "/drip": self._drip, "/huge": self._huge,
+                 "/drip": self._drip, "/drip-headers": self._drip_headers,
+                 "/huge": self._huge,
                  "/loop": lambda: self._redirect("/loop"),
                  "/redirect": lambda: self._redirect("/ok"),
                  "/auth": self._auth, "/echo": lambda: self._echo(b""),
@@ -216,6 +218,20 @@ class Handler(BaseHTTPRequestHandler):
                     break
         except OSError:    # the client gave up: what we expect
             self.close_connection = True
+
+    def _drip_headers(self) -> None:
+        """The status line, then one header byte every 0.1 s: the headers never end."""
+        release = STATE.release
+        self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+        try:
+            for _ in range(int(HOLD_LIMIT * 10)):
+                self.wfile.write(b"a")
+                self.wfile.flush()
+                if release.wait(0.1):
+                    break
+        except OSError:    # the client gave up: what we expect
+            pass
+        self.close_connection = True
 
     def _huge(self) -> None:
         self.send_response(200)
