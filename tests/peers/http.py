@@ -209,23 +209,19 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Length", str(int(HOLD_LIMIT * 10)))
         self.end_headers()
-        release = STATE.release
-        try:
-            for _ in range(int(HOLD_LIMIT * 10)):
-                self.wfile.write(b".")
-                self.wfile.flush()
-                if release.wait(0.1):
-                    break
-        except OSError:    # the client gave up: what we expect
-            self.close_connection = True
+        self._trickle(b".")
 
     def _drip_headers(self) -> None:
         """The status line, then one header byte every 0.1 s: the headers never end."""
-        release = STATE.release
         self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+        self._trickle(b"a")
+
+    def _trickle(self, byte: bytes) -> None:
+        """One byte every 0.1 s until released, HOLD_LIMIT passes or the client leaves."""
+        release = STATE.release
         try:
             for _ in range(int(HOLD_LIMIT * 10)):
-                self.wfile.write(b"a")
+                self.wfile.write(byte)
                 self.wfile.flush()
                 if release.wait(0.1):
                     break
