@@ -146,7 +146,8 @@ class Agent:
         if self.sink is None:
             self.sink = await loop.run_in_executor(self._writer, _open_sink, self.config)
         if self.alerts is None and self.with_alerts:
-            self.alerts = await loop.run_in_executor(None, _open_alerts, self.config)
+            # On the loop thread: the engine's database connection belongs to it.
+            self.alerts = _open_alerts(self.config)
 
     def _start_scheduler(self) -> None:
         scheduler = AsyncIOScheduler(timezone=self.zone)
@@ -277,7 +278,7 @@ class Agent:
             self.sink = await loop.run_in_executor(self._writer, _open_sink, config)
             self.sink_settings = _sink_settings(config)
         if self.alerts is not None:
-            await loop.run_in_executor(None, self.alerts.reload, config)
+            self.alerts.reload(config)
 
     async def _close_after_in_flight(self, collectors: Collectors) -> None:
         if self.in_flight:

@@ -96,6 +96,8 @@ class AgentProcess:
     def wait_polls(self, device_id: str, polls: int, timeout: float = 30.0) -> dict[str, Any]:
         def enough() -> dict[str, Any] | None:
             status = self.status() or {}
+            if self.proc is None or status.get("agent", {}).get("pid") != self.proc.pid:
+                return None         # a snapshot left by an earlier run of the agent
             device = status.get("devices", {}).get(device_id)
             return device if device and device.get("polls", 0) >= polls else None
         return self.wait_for(f"{polls} polls of {device_id}", enough, timeout)
