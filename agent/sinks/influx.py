@@ -21,6 +21,10 @@ What happens on failure (`classify`):
 |                                     |          | points_rejected, ERROR logged): one bad   |
 |                                     |          | point never blocks the queue              |
 
+Durability: `write` returns once the lines are in the spool file (page cache: safe from
+a process kill); the sender fdatasyncs it at least every `flush_interval`, which bounds
+what a power cut can lose.
+
 At-least-once window: the cursor is persisted right after the 2xx. If the agent dies
 between the two, that batch is sent again on the next start. InfluxDB keys a point by
 measurement, tag set and timestamp, so the second write overwrites the first with the same
@@ -233,7 +237,12 @@ class InfluxSink(Sink):
     def write(self, samples: Sequence[Sample]) -> None:
         if self._closed or self._closing:
             raise RuntimeError("the InfluxDB sink is closed")
-        dropped = self._spool.append(encode_all(samples))
+        try:
+            dropped = self._spool.append(encode_all(samples))
+        except OSError as exc:           # disk full, read-only: the caller must know
+            self._tracker.error(f"cannot append to the spool {self._spool.directory}: "
+                                f"{exc.strerror or exc}")
+            raise
         if dropped:
             self._dropped(dropped)
         if self._spool.pending_points >= self._limit:
@@ -267,12 +276,16 @@ class InfluxSink(Sink):
         last_send = self._monotonic()
         while True:
             with self._wake:
-                while not self._closing and not self._due(last_send):
+                if not self._closing and not self._due(last_send):
                     self._wake.wait(self._wait_time(last_send))
                 if self._closing:
                     break
-            last_send = self._monotonic()
+                due = self._due(last_send)
+            # At least every flush_interval, backoff or not: bounds what a power cut loses.
             self._spool.sync()
+            if not due:
+                continue
+            last_send = self._monotonic()
             # A flush sends everything pending, batch after batch, unless one fails.
             while not self._closing and self._send_one() and self._spool.pending_points:
                 pass
@@ -288,9 +301,10 @@ class InfluxSink(Sink):
 
     def _wait_time(self, last_send: float) -> float:
         now = self._monotonic()
+        interval = self._settings.flush_interval
         if now < self._not_before:
-            return max(self._not_before - now, 0.001)
-        return max(last_send + self._settings.flush_interval - now, 0.001)
+            return min(max(self._not_before - now, 0.001), interval)
+        return max(last_send + interval - now, 0.001)
 
     def _drain(self) -> None:
         """On close: send what is pending until the deadline or the first failure that

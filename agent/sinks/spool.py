@@ -232,9 +232,13 @@ class Spool:
             active = self._segments[-1]
             if active.size >= self.segment_bytes:
                 active = self._rotate()
-            written = 0
-            while written < len(data):
-                written += os.write(self._fd, data[written:])
+            try:
+                written = 0
+                while written < len(data):
+                    written += os.write(self._fd, data[written:])
+            except OSError:
+                os.ftruncate(self._fd, active.size)   # no half line for the next append
+                raise
             if self._fsync:
                 os.fdatasync(self._fd)
             else:
