@@ -34,7 +34,8 @@ from alerts.model import Alert, Notification, Severity
 from alerts.rules import OUTAGE, Evaluation
 from alerts.silences import silencing
 from alerts.state import (FIRING, INACTIVE, PENDING, AlertState, Gates, clear, fingerprint,
-                          hold, next_event, ready, record_sent, ripen, settle)
+                          hold, idle, next_event, ready, record_sent, ripen,
+                          settle)
 from alerts.store import Store
 from alerts.thresholds import Thresholds, ThresholdTable
 from collectors.base import PollResult
@@ -212,6 +213,8 @@ class Engine:
         if device is None:
             return          # removed from the inventory: kept as it is, not told
         t = self.thresholds(device)
+        if sweep and idle(state, now, t):
+            return
         before = state.to_json() if sweep else None
         if sweep:
             settle(state, now, t)

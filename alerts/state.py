@@ -149,6 +149,18 @@ def settle(state: AlertState, now: float, t: Thresholds) -> bool:
     return False
 
 
+def idle(state: AlertState, now: float, t: Thresholds) -> bool:
+    """True when a tick cannot change this state now: firing and told with no repeat
+    due, or inactive with nothing owed and no change old enough to forget. Lets the
+    tick skip most of thousands of long-firing (lifecycle) alerts cheaply."""
+    if state.flapping or state.status == PENDING:
+        return False
+    if state.status == FIRING:
+        return (state.notified and state.last_sent is not None
+                and (state.repeat <= 0 or now - state.last_sent < state.repeat))
+    return not state.notified and (not state.changes or now - state.changes[0] < t.flap_window)
+
+
 def next_event(state: AlertState, gates: Gates, now: float) -> Event | None:
     """The notification due now for this state, if any (see the module docstring)."""
     told = not (gates.silenced or gates.suppressed)
