@@ -89,7 +89,7 @@ class EmbeddedStore(Sink):
             self._pruner.start()
 
     def write(self, samples: Sequence[Sample]) -> None:
-        """Stores every sample in one transaction; raises sqlite3.Error if it cannot."""
+        """Stores every sample in one transaction, or none of them (and raises)."""
         if not samples:
             return
         with self._lock:
@@ -101,7 +101,7 @@ class EmbeddedStore(Sink):
                         for s in samples]
                 self._db.executemany("INSERT OR REPLACE INTO points VALUES (?, ?, ?)", rows)
                 self._db.execute("COMMIT")
-            except sqlite3.Error as exc:
+            except Exception as exc:       # SQLite, or a field JSON cannot hold: nothing kept
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
                 self._series.clear()       # ids made in the rolled-back transaction are gone

@@ -6,6 +6,8 @@ import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
+
 from agent.sinks import open_sink
 from agent.sinks.influx import InfluxSink
 from agent.sinks.store import EmbeddedStore, read_points
@@ -54,6 +56,19 @@ def test_same_series_and_time_replaces_as_influxdb_does(tmp_path: Path):
     store.write([interface("sw-1", 1, NOW, 2)])
     store.close()
     assert [p.fields["ifHCInOctets"] for p in read_points(tmp_path / "m.sqlite3", "sw-1")] == [2]
+
+
+def test_a_failed_write_keeps_nothing_and_the_next_one_works(tmp_path: Path):
+    store = EmbeddedStore(tmp_path / "m.sqlite3", prune_every=None)
+    bad = Sample("odd", {"device_id": "sw-1"}, {"value": object()}, NOW)  # type: ignore[dict-item]
+    with pytest.raises(TypeError):
+        store.write([interface("sw-1", 1, NOW, 1), bad])
+    store.write([interface("sw-1", 1, NOW, 2)])
+    store.close()
+    assert [p.fields["ifHCInOctets"] for p in read_points(tmp_path / "m.sqlite3", "sw-1")] == [2]
+    stats = store.stats()
+    assert (stats.points_written, stats.write_errors) == (1, 1)
+    assert "not JSON serializable" in (stats.last_error or "")
 
 
 def test_retention_prunes_by_the_injected_clock(tmp_path: Path):
