@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -93,6 +94,10 @@ def test_an_outage_loses_nothing_and_writes_nothing_twice(victoria, tmp_path):
     sink = sink_for(victoria.url, tmp_path / "spool")
     sink.write(ups("ups-b", 0, 300))
     arrived(victoria, "ups-b", 300)
+    deadline = time.monotonic() + 10
+    while sink.stats().points_written < 300:   # the 2xx is in; its cursor update follows
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
     victoria.stop()
     for start in range(300, 900, 100):          # acknowledged while it is down
         sink.write(ups("ups-b", start, 100))
