@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _render(snapshot: dict[str, Any], running: bool, zone: ZoneInfo) -> str:
     parts = [_agent_line(snapshot, running, zone), _sink_line(snapshot.get("sink")),
-             *_alert_lines(snapshot.get("alerts")), "", _device_table(snapshot, zone)]
+             *_alert_lines(snapshot.get("alerts"), zone), "", _device_table(snapshot, zone)]
     return "\n".join(p for p in parts if p is not None).rstrip() + "\n"
 
 
@@ -89,19 +89,32 @@ def _sink_line(sink: dict[str, Any] | None) -> str | None:
     return line
 
 
-def _alert_lines(alerts: dict[str, Any] | None) -> list[str]:
-    """The alert service's status, flattened to `key: value` lines (it owns the shape)."""
+FIRING_SHOWN = 10
+
+
+def _alert_lines(alerts: dict[str, Any] | None, zone: ZoneInfo) -> list[str]:
+    """Alert counts, the first firing alerts, and each channel's delivery backlog."""
     if not alerts:
         return []
-    lines = []
-    for key, value in alerts.items():
-        if isinstance(value, dict):
-            inner = ", ".join(f"{k} {v}" for k, v in value.items() if not isinstance(v, dict))
-            lines.append(f"alerts {key}: {inner}")
-            lines += [f"  {k}: " + ", ".join(f"{a} {b}" for a, b in v.items())
-                      for k, v in value.items() if isinstance(v, dict)]
-        else:
-            lines.append(f"alerts {key}: {value}")
+    engine = alerts.get("alerts") or {}
+    counts = engine.get("counts") or {}
+    lines = ["alerts: " + ", ".join(f"{n} {state}" for state, n in counts.items())]
+    firing = engine.get("firing") or []
+    for alert in firing[:FIRING_SHOWN]:
+        instance = f" {alert['instance']}" if alert.get("instance") else ""
+        lines.append(f"  {alert.get('device_id')}{instance}: {alert.get('rule')} "
+                     f"({alert.get('severity')}) since {_when(alert.get('since'), zone)}")
+    if len(firing) > FIRING_SHOWN:
+        lines.append(f"  ... {len(firing) - FIRING_SHOWN} more: lifeline alerts CONFIG list")
+    for channel, d in sorted((alerts.get("delivery") or {}).items()):
+        line = (f"delivery {channel}: {d.get('delivered', 0)} delivered, "
+                f"{d.get('pending', 0)} pending, {d.get('failed', 0)} failed, "
+                f"{d.get('expired', 0)} expired")
+        if d.get("oldest_pending"):
+            line += f"; oldest waiting since {_when(d['oldest_pending'], zone)}"
+        if d.get("last_error"):
+            line += f"\n  last error {_when(d.get('last_error_at'), zone)}: {d['last_error']}"
+        lines.append(line)
     return lines
 
 
