@@ -218,7 +218,8 @@ class Engine:
         before = state.to_json() if sweep else None
         if sweep:
             settle(state, now, t)
-            if state.rule == OUTAGE and state.status == PENDING and self._closed(device, now):
+            # Every outage-kind rule (device_down, the kiosk faults) restarts at opening.
+            if state.kind == "outage" and state.status == PENDING and self._closed(device, now):
                 self._clear(state, t, now)
         if ready(state, now, t) and not self._held(state, device, now):
             ripen(state, now, t)

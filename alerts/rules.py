@@ -24,6 +24,10 @@ clock: the `for` durations, counting and notifying live in alerts/state.py.
 | http_check_failed    | http      | the check answered wrongly (status, text, result_code)    |
 | http_slow            | http      | response_time over `http_slow_seconds`                    |
 | http_cert_expiring   | http      | TLS certificate expires within `cert_days`                |
+| kiosk_paper_out      | outage    | kiosk health: printer paper out (open hours only)         |
+| kiosk_printer_error  | outage    | kiosk health: printer in error (jam, fault, offline)      |
+| kiosk_card_reader_fault | outage | kiosk health: card reader not ok                          |
+| kiosk_toner_low      | kiosk     | kiosk health: toner level under `kiosk_toner_percent`     |
 | drift                | drift     | sysObjectID, model or serial differ from the inventory    |
 | lifecycle_*, support_*, warranty_*, contract_*, lease_* | lifecycle | see `lifecycle()` |
 """
@@ -31,7 +35,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Mapping
 from zoneinfo import ZoneInfo
 
 from alerts.model import Severity
@@ -134,6 +138,7 @@ def poll(result: PollResult, device: Device, t: Thresholds, now: datetime,
     _ups(b, t, by_measurement)
     _host(b, t, by_measurement)
     _http(b, device, t, result, by_measurement.get("http_response", []))
+    _kiosk(b, device, t, by_measurement.get("kiosk", []), is_open(device, now, zone))
     _drift(b, device, result)
     return b.done()
 
@@ -290,6 +295,60 @@ def _http(b: _Builder, device: Device, t: Thresholds, result: PollResult,
                   "TLS certificate expired" if expired else f"TLS certificate expires in {days:.0f} days",
                   "TLS 인증서 만료됨" if expired else f"TLS 인증서 {days:.0f}일 후 만료",
                   value=days, repeat=max(t.repeat, 86400.0))
+
+
+# ---- kiosk health (profile: kiosk) -----------------------------------------------------
+#
+# The `kiosk` point flattens the health JSON (collectors/http/kiosk.py): strings are tags
+# (`printer_paper=out`, `card_reader_state=error`), numbers and booleans fields
+# (`printer_paper_level`, `card_reader_ok`). A kiosk that cannot print or read ID cards
+# cannot issue anything: for its users that is an outage, so these are outage-kind alerts,
+# gated by opening hours like `device_down`.
+
+KIOSK_PAPER_OUT = ("out", "empty", "none")
+KIOSK_FAULTS = ("error", "fault", "failed", "jam", "jammed", "offline", "disconnected")
+KIOSK_OUTAGE_RULES = ("kiosk_paper_out", "kiosk_printer_error", "kiosk_card_reader_fault")
+
+
+def _kiosk(b: _Builder, device: Device, t: Thresholds, rows: list[Sample],
+           open_now: bool) -> None:
+    """Outside opening hours a fault that holds is not checked (left as it was: no new
+    alert overnight, no false recovery); one that cleared still clears."""
+    if not rows:
+        return
+    tags, f = rows[0].tags, rows[0].fields
+    severity = outage_severity(device)
+    faults = {
+        "kiosk_paper_out": (
+            _word(tags, "printer_paper") in KIOSK_PAPER_OUT or _num(f.get("printer_paper_level")) == 0,
+            "printer out of paper", "용지 없음"),
+        "kiosk_printer_error": (
+            _word(tags, "printer_state", "printer_status") in KIOSK_FAULTS
+            or _num(f.get("printer_ok")) == 0 or bool(_num(f.get("printer_error"))),
+            f"printer error ({_word(tags, 'printer_state', 'printer_status') or 'fault'})",
+            f"프린터 오류 ({_word(tags, 'printer_state', 'printer_status') or 'fault'})"),
+        "kiosk_card_reader_fault": (
+            _word(tags, "card_reader_state", "card_reader_status") in KIOSK_FAULTS
+            or _num(f.get("card_reader_ok")) == 0,
+            "card reader fault", "카드 리더기 고장"),
+    }
+    for rule, (holds, en, ko) in faults.items():
+        if not holds:
+            b.check(rule)
+        elif open_now:
+            b.add(rule, "outage", severity, en, ko, for_seconds=t.kiosk_for,
+                  repeat=t.outage_repeat)
+    toner = _num(f.get("printer_toner_level"))
+    if toner is not None:
+        b.check("kiosk_toner_low")
+        if toner < t.kiosk_toner_percent:
+            b.add("kiosk_toner_low", "kiosk", Severity.WARNING, f"toner low ({toner:g}%)",
+                  f"토너 부족 ({toner:g}%)", value=toner)
+
+
+def _word(tags: Mapping[str, str], *names: str) -> str:
+    """The first of the named tags present, lower-cased ("" when none is)."""
+    return next((tags[n].strip().casefold() for n in names if tags.get(n)), "")
 
 
 # ---- drift ---------------------------------------------------------------------------

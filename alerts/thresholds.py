@@ -36,6 +36,8 @@ class Thresholds:
     host_for: float = 0.0                 # disk and memory
     http_for: float = 60.0                # a failing or slow check this long
     http_slow_seconds: float = 2.0
+    kiosk_for: float = 60.0               # a kiosk fault (paper out, printer, card reader)
+    kiosk_toner_percent: float = 10.0     # kiosk toner below this percent
     cert_days: int = 30                   # TLS certificate expiring within this many days
     flap_changes: int = 4                 # more changes than this within flap_window: flapping
     flap_window: float = 1 * HOUR

@@ -365,6 +365,8 @@ class ThresholdsIn(Strict):
     host_for: Annotated[float | None, BeforeValidator(_duration), Field(ge=0)] = None
     http_for: Annotated[float | None, BeforeValidator(_duration), Field(ge=0)] = None
     http_slow_seconds: float | None = Field(None, gt=0)
+    kiosk_for: Annotated[float | None, BeforeValidator(_duration), Field(ge=0)] = None
+    kiosk_toner_percent: float | None = Field(None, ge=0, le=100)
     cert_days: Count | None = Field(None, ge=0)
     flap_changes: Count | None = Field(None, ge=1)
     flap_window: Annotated[float | None, BeforeValidator(_duration), Field(gt=0)] = None
