@@ -253,3 +253,67 @@ def decode_oid(encoded: bytes) -> tuple[int, ...]:
 
 def oid_text(encoded: bytes) -> str:
     return ".".join(map(str, decode_oid(encoded)))
+
+
+# --- the agent's side: requests in, responses out (the demo lab's SNMP responder) -----
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """A decoded GET, GETNEXT or GETBULK. For GETBULK, `non_repeaters` and
+    `max_repetitions` are the counts the error fields carry; otherwise both are 0."""
+
+    version: int
+    community: bytes
+    pdu: int
+    request_id: int
+    non_repeaters: int
+    max_repetitions: int
+    oids: list[bytes]
+
+
+def decode_request(data: bytes) -> Request:
+    """A whole v1/v2c request message. Raises BerError for anything else."""
+    try:
+        start, _ = _expect(data, 0, SEQUENCE)
+        version, i = _int_at(data, start)
+        cstart, cend = _expect(data, i, OCTET_STRING)
+        pdu = data[cend]
+        if pdu not in (GET, GETNEXT, GETBULK):
+            raise BerError(f"not a GET, GETNEXT or GETBULK request: PDU 0x{pdu:02x}")
+        pdu_start, _ = _expect(data, cend, pdu)
+        request_id, i = _int_at(data, pdu_start)
+        first, i = _int_at(data, i)
+        second, i = _int_at(data, i)
+        vstart, vend = _expect(data, i, SEQUENCE)
+        oids = [oid for oid, _, _ in _varbinds(data, vstart, vend)]
+    except IndexError:
+        raise BerError("truncated message") from None
+    bulk = pdu == GETBULK
+    return Request(version, data[cstart:cend], pdu, request_id,
+                   max(0, first) if bulk else 0, max(0, second) if bulk else 0, oids)
+
+
+def encode_value(tag: int, value: int | bytes | None) -> bytes:
+    """One value TLV: signed INTEGER, unsigned counters/gauges/ticks, raw bytes for
+    strings, addresses and (encoded) OIDs, empty for NULL and the v2 exceptions."""
+    if value is None or tag == NULL or tag in EXCEPTION_TAGS:
+        return bytes((tag, 0))
+    if tag == INTEGER:
+        assert isinstance(value, int)
+        return encode_int(value)
+    if tag in UNSIGNED_TAGS:
+        assert isinstance(value, int) and value >= 0
+        return tlv(tag, value.to_bytes(value.bit_length() // 8 + 1, "big"))
+    assert isinstance(value, bytes)
+    return tlv(tag, value)
+
+
+def encode_response(version: int, community: bytes, request_id: int,
+                    varbinds: Sequence[Varbind], error_status: int = 0,
+                    error_index: int = 0) -> bytes:
+    """A whole v1/v2c response message."""
+    body = b"".join(tlv(SEQUENCE, tlv(OBJECT_ID, oid) + encode_value(tag, value))
+                    for oid, tag, value in varbinds)
+    pdu = tlv(RESPONSE, encode_int(request_id) + encode_int(error_status)
+              + encode_int(error_index) + tlv(SEQUENCE, body))
+    return tlv(SEQUENCE, encode_int(version) + tlv(OCTET_STRING, community) + pdu)
