@@ -194,11 +194,15 @@ class Agent:
 
     async def _shutdown(self) -> None:
         loop = asyncio.get_running_loop()
+        # Pause first and shut down after the polls in flight are done: APScheduler's
+        # shutdown cancels the coroutine jobs still running, and those polls would be lost.
         if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
+            self._scheduler.pause()
         if self.in_flight:
             longest = max((d.poll.deadline for d in self.devices.values() if d.poll), default=0)
             await asyncio.wait(set(self.in_flight), timeout=longest + OVERRUN_GRACE_SECONDS)
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
         await self.collectors.aclose()
         # Everything handed to the writer reaches the sink before the sink closes.
         await loop.run_in_executor(None, self._writer.shutdown, True)

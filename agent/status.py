@@ -11,7 +11,7 @@ import json
 import os
 import statistics
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -59,8 +59,10 @@ class DeviceState:
         return was_up != result.reachable
 
     def as_json(self) -> dict[str, Any]:
-        return {k: (v.isoformat() if isinstance(v, datetime) else v)
-                for k, v in asdict(self).items()}
+        # Field by field, not dataclasses.asdict: asdict deep-copies every value, which
+        # made the 5-second snapshot of 2,000 devices cost 10 % of a core.
+        return {name: (value.isoformat() if isinstance(value, datetime) else value)
+                for name in self.__slots__ for value in (getattr(self, name),)}
 
 
 @dataclass(slots=True)

@@ -157,3 +157,34 @@ def test_a_hanging_or_raising_collector_fails_its_device_only(
     # or skipped it, never ran two at once.
     assert status["devices"]["sw-0"]["polls"] + status["devices"]["sw-0"]["overlaps"] >= 3
     assert datetime.fromisoformat(status["written"]).tzinfo is not None
+
+
+def test_a_stop_lets_the_poll_in_flight_finish_and_store_its_points(
+        tmp_path: Path, snmpd: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    agents: list[Agent] = []
+
+    class StopDuringPoll:
+        """Test double: asks the agent to stop while its poll is in flight (as SIGTERM
+        would), then finishes the poll for real a moment later."""
+
+        def __init__(self, config: Any) -> None:
+            self.real = poll_module.SnmpCollector.from_config(config)
+
+        async def collect(self, device: Device) -> PollResult:
+            agents[0].request_stop()
+            await asyncio.sleep(0.5)
+            return await self.real.collect(device)
+
+        async def aclose(self) -> None:
+            await self.real.aclose()
+
+    monkeypatch.setitem(poll_module.COLLECTORS, "snmp", StopDuringPoll)
+    config = load_config(agent_config(tmp_path, snmp_devices_yaml(snmpd.address, 1)))
+    sink = RecordingSink()
+    agents.append(Agent(config, sink=sink, with_alerts=False))
+    run_for(agents[0], 30.0)          # ends at the first poll's stop request, not at 30 s
+
+    polls = sink.polls_of("sw-0")
+    assert len(polls) == 1 and polls[0].fields["up"] == 1
+    assert any(p.measurement == "interface" for p in sink.points)
+    assert sink.closed
