@@ -29,11 +29,14 @@ def test_run_polls_stores_reports_and_stops_cleanly(tmp_path: Path, snmpd: Any) 
     port = free_tcp_port()
     devices = snmp_devices_yaml(snmpd.address, 3) + snmp_devices_yaml("127.0.0.1:9", 1,
                                                                       prefix="dead")
+    devices += ("  - {id: ctl-1, name: CCTV control server, category: cctv_server, "
+                "poll: {protocol: host, interval: 1s, timeout: 800ms, retries: 0}}\n")
     config = agent_config(tmp_path, devices, agent_extra=f"  http_listen: 127.0.0.1:{port}\n")
     agent = AgentProcess(config).start()
     try:
         agent.wait_polls("sw-2", 3)
         agent.wait_polls("dead-0", 3)
+        agent.wait_polls("ctl-1", 2)
 
         status = run_lifeline("status", config)
         assert status.returncode == 0, status.stderr
@@ -66,6 +69,11 @@ def test_run_polls_stores_reports_and_stops_cleanly(tmp_path: Path, snmpd: Any) 
                            "lifeline_poll", "--since", "1h", "--format", "json")
     assert metrics.returncode == 0, metrics.stderr
     assert len(json.loads(metrics.stdout)) == polled
+    # The local host collector ran in the same agent, off its loop, with Telegraf's names.
+    host = run_lifeline("metrics", config, "--device", "ctl-1", "--since", "1h",
+                        "--format", "json")
+    measurements = {point["measurement"] for point in json.loads(host.stdout)}
+    assert {"cpu", "mem", "disk", "net", "lifeline_poll"} <= measurements, measurements
 
 
 def test_sighup_reloads_a_valid_config_and_keeps_the_old_one_when_invalid(
