@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "metrics": ("agent.metrics_command", "a device's points read back from the embedded store"),
     "run": ("agent.run_command", "the agent: poll on schedule, store metrics, raise alerts"),
     "status": ("agent.status_command", "what the running agent is doing: devices, sink, alerts"),
+    "demo": ("agent.demo_command", "a simulated district on loopback, the agent on it, a scenario"),
 }
 
 

@@ -1,0 +1,125 @@
+"""The demo lab's configuration: the example district, re-pointed at the simulators.
+
+The inventory is the shipped example's (config/inventory/*.yaml: the backbone pair, the
+server-farm and 83 workgroup switches behind them, firewalls, IPS, UPS, CCTV servers, the
+eight kiosks with their opening hours, and every asset tracked for its lifecycle only),
+so the demo's replacement plan is the example's. Every polled device gets a simulator:
+its `poll` is rewritten to a loopback port, one SNMP community read from a file, short
+intervals, and demo thresholds (outage after 2 polls, a few seconds of `for`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+import config as shipped
+
+CONFIG_DIR = Path(shipped.__file__).resolve().parent
+INVENTORY_DIR = CONFIG_DIR / "inventory"
+RECORDINGS_DIR = CONFIG_DIR / "demo"
+COMMUNITY_FILE = "snmp-community.txt"
+HOOK = "demo-hook"
+
+# (category, profile) -> the recording that plays the device
+_RECORDING_BY_CATEGORY = {"backbone_switch": "switch24", "ups": "ups-normal"}
+_RECORDING_BY_PROFILE = {"switch": "switch32", "firewall": "firewall", "host": "host",
+                         "ups": "ups-normal"}
+
+
+@dataclass(frozen=True, slots=True)
+class Pace:
+    """How fast the demo plays: poll interval and timeout, and the `for` of the rules."""
+
+    interval: float
+    timeout: float
+    hold: float              # ups_for and kiosk_for
+    pause: float             # how long each trouble is left on before it is put right
+
+    @classmethod
+    def of(cls, fast: bool) -> Pace:
+        return cls(2.0, 0.5, 2.0, 0.0) if fast else cls(5.0, 1.0, 5.0, 8.0)
+
+
+def recording_for(device: dict[str, Any]) -> str | None:
+    """The recording that simulates an SNMP device (None: not simulated)."""
+    poll = device.get("poll") or {}
+    if poll.get("protocol", "snmp") != "snmp":
+        return None
+    return (_RECORDING_BY_CATEGORY.get(device.get("category", ""))
+            or _RECORDING_BY_PROFILE.get(poll.get("profile", "generic")))
+
+
+def example_devices() -> list[dict[str, Any]]:
+    """Every device of the shipped example inventory, as plain YAML mappings."""
+    devices: list[dict[str, Any]] = []
+    for path in sorted(INVENTORY_DIR.glob("*.yaml")):
+        devices.extend(yaml.safe_load(path.read_text(encoding="utf-8"))["devices"])
+    return devices
+
+
+def _example_top() -> dict[str, Any]:
+    return yaml.safe_load((CONFIG_DIR / "example.yaml").read_text(encoding="utf-8"))
+
+
+def snmp_poll(port: int, pace: Pace, old: dict[str, Any]) -> dict[str, Any]:
+    poll = {"protocol": "snmp", "address": f"127.0.0.1:{port}", "credentials": "demo-snmp",
+            "profile": old.get("profile", "generic"), "interval": f"{pace.interval:g}s",
+            "timeout": f"{pace.timeout:g}s", "retries": 0}
+    if old.get("monitored_interfaces"):
+        poll["monitored_interfaces"] = old["monitored_interfaces"]
+    return poll
+
+
+def kiosk_poll(port: int, pace: Pace) -> dict[str, Any]:
+    return {"protocol": "http", "url": f"http://127.0.0.1:{port}/health", "profile": "kiosk",
+            "interval": f"{pace.interval:g}s", "timeout": f"{pace.timeout:g}s", "retries": 0}
+
+
+def build(directory: Path, devices: list[dict[str, Any]], webhook_url: str,
+          pace: Pace) -> dict[str, Any]:
+    """The whole demo config (devices already re-pointed), as a YAML mapping."""
+    top = _example_top()
+    hold = f"{pace.hold:g}s"
+    return {
+        "agent": {"name": "lifeline-demo", "state_dir": str(directory / "var"),
+                  "timezone": top["agent"].get("timezone", "Asia/Seoul"),
+                  "retention_days": 2},
+        "service_life": top.get("service_life", {}),
+        "credentials": {"demo-snmp": {"version": "2c", "community_file": COMMUNITY_FILE}},
+        "alerts": {
+            "lifecycle_horizon_months": 12,
+            "thresholds": {"outage_polls": 2, "ups_for": hold, "kiosk_for": hold,
+                           "http_for": hold, "interface_down_for": hold,
+                           "interface_error_rate": 1000000, "interface_discard_rate": 1000000,
+                           "outage_repeat": "1h", "repeat": "1h"},
+            "channels": [
+                {"name": HOOK, "type": "webhook", "url": webhook_url, "format": "json",
+                 "group_wait": "0s", "group_interval": "1s", "retry_initial": "1s",
+                 "retry_max": "5s", "lang": "en"},
+                {"name": "journal", "type": "log", "lang": "en"},
+            ],
+            # Outages and UPS alerts go to the webhook; everything (lifecycle, drift of
+            # the recordings' models against the inventory, ...) to the agent's log.
+            "routes": [{"match": {"kind": "outage|ups"}, "channels": [HOOK], "continue": True},
+                       {"match": {}, "channels": ["journal"]}],
+        },
+        "devices": devices,
+    }
+
+
+def write(directory: Path, document: dict[str, Any], community: str) -> Path:
+    """Writes DIR/lifeline.yaml and the community file it names; returns the config path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    secret = directory / COMMUNITY_FILE
+    secret.write_text(community + "\n", encoding="utf-8")
+    secret.chmod(0o600)
+    path = directory / "lifeline.yaml"
+    header = ("# Written by `lifeline demo`: the example district re-pointed at the demo\n"
+              "# lab's simulators on 127.0.0.1. Run it again with `lifeline run` while a\n"
+              "# demo is running, or read what it left with `lifeline alerts`/`metrics`.\n")
+    path.write_text(header + yaml.safe_dump(document, allow_unicode=True, sort_keys=False),
+                    encoding="utf-8")
+    return path
