@@ -384,6 +384,8 @@ def run_demo(directory: Path | None, fast: bool, out: TextIO = sys.stdout) -> in
     say = Progress(out, zone)
     outcome = Outcome()
     say.say(f"Lifeline demo ({'fast' if fast else 'watchable pace'}) in {directory}")
+    if forget_previous_run(directory):
+        say.note("a previous demo's state, webhook file and log in this folder were removed")
     lab, devices = start_lab(directory, pace, secrets.token_hex(8))
     proc: subprocess.Popen[bytes] | None = None
     try:
@@ -417,6 +419,17 @@ def run_demo(directory: Path | None, fast: bool, out: TextIO = sys.stdout) -> in
     plans = write_plan(config_path, directory, datetime.now(zone).year + 1)
     closing(say, directory, config_path, plans)
     return _finish(say, outcome)
+
+
+def forget_previous_run(directory: Path) -> bool:
+    """Removes what an earlier demo left in `directory` (only the demo's own files, and
+    only when its config is there), so this run starts from a clean alert store."""
+    if not (directory / "lifeline.yaml").is_file():
+        return False
+    shutil.rmtree(directory / "var", ignore_errors=True)
+    for name in ("webhook.jsonl", "agent.log"):
+        (directory / name).unlink(missing_ok=True)
+    return True
 
 
 def _finish(say: Progress, outcome: Outcome) -> int:

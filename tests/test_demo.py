@@ -114,3 +114,31 @@ def test_metrics_and_alert_history_read_back(demo) -> None:
     assert sources == {3, 5}                         # on mains (3), then on battery (5)
     history = run_lifeline("alerts", config, "history")
     assert history.returncode == 0 and "bb-sw-1" in history.stdout, history.stderr
+
+
+def test_missing_notifications_exit_2_and_name_what_is_missing(tmp_path: Path) -> None:
+    import io
+    from zoneinfo import ZoneInfo
+
+    from agent.demo import Outcome, Progress, _finish
+
+    out = io.StringIO()
+    outcome = Outcome()
+    outcome.expect(True, "fine")
+    outcome.expect(False, "ups_on_battery firing")
+    assert _finish(Progress(out, ZoneInfo("Asia/Seoul")), outcome) == 2
+    assert "- ups_on_battery firing" in out.getvalue()
+    assert _finish(Progress(out, ZoneInfo("Asia/Seoul")), Outcome()) == 0
+
+
+def test_a_rerun_in_the_same_folder_starts_from_a_clean_store(tmp_path: Path) -> None:
+    from agent.demo import forget_previous_run
+
+    (tmp_path / "mine.txt").write_text("keep")
+    assert not forget_previous_run(tmp_path)          # no demo config: nothing touched
+    (tmp_path / "lifeline.yaml").write_text("agent: {}")
+    (tmp_path / "var").mkdir()
+    (tmp_path / "var" / "alerts.db").write_bytes(b"x")
+    (tmp_path / "webhook.jsonl").write_text("{}\n")
+    assert forget_previous_run(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lifeline.yaml", "mine.txt"]
