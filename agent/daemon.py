@@ -133,7 +133,7 @@ class Agent:
     def _install_signals(self, loop: asyncio.AbstractEventLoop) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._on_stop_signal, sig)
-        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
+        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self._on_sighup()))
 
     def _on_stop_signal(self, sig: signal.Signals) -> None:
         if self._stopping:
@@ -238,28 +238,46 @@ class Agent:
         self.collectors = Collectors.build(config)
         return changes
 
+    async def _on_sighup(self) -> None:
+        try:
+            await self.reload()
+        except Exception:       # a task's exception would otherwise vanish unlogged
+            self.reload_failures += 1
+            log.exception("reload failed")
+
     async def reload(self) -> None:
-        """SIGHUP: load the file again; replace the running config only if it is valid."""
+        """SIGHUP: load the file again; replace the running config only if it is valid
+        and its metric store opens. Otherwise the running config (and store) stay."""
         path = self.config.path
         loop = asyncio.get_running_loop()
         try:
             config = await loop.run_in_executor(None, load_config, path)
         except ConfigError as exc:
-            self.reload_failures += 1
-            for problem in exc.problems:
-                log.error("reload refused: %s", problem)
-            log.error("reload refused: %d problem(s) in %s; still running the previous "
-                      "configuration", len(exc.problems), path)
+            self._refuse_reload(path, [str(p) for p in exc.problems])
+            return
+        try:
+            await self._swap_sink(config)
+        except Exception as exc:
+            self._refuse_reload(path, [f"cannot open the metric store for it: "
+                                       f"{type(exc).__name__}: {exc}"])
             return
         old_collectors = self.collectors
         changes = self._apply_config(config)
         self._reschedule(changes)
-        await self._reopen_outputs(config)
+        if self.alerts is not None:
+            self.alerts.reload(config)
         self.reloads += 1
         log.info("configuration reloaded from %s: %d devices added, %d removed, %d rescheduled",
                  path, len(changes.added), len(changes.removed), len(changes.rescheduled))
         # Polls already running keep the collectors they started with.
         asyncio.ensure_future(self._close_after_in_flight(old_collectors))
+
+    def _refuse_reload(self, path: Path, problems: list[str]) -> None:
+        self.reload_failures += 1
+        for problem in problems:
+            log.error("reload refused: %s", problem)
+        log.error("reload refused: %d problem(s) in %s; still running the previous "
+                  "configuration", len(problems), path)
 
     def _reschedule(self, changes: JobChanges) -> None:
         scheduler = self._scheduler
@@ -273,16 +291,24 @@ class Agent:
             scheduler.add_job(self._poll, job.trigger(now), args=(job.device_id,),
                               **job.job_options())
 
-    async def _reopen_outputs(self, config: Config) -> None:
-        loop = asyncio.get_running_loop()
-        old = self.sink
-        if old is not None and self.sink_settings != _sink_settings(config):
-            # Through the writer thread: points queued before the reload go to the old sink.
-            await loop.run_in_executor(self._writer, old.close, SINK_CLOSE_SECONDS)
-            self.sink = await loop.run_in_executor(self._writer, _open_sink, config)
-            self.sink_settings = _sink_settings(config)
-        if self.alerts is not None:
-            self.alerts.reload(config)
+    async def _swap_sink(self, config: Config) -> None:
+        """Reopen the sink if the new config changes its settings. One job on the writer
+        thread, so every write queued before or after lands on one sink or the other."""
+        if self.sink is None or self.sink_settings == _sink_settings(config):
+            return
+        await asyncio.get_running_loop().run_in_executor(self._writer, self._swap_on_writer,
+                                                         config)
+        self.sink_settings = _sink_settings(config)
+
+    def _swap_on_writer(self, config: Config) -> None:
+        old_config = self.config
+        # Close first: the new sink may use the same spool, which admits one holder.
+        self.sink.close(SINK_CLOSE_SECONDS)
+        try:
+            self.sink = _open_sink(config)
+        except Exception:
+            self.sink = _open_sink(old_config)     # back to what ran; the error goes up
+            raise
 
     async def _close_after_in_flight(self, collectors: Collectors) -> None:
         if self.in_flight:

@@ -6,16 +6,21 @@ SQLite and VictoriaMetrics): these tests are about what the loop hands it.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from agent import poll as poll_module
+from conftest import run_lifeline
 from agent.daemon import Agent
+from agent.sinks import store_path
+from agent.sinks.store import EmbeddedStore
 from agent.status import read_status
 from collectors.base import PollResult, ResultCode, Sample
 from inventory.loader import load_config
@@ -188,3 +193,63 @@ def test_a_stop_lets_the_poll_in_flight_finish_and_store_its_points(
     assert len(polls) == 1 and polls[0].fields["up"] == 1
     assert any(p.measurement == "interface" for p in sink.points)
     assert sink.closed
+
+
+def _stored_polls(config_path: Path, device_id: str) -> int:
+    result = run_lifeline("metrics", config_path, "--device", device_id, "--measurement",
+                          "lifeline_poll", "--since", "1h", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    return len(json.loads(result.stdout))
+
+
+def _reload_at(agent: Agent, seconds: float, before: Any) -> Any:
+    def during(loop: asyncio.AbstractEventLoop) -> None:
+        def fire() -> None:
+            before()
+            asyncio.ensure_future(agent._on_sighup())
+        loop.call_later(seconds, fire)
+    return during
+
+
+class _SlowClosingStore(EmbeddedStore):
+    """The real embedded store, slow to close as an InfluxDB sink flushing is: polls
+    finish and hand in points while the swap is under way."""
+
+    def close(self, timeout: float = 10.0) -> None:
+        time.sleep(1.0)
+        super().close(timeout)
+
+
+def test_a_reload_that_reopens_the_store_loses_no_point(
+        tmp_path: Path, snmpd: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("agent.daemon._open_sink", lambda config: _SlowClosingStore(
+        store_path(config), config.agent.retention_days, zone=ZoneInfo("Asia/Seoul")))
+    path = agent_config(tmp_path, snmp_devices_yaml(snmpd.address, 4))
+    agent = Agent(load_config(path), with_alerts=False)
+    text = path.read_text()
+    changed = text.replace("  name: test-agent\n", "  name: test-agent\n  retention_days: 7\n")
+    run_for(agent, 5.0, _reload_at(agent, 2.0, lambda: path.write_text(changed)))
+
+    assert agent.reloads == 1 and agent.reload_failures == 0
+    assert agent.config.agent.retention_days == 7
+    for i in range(4):
+        polls = agent.states[f"sw-{i}"].polls
+        assert polls >= 4
+        assert _stored_polls(path, f"sw-{i}") == polls      # none lost in the swap
+
+
+def test_a_reload_whose_store_cannot_open_keeps_the_old_config_and_store(
+        tmp_path: Path, snmpd: Any) -> None:
+    path = agent_config(tmp_path, snmp_devices_yaml(snmpd.address, 1))
+    agent = Agent(load_config(path), with_alerts=False)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    broken = path.read_text().replace(f"state_dir: {tmp_path / 'var'}",
+                                      f"state_dir: {blocker / 'var'}")
+    run_for(agent, 4.0, _reload_at(agent, 1.5, lambda: path.write_text(broken)))
+
+    assert agent.reloads == 0 and agent.reload_failures == 1
+    assert agent.config.agent.state_dir == tmp_path / "var"
+    path.write_text(broken.replace(f"state_dir: {blocker / 'var'}",
+                                   f"state_dir: {tmp_path / 'var'}"))
+    assert _stored_polls(path, "sw-0") == agent.states["sw-0"].polls >= 3
