@@ -245,7 +245,10 @@ class InfluxSink(Sink):
             raise
         if dropped:
             self._dropped(dropped)
-        if self._spool.pending_points >= self._limit:
+        # A full batch wakes the sender, unless it is backing off: then waking it would
+        # only make it fdatasync the spool on every write of an outage.
+        if (self._spool.pending_points >= self._limit
+                and self._monotonic() >= self._not_before):
             with self._wake:
                 self._wake.notify()
 
@@ -273,7 +276,7 @@ class InfluxSink(Sink):
     # --- the sender thread ------------------------------------------------------------
 
     def _run(self) -> None:
-        last_send = self._monotonic()
+        last_send = last_sync = self._monotonic()
         while True:
             with self._wake:
                 if not self._closing and not self._due(last_send):
@@ -281,8 +284,12 @@ class InfluxSink(Sink):
                 if self._closing:
                     break
                 due = self._due(last_send)
-            # At least every flush_interval, backoff or not: bounds what a power cut loses.
-            self._spool.sync()
+            # Before a send, and at least every flush_interval, backoff or not: bounds what
+            # a power cut loses without an fdatasync per wake-up.
+            now = self._monotonic()
+            if due or now - last_sync >= self._settings.flush_interval:
+                self._spool.sync()
+                last_sync = now
             if not due:
                 continue
             last_send = self._monotonic()

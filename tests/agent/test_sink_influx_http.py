@@ -227,3 +227,26 @@ def test_close_leaves_what_cannot_go_in_the_spool_for_the_next_sink(server, tmp_
     eventually(lambda: len(recorder.accepted) == 4)
     again.close()
     assert charges(recorder.accepted) == [0, 1, 2, 3]
+
+
+def test_an_outage_does_not_fdatasync_the_spool_on_every_write(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    syncs = []
+    real = os.fdatasync
+    monkeypatch.setattr(os, "fdatasync", lambda fd: (syncs.append(fd), real(fd)))
+    # Nothing listens on port 9: every send is refused, the sender backs off.
+    settings = InfluxSettings(url="http://127.0.0.1:9", org="o", bucket="b", batch_size=20,
+                              flush_interval=60.0)
+    sink = InfluxSink(settings, Spool(tmp_path / "spool", 1 << 20))
+    try:
+        for i in range(100):            # five full batches' worth, while backing off
+            sink.write(samples(10, start=10 * i))
+            time.sleep(0.01)
+        writes_synced = len(syncs)
+    finally:
+        sink.close(0.1)
+    assert sink.stats().points_pending == 1000
+    # One sync before the first (failed) send; none per write while backing off.
+    assert writes_synced <= 3, writes_synced
