@@ -360,18 +360,21 @@ def command_name() -> str:
 
 def closing(say: Progress, directory: Path, config_path: Path, plans: list[Path]) -> None:
     exe = command_name()
+    rows = [
+        ("the demo's config", str(config_path)),
+        ("notifications the webhook got", str(directory / "webhook.jsonl")),
+        ("outage history, availability", f"{exe} alerts {config_path} history"),
+        ("alerts firing now (lifecycle)", f"{exe} alerts {config_path} list"),
+        ("metrics (embedded store)", f"{exe} metrics {config_path} --device {BACKBONE} "
+                                     "--since 1h"),
+        ("", f"{exe} metrics {config_path} --device {UPS} --measurement ups"),
+        *(("next year's replacement plan", str(path)) for path in plans),
+        ("the agent's log", str(directory / "agent.log")),
+    ]
+    width = max(len(label) for label, _ in rows) + 2
     say.say("done. Where to look:")
-    say.note(f"config (re-run with `{exe} run`):   {config_path}")
-    say.note(f"alerts received by the webhook:     {directory / 'webhook.jsonl'}")
-    say.note(f"alerts the agent kept:              {exe} alerts {config_path} list")
-    say.note(f"outage history, 30-day availability: {exe} alerts {config_path} history")
-    say.note(f"metrics (embedded store):           {exe} metrics {config_path} "
-             f"--device {BACKBONE} --since 1h")
-    say.note(f"                                    {exe} metrics {config_path} "
-             f"--device {UPS} --measurement ups")
-    for path in plans:
-        say.note(f"next year's replacement plan:       {path}")
-    say.note(f"the agent's log:                    {directory / 'agent.log'}")
+    for label, where in rows:
+        say.note(f"{label:<{width}}{where}".rstrip())
 
 
 # ---- the whole demo ------------------------------------------------------------------------------

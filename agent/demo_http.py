@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable
 
 MAX_BODY = 1024 * 1024
+HUNG_AT_MOST = 30.0            # seconds a request to a kiosk that stopped answering is held
 
 
 class _Server(ThreadingHTTPServer):
@@ -43,8 +45,8 @@ def _serve(handler: type[BaseHTTPRequestHandler], name: str) -> _Server:
 
 
 class KioskSimulator:
-    """One kiosk's health endpoint. `answering` False closes each connection unanswered
-    (the agent sees a connection error); `paper` is the printer's paper state."""
+    """One kiosk's health endpoint. `answering` False holds each request unanswered (the
+    agent's check times out); `paper` is the printer's paper state."""
 
     def __init__(self, serial: str) -> None:
         self.serial = serial
@@ -56,6 +58,12 @@ class KioskSimulator:
         class Handler(_Base):
             def do_GET(self) -> None:
                 if not kiosk.answering:
+                    # Hung, as a frozen kiosk PC is: the agent's timeout ends the wait;
+                    # the thread lets go once the kiosk is back (or after a while).
+                    waited = 0.0
+                    while not kiosk.answering and waited < HUNG_AT_MOST:
+                        time.sleep(0.1)
+                        waited += 0.1
                     self.close_connection = True
                     return
                 if self.path.split("?")[0] != "/health":
