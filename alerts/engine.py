@@ -16,6 +16,12 @@ Opening hours: failed polls outside the hours do not count and a pending outage 
 at closing; failed polls while closed are remembered, so a device still down when the
 site opens fires at opening (from `tick`, without waiting for N more polls).
 
+Devices no longer watched: when a device is retired, removed from the inventory, or (for
+every rule but lifecycle) no longer polled, its alerts can never clear by themselves. On
+start, on reload and with the daily lifecycle evaluation they are ended: a `resolved`
+notice for those that were told ("retired / no longer monitored"), open outages closed,
+their rows deleted. Lifecycle alerts of a device merely not polled stay.
+
 What survives a restart: alert states with their pending counters (exactly), silences,
 acks, outage history. What is rebuilt conservatively: when each device was last heard
 from (so a child outage is held until its parent has been polled again) and failed polls
@@ -24,9 +30,9 @@ while closed (counting starts again at opening).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Callable, Iterable, Protocol, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import Callable, Iterable, Mapping, Protocol, Sequence
 from zoneinfo import ZoneInfo
 
 from alerts import rules
@@ -45,6 +51,16 @@ from inventory.model import Config, Device
 
 log = logging.getLogger("lifeline.alerts")
 Clock = Callable[[], datetime]
+
+# Why an alert ended without its condition clearing: the description of its `resolved`.
+UNMONITORED = {
+    "retired": ("device retired: no longer monitored",
+                "장비 불용(폐기) 처리: 더 이상 감시하지 않음"),
+    "removed": ("device removed from the inventory: no longer monitored",
+                "자산 목록에서 삭제됨: 더 이상 감시하지 않음"),
+    "unpolled": ("device no longer polled: no longer monitored",
+                 "장비 수집(폴링) 중지: 더 이상 감시하지 않음"),
+}
 
 
 class Sink(Protocol):
@@ -87,13 +103,15 @@ class Engine:
         self._states: dict[str, AlertState] = {}
         self._by_device: dict[str, dict[str, AlertState]] = {}
         self._load_states()
+        self._refresh_gates(self._now())    # before reload: ending an alert clears its ack
         self.reload(config)
-        self._refresh_gates(self._now())
 
     # ---- configuration -----------------------------------------------------------------
 
     def reload(self, config: Config) -> None:
-        """A new config: devices, thresholds, hours, dependencies. States are kept."""
+        """A new config: devices, thresholds, hours, dependencies. States are kept, but
+        those of devices no longer watched end (see the module docstring)."""
+        previous: Mapping[str, Device] = getattr(self, "_devices", {})
         self._config = config
         self._zone = ZoneInfo(config.agent.timezone)
         self._devices = {d.id: d for d in config.devices}
@@ -104,6 +122,7 @@ class Engine:
         for d in config.devices:
             if d.parent:
                 self._children.setdefault(d.parent, []).append(d.id)
+        self._end_unmonitored(previous)
 
     def _now(self) -> float:
         return self._clock().timestamp()
@@ -119,9 +138,9 @@ class Engine:
     def observe(self, result: PollResult) -> None:
         """One poll result: fast, no network; commits its state changes."""
         device = self._devices.get(result.device_id)
-        if device is None:
-            return
         now = self._now()
+        if device is None or not self._polled(device, self._time(now).date()):
+            return          # a poll still in flight when its device was retired or unpolled
         heard = self._heard.setdefault(device.id, _Heard())
         heard.at = now
         t = self.thresholds(device)
@@ -147,6 +166,7 @@ class Engine:
 
     def evaluate_lifecycle(self) -> None:
         """Lifecycle conditions for every asset as of today (at start and daily)."""
+        self._end_unmonitored()         # devices whose `retired` date has come
         now = self._now()
         today = self._time(now).date()
         horizon = self._config.alerts.lifecycle_horizon_months
@@ -162,13 +182,20 @@ class Engine:
 
     def _run(self, work: Iterable[tuple[Device, Evaluation, int]], now: float,
              sweep: bool = False) -> None:
+        def apply(batch: _Batch) -> None:
+            for device, evaluation, carried in work:
+                self._apply(batch, device, evaluation, carried, now)
+            for state in list(self._states.values() if sweep else batch.touched.values()):
+                self._step(batch, state, now, sweep)
+
+        self._commit(apply, now)
+
+    def _commit(self, apply: Callable[[_Batch], None], now: float) -> None:
+        """`apply` changes states into a batch; its states and notices commit together."""
         batch = _Batch()
         try:
             with self._store.transaction() as conn:
-                for device, evaluation, carried in work:
-                    self._apply(batch, device, evaluation, carried, now)
-                for state in list(self._states.values() if sweep else batch.touched.values()):
-                    self._step(batch, state, now, sweep)
+                apply(batch)
                 self._store.save_states(batch.touched.values(), now)
                 if batch.out:
                     self._sink.enqueue(conn, batch.out)
@@ -231,6 +258,77 @@ class Engine:
         if not sweep or state.to_json() != before:
             batch.touched[state.fingerprint] = state
 
+    # ---- devices no longer watched ---------------------------------------------------
+
+    @staticmethod
+    def _polled(device: Device, today: date) -> bool:
+        return device.poll is not None and not device.is_retired(today)
+
+    def _unmonitored(self, state: AlertState, today: date) -> str | None:
+        """Why `state` can no longer clear by itself (a key of UNMONITORED), or None."""
+        device = self._devices.get(state.device_id)
+        if device is None:
+            return "removed"
+        if device.is_retired(today):
+            return "retired"
+        if device.poll is None and state.kind != "lifecycle":    # lifecycle needs no poll
+            return "unpolled"
+        return None
+
+    def _end_unmonitored(self, previous: Mapping[str, Device] | None = None) -> None:
+        """Ends the states of devices no longer watched; `previous` (the devices before a
+        reload) names a removed device in its recovery notice."""
+        now = self._now()
+        today = self._time(now).date()
+        gone = [(state, why) for state in list(self._states.values())
+                if (why := self._unmonitored(state, today)) is not None]
+        if not gone:
+            return
+
+        def apply(batch: _Batch) -> None:
+            for state, why in gone:
+                device = self._devices.get(state.device_id) or (previous or {}).get(
+                    state.device_id)
+                self._end(batch, state, device, why, now)
+
+        self._commit(apply, now)
+        for why, (text, _) in UNMONITORED.items():
+            ids = sorted({state.device_id for state, w in gone if w == why})
+            if ids:
+                log.info("alerts ended, %s: %s", text, ", ".join(ids))
+
+    def _end(self, batch: _Batch, state: AlertState, device: Device | None, why: str,
+             now: float) -> None:
+        """Ends one state for good: its outage closed, its ack gone, a recovery told if a
+        firing notice went out; left inactive with nothing owed, so its row is deleted."""
+        if state.status != INACTIVE or state.resolved_at is None:
+            state.resolved_at = now
+        state.status, state.polls = INACTIVE, 0
+        state.flapping = state.flap_notice_owed = False
+        state.changes = []
+        self._store.close_outage(state.fingerprint, now)
+        self._store.clear_ack(state.fingerprint)
+        self._acks.discard(state.fingerprint)
+        if state.notified:
+            labels = state.labels or (self.labels(state, device) if device is not None
+                                      else self._bare_labels(state))
+            notification_id = record_sent(state, "resolved", now)
+            text, text_ko = UNMONITORED[why]
+            alert = replace(self._alert(state, state.device_id, labels, True),
+                            description=text, description_ko=text_ko)
+            batch.out.append(Notification(id=notification_id, event="resolved", alert=alert,
+                                          created=self._time(now)))
+        batch.touched[state.fingerprint] = state
+
+    @staticmethod
+    def _bare_labels(state: AlertState) -> dict[str, str]:
+        """Labels from the state alone (a state saved before labels were remembered)."""
+        labels = {"device_id": state.device_id, "device_name": state.device_id,
+                  "severity": state.severity, "kind": state.kind, "rule": state.rule}
+        if state.instance:
+            labels["instance"] = state.instance
+        return labels
+
     # ---- gates -----------------------------------------------------------------------------
 
     def _refresh_gates(self, now: float) -> None:
@@ -246,8 +344,11 @@ class Engine:
         """Devices whose site just opened while their last polls failed: their outage
         counts from the failures seen while closed, so it can fire at opening."""
         work = []
+        today = self._time(now).date()
         for device_id in self._hours:
             device = self._devices[device_id]
+            if not self._polled(device, today):
+                continue
             heard = self._heard.setdefault(device_id, _Heard())
             is_open = not self._closed(device, now)
             opened = heard.open is False and is_open
@@ -321,8 +422,10 @@ class Engine:
         if event is None:
             return None
         notification_id = record_sent(state, event, now)
+        state.labels = labels
         return Notification(id=notification_id, event=event,
-                            alert=self._alert(state, device, labels, event == "resolved"),
+                            alert=self._alert(state, device.id, labels,
+                                              event == "resolved"),
                             created=self._time(now))
 
     @staticmethod
@@ -335,10 +438,10 @@ class Engine:
             labels["instance"] = state.instance
         return labels
 
-    def _behind(self, device: Device) -> tuple[str, ...]:
-        """Descendants whose outage is pending or firing: suppressed under `device`."""
+    def _behind(self, device_id: str) -> tuple[str, ...]:
+        """Descendants whose outage is pending or firing: suppressed under the device."""
         found: list[str] = []
-        stack = list(self._children.get(device.id, ()))
+        stack = list(self._children.get(device_id, ()))
         seen: set[str] = set()
         while stack:
             child = stack.pop()
@@ -351,9 +454,9 @@ class Engine:
             stack.extend(self._children.get(child, ()))
         return tuple(sorted(found))
 
-    def _alert(self, state: AlertState, device: Device, labels: dict[str, str],
+    def _alert(self, state: AlertState, device_id: str, labels: dict[str, str],
                resolved: bool) -> Alert:
-        behind = self._behind(device) if state.rule == OUTAGE and not resolved else ()
+        behind = self._behind(device_id) if state.rule == OUTAGE and not resolved else ()
         summary, summary_ko = state.summary, state.summary_ko
         if behind:
             summary += f"; {len(behind)} devices behind it unreachable"
@@ -361,7 +464,7 @@ class Engine:
         start = state.active_since or state.fired_at or state.resolved_at or 0.0
         return Alert(
             fingerprint=state.fingerprint, rule=state.rule, kind=state.kind,
-            severity=Severity(state.severity), device_id=device.id, instance=state.instance,
+            severity=Severity(state.severity), device_id=device_id, instance=state.instance,
             labels=labels, summary=summary, summary_ko=summary_ko,
             description=", ".join(behind), description_ko=", ".join(behind),
             starts_at=self._time(start),
@@ -393,7 +496,7 @@ class Engine:
         for state in list(self._states.values()):
             device = self._devices.get(state.device_id)
             if state.status == FIRING and state.notified and device is not None:
-                found.append(self._alert(state, device, self.labels(state, device), False))
+                found.append(self._alert(state, device.id, self.labels(state, device), False))
         return found
 
     def states(self) -> list[AlertState]:

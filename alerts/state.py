@@ -62,6 +62,9 @@ class AlertState:
     changes: list[float] = field(default_factory=list)   # firing/resolved change times
     flapping: bool = False
     flap_notice_owed: bool = False
+    # The labels of the last notice: a recovery owed for a device no longer in the
+    # inventory is told with the labels it fired with (Alertmanager matches on them).
+    labels: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def new(cls, condition: Condition) -> AlertState:
