@@ -5,7 +5,9 @@ does) to cross the real measured values both ways."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import threading
 import urllib.request
 from pathlib import Path
 from typing import Any, Iterator
@@ -116,10 +118,28 @@ def test_http_slow_and_certificate_expiring_fire_and_resolve(
     assert rig.events("http_cert_expiring") == ["firing", "resolved"]
 
 
+@contextlib.contextmanager
+def _busy_cpu() -> Iterator[None]:
+    """A thread spinning while the host is polled, so its CPU use is above zero."""
+    done = threading.Event()
+
+    def spin() -> None:
+        while not done.is_set():
+            sum(range(1000))
+    thread = threading.Thread(target=spin, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
 def test_host_disk_memory_cpu_fire_and_resolve(tmp_path: Path, http_peer: HttpPeer) -> None:
     rig = Rig(tmp_path, http_peer, host_for="0s", cpu_for="0s", disk_percent=0,
               mem_percent=0, cpu_percent=0)
-    rig.poll("ctl-1")
+    with _busy_cpu():                   # an idle machine can measure 0 % for a moment
+        rig.poll("ctl-1")
     assert rig.events("host_memory_high") == ["firing"]
     assert rig.events("host_cpu_high") == ["firing"]
     disk = [n.alert for n in rig.sink.notifications if n.alert.rule == "host_disk_full"]
