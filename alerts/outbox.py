@@ -3,9 +3,15 @@ failed for good, or expired.
 
 Flow
   engine transaction ──enqueue──► rows `pending` (one per notification and routed channel)
-  delivery thread ──deliver_due──► due rows claimed as `sending` (committed), grouped per
-      (channel, group key), ONE `Channel.send` per group, then `delivered`, or back to
-      `pending` with an exponential backoff, or `failed` (permanent error), or `expired`.
+  delivery thread ──deliver_due──► due rows claimed as `sending` (committed) in batches,
+      each with a batch id, per (channel, group key); each channel's batches handed to
+      that channel's own worker thread: ONE `Channel.send` per batch, then `delivered`, or
+      back to `pending` with an exponential backoff, or `failed` (permanent error), or
+      `expired`.
+
+Slow channels: `deliver_due` never waits for a send. A channel whose worker is still busy
+(a dead SMTP server timing out group after group) is skipped by the next rounds, its rows
+left pending and unclaimed, while the other channels' workers keep delivering.
 
 Grouping: the first row of a burst in a group is due `group_wait` after it was enqueued;
 rows that arrive while it waits join it. After a group was sent, its next batch waits at
@@ -15,7 +21,9 @@ The crash window, and the side chosen: **at-least-once on every channel**. A row
 `sending` in a committed transaction before the send and `delivered` after it. If the
 agent dies between the peer accepting and our commit (milliseconds), the next agent finds
 rows `sending` by a previous process and sends them again, counting them as
-`resent_after_restart` and logging it. Losing a notification (above all a recovery) costs
+`resent_after_restart` and logging it: each batch as it was claimed (its rows keep their
+batch id, also across retries, and never merge with newer rows), so the re-send is the
+same message. Losing a notification (above all a recovery) costs
 more than a rare duplicate, and each channel makes the duplicate recognisable:
 Alertmanager merges a re-posted alert by its labels (idempotent), a webhook re-post
 carries the same `Idempotency-Key` header and `deliveryId`, a re-sent mail the same
@@ -28,13 +36,13 @@ import json
 import logging
 import sqlite3
 import threading
+import time
 import uuid
 from contextlib import closing as _closing
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Collection, Mapping, Sequence
 
 from alerts import _codec
 from alerts.model import Alert, Channel, DeliveryError, Notification
@@ -46,6 +54,7 @@ LOG = logging.getLogger("lifeline.alerts.outbox")
 MAX_BATCH = 100                 # notifications per send: one mail, one POST
 KEEP_FINISHED_SECONDS = 7 * 86400
 PRUNE_EVERY_SECONDS = 3600
+CLOSE_WAIT_SECONDS = 30.0       # at close, for sends in flight to finish and be recorded
 BUSY_TIMEOUT_MS = 10_000
 # Rows `sending` under another token were left by an earlier process (see the docstring);
 # one token per process, so an Outbox rebuilt on a config reload never takes its own rows.
@@ -67,6 +76,7 @@ CREATE TABLE IF NOT EXISTS delivery_outbox (
     owner           TEXT,                       -- the Outbox instance that claimed it
     finished        REAL,
     last_error      TEXT,
+    batch           TEXT,                       -- set when first claimed; kept for re-sends
     PRIMARY KEY (notification_id, channel)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS delivery_outbox_due ON delivery_outbox (state, due);
@@ -119,10 +129,12 @@ class _Row:
     group_labels: str
     payload: str
     attempts: int
+    batch: str | None
 
 
 @dataclass(frozen=True, slots=True)
 class _Batch:
+    id: str
     channel: str
     group_key: str
     rows: tuple[_Row, ...]
@@ -148,7 +160,8 @@ class Outbox:
     """Routes notifications to channels, keeps them in SQLite and delivers them.
 
     `enqueue` runs on the engine's thread and connection; `deliver_due` on a delivery
-    thread; `stats` anywhere. Each call of the latter two uses its own connection."""
+    thread, which starts one worker thread per channel with work; `stats` anywhere. Each
+    of the latter uses its own connection."""
 
     def __init__(self, db_path: Path, config: Config, channels: Mapping[str, Channel],
                  clock: Callable[[], datetime]) -> None:
@@ -164,9 +177,30 @@ class Outbox:
         self._last_refresh: dict[str, float] = {}
         self._recovered = False
         self._last_prune = float("-inf")
+        self._workers: dict[str, threading.Thread] = {}
         db_path.parent.mkdir(parents=True, exist_ok=True)
         with _closing(connect(db_path)) as conn:
             conn.executescript(SCHEMA)
+            columns = {r[1] for r in conn.execute("PRAGMA table_info(delivery_outbox)")}
+            if "batch" not in columns:          # a database from before batch ids
+                conn.execute("ALTER TABLE delivery_outbox ADD COLUMN batch TEXT")
+
+    def take_over(self, previous: Outbox) -> None:
+        """After a reload in the same process: the old outbox's workers still sending keep
+        their channels busy here too, and the keep-alive goes on where it was."""
+        with previous._lock:
+            self._workers = {k: w for k, w in previous._workers.items() if w.is_alive()}
+            self._last_refresh = dict(previous._last_refresh)
+            self._active = previous._active
+            self._recovered = previous._recovered
+
+    def close(self, timeout: float = CLOSE_WAIT_SECONDS) -> None:
+        """Waits up to `timeout` seconds for the sends in flight (their outcome recorded).
+        A send still running after that is left: its rows, `sending`, go out again after
+        the next start (at-least-once)."""
+        with self._lock:
+            workers = list(self._workers.values())
+        _join(workers, timeout)
 
     def policy(self, channel: str) -> DeliveryPolicy:
         return self.policies.get(channel, DeliveryPolicy())
@@ -199,7 +233,8 @@ class Outbox:
         (and no sooner than `group_interval` after the group's last send)."""
         waiting = conn.execute(
             "SELECT MIN(due) FROM delivery_outbox WHERE channel = ? AND group_key = ?"
-            " AND state = 'pending' AND attempts = 0", (channel, group_key)).fetchone()[0]
+            " AND state = 'pending' AND attempts = 0 AND batch IS NULL",
+            (channel, group_key)).fetchone()[0]
         if waiting is not None:
             return float(waiting)
         policy = self.policy(channel)
@@ -212,24 +247,60 @@ class Outbox:
 
     # ---- deliver: on the delivery thread ----------------------------------------------
 
-    def deliver_due(self) -> None:
-        """Send every due group once; record the outcome of each. Blocking. Channels are
-        sent to in parallel, so one slow or dead channel does not hold up the others."""
-        with self._lock, _closing(connect(self.db_path)) as conn:
-            now = self.clock()
-            t = now.timestamp()
-            if not self._recovered:
-                self._recover_abandoned(conn, now)
-                self._recovered = True
-            self._expire(conn, now)
-            batches = self._claim_due(conn, t)
-            self._run_per_channel(batches, now)
-            self._refresh(conn, now)
-            if t - self._last_prune >= PRUNE_EVERY_SECONDS:
-                conn.execute("DELETE FROM delivery_outbox WHERE state IN"
-                             " ('delivered', 'failed', 'expired') AND finished < ?",
-                             (t - KEEP_FINISHED_SECONDS,))
-                self._last_prune = t
+    def deliver_due(self, *, wait: bool = False) -> None:
+        """One delivery round: claims the due batches of every channel whose worker is
+        idle and starts a worker per such channel to send them (and to re-post the
+        Alertmanager keep-alive when due); the outcome of each send is recorded by its
+        worker. Returns at once, or with `wait` once the workers this round started are
+        done (tests, and a last round before `close`). A channel still busy from an
+        earlier round is not waited for and not given more work."""
+        with self._lock:
+            with _closing(connect(self.db_path)) as conn:
+                now = self.clock()
+                t = now.timestamp()
+                if not self._recovered:
+                    self._recover_abandoned(conn, now)
+                    self._recovered = True
+                self._expire(conn, now)
+                busy = {name for name, w in self._workers.items() if w.is_alive()}
+                work: dict[str, list[_Batch]] = {}
+                for batch in self._claim_due(conn, t, busy):
+                    work.setdefault(batch.channel, []).append(batch)
+                refresh = self._refresh_due(t, busy)
+                for name in refresh:
+                    work.setdefault(name, [])
+                self._prune(conn, t)
+            started = [self._start(name, batches, name in refresh, now)
+                       for name, batches in work.items()]
+        if wait:
+            _join(started, None)
+
+    def _start(self, channel: str, batches: list[_Batch], refresh: bool,
+               now: datetime) -> threading.Thread:
+        worker = threading.Thread(target=self._work, args=(channel, batches, refresh, now),
+                                  name=f"lifeline-delivery-{channel}", daemon=True)
+        self._workers[channel] = worker
+        worker.start()
+        return worker
+
+    def _work(self, channel: str, batches: list[_Batch], refresh: bool,
+              now: datetime) -> None:
+        """One channel's share of a round, on its own thread and connection: its sends,
+        then (after them: a recovery just sent is not re-posted) its keep-alive."""
+        try:
+            with _closing(connect(self.db_path)) as conn:
+                self._deliver_channel(conn, batches, now)
+                if refresh:
+                    self._refresh(conn, channel, self.clock())
+        except Exception:       # recorded and logged: the next round tries again
+            LOG.exception("channel %s: delivery stopped by an internal error", channel)
+
+    def _prune(self, conn: sqlite3.Connection, t: float) -> None:
+        if t - self._last_prune >= PRUNE_EVERY_SECONDS:
+            conn.execute("DELETE FROM delivery_outbox WHERE state IN"
+                         " ('delivered', 'failed', 'expired') AND finished < ?",
+                         (t - KEEP_FINISHED_SECONDS,))
+            self._last_prune = t
 
     def _recover_abandoned(self, conn: sqlite3.Connection, now: datetime) -> None:
         """Rows left `sending` by an earlier process: the peer may or may not have them.
@@ -264,47 +335,34 @@ class Outbox:
                 LOG.error("channel %s: %d notifications expired undelivered after %gs",
                           channel, count, self.policy(channel).expire_after)
 
-    def _claim_due(self, conn: sqlite3.Connection, t: float) -> list[_Batch]:
-        """Mark every due row `sending` (committed before any send) and batch them."""
+    def _claim_due(self, conn: sqlite3.Connection, t: float,
+                   busy: Collection[str] = ()) -> list[_Batch]:
+        """Mark the due rows of channels not `busy` `sending` (committed before any
+        send), in batches, and record each row's batch id."""
         with _transaction(conn):
-            rows = [_Row(*r) for r in conn.execute(
-                "SELECT notification_id, channel, group_key, group_labels, payload, attempts"
-                " FROM delivery_outbox WHERE state = 'pending' AND due <= ?"
-                " ORDER BY channel, group_key, enqueued, notification_id", (t,))]
-            conn.executemany("UPDATE delivery_outbox SET state = 'sending', owner = ?"
-                             " WHERE notification_id = ? AND channel = ?",
-                             [(self._owner, r.notification_id, r.channel) for r in rows])
-        groups: dict[tuple[str, str], list[_Row]] = {}
-        for row in rows:
-            groups.setdefault((row.channel, row.group_key), []).append(row)
-        return [_Batch(channel, key, tuple(chunk[i:i + MAX_BATCH]))
-                for (channel, key), chunk in groups.items()
-                for i in range(0, len(chunk), MAX_BATCH)]
+            rows = [row for row in (_Row(*r) for r in conn.execute(
+                "SELECT notification_id, channel, group_key, group_labels, payload, attempts,"
+                " batch FROM delivery_outbox WHERE state = 'pending' AND due <= ?"
+                " ORDER BY channel, group_key, enqueued, notification_id", (t,)))
+                if row.channel not in busy]
+            batches = _batched(rows)
+            conn.executemany("UPDATE delivery_outbox SET state = 'sending', owner = ?,"
+                             " batch = ? WHERE notification_id = ? AND channel = ?",
+                             [(self._owner, b.id, *key) for b in batches for key in b.keys])
+        return batches
 
-    def _run_per_channel(self, batches: list[_Batch], now: datetime) -> None:
-        by_channel: dict[str, list[_Batch]] = {}
+    def _deliver_channel(self, conn: sqlite3.Connection, batches: list[_Batch],
+                         now: datetime) -> None:
         for batch in batches:
-            by_channel.setdefault(batch.channel, []).append(batch)
-        if not by_channel:
-            return
-        with ThreadPoolExecutor(max_workers=len(by_channel),
-                                thread_name_prefix="lifeline-delivery") as pool:
-            for future in [pool.submit(self._deliver_channel, b, now)
-                           for b in by_channel.values()]:
-                future.result()
-
-    def _deliver_channel(self, batches: list[_Batch], now: datetime) -> None:
-        with _closing(connect(self.db_path)) as conn:
-            for batch in batches:
-                try:
-                    self._send(conn, batch, now)
-                except BaseException:
-                    # Never leave our rows `sending` in a live process: back to pending.
-                    with _transaction(conn):
-                        conn.executemany("UPDATE delivery_outbox SET state = 'pending',"
-                                         " owner = NULL WHERE notification_id = ?"
-                                         " AND channel = ? AND state = 'sending'", batch.keys)
-                    raise
+            try:
+                self._send(conn, batch, now)
+            except BaseException:
+                # Never leave our rows `sending` in a live process: back to pending.
+                with _transaction(conn):
+                    conn.executemany("UPDATE delivery_outbox SET state = 'pending',"
+                                     " owner = NULL WHERE notification_id = ?"
+                                     " AND channel = ? AND state = 'sending'", batch.keys)
+                raise
 
     def _send(self, conn: sqlite3.Connection, batch: _Batch, now: datetime) -> None:
         channel = self.channels.get(batch.channel)
@@ -377,33 +435,49 @@ class Outbox:
         (Alertmanager) get them re-posted by `deliver_due` every `refresh_interval`."""
         self._active = tuple(alerts)   # one assignment: atomic for the delivery thread
 
-    def _refresh(self, conn: sqlite3.Connection, now: datetime) -> None:
-        t = now.timestamp()
+    @property
+    def _refreshing(self) -> dict[str, float]:
+        """The channels with a keep-alive, and its interval."""
+        found = {}
         for name, channel in self.channels.items():
-            refresh = getattr(channel, "refresh", None)
             interval = float(getattr(channel, "refresh_interval", 0) or 0)
-            if refresh is None or interval <= 0:
-                continue
-            if t - self._last_refresh.get(name, float("-inf")) < interval:
-                continue
-            alerts = self._routed_and_delivered(conn, name)
+            if getattr(channel, "refresh", None) is not None and interval > 0:
+                found[name] = interval
+        return found
+
+    def _refresh_due(self, t: float, busy: Collection[str]) -> set[str]:
+        """The idle channels whose keep-alive is due now (marked as done)."""
+        due = {name for name, interval in self._refreshing.items() if name not in busy
+               and t - self._last_refresh.get(name, float("-inf")) >= interval}
+        for name in due:
             self._last_refresh[name] = t
-            try:
-                refresh(alerts)
-            except DeliveryError as exc:
-                with _transaction(conn):
-                    _record_error(conn, name, f"refresh: {exc}", now)
-                LOG.warning("channel %s: re-posting %d firing alerts failed: %s", name,
-                            len(alerts), exc)
+        return due
+
+    def _refresh(self, conn: sqlite3.Connection, name: str, now: datetime) -> None:
+        alerts = self._routed_and_delivered(conn, name)
+        try:
+            self.channels[name].refresh(alerts)  # type: ignore[attr-defined]
+        except DeliveryError as exc:
+            with _transaction(conn):
+                _record_error(conn, name, f"refresh: {exc}", now)
+            LOG.warning("channel %s: re-posting %d firing alerts failed: %s", name,
+                        len(alerts), exc)
 
     def _routed_and_delivered(self, conn: sqlite3.Connection, channel: str) -> list[Alert]:
         """The active alerts routed to `channel`, less those with a notice still waiting
-        there (their own send comes first, after group_wait)."""
-        waiting = {r[0] for r in conn.execute(
-            "SELECT DISTINCT fingerprint FROM delivery_outbox WHERE channel = ?"
-            " AND state IN ('pending', 'sending')", (channel,))}
+        there (their own send comes first, after group_wait) and those whose latest notice
+        there is a recovery (the engine's active list may predate it: re-posting them as
+        firing would undo the recovery)."""
+        skip, latest = set(), {}
+        for fp, event, state in conn.execute(
+                "SELECT fingerprint, event, state FROM delivery_outbox WHERE channel = ?"
+                " ORDER BY enqueued, event = 'resolved'", (channel,)):
+            latest[fp] = event
+            if state in ("pending", "sending"):
+                skip.add(fp)
+        skip.update(fp for fp, event in latest.items() if event == "resolved")
         return [alert for alert in self._active
-                if alert.fingerprint not in waiting and any(
+                if alert.fingerprint not in skip and any(
                     d.channel == channel
                     for d in route(alert, self.config.alerts.routes, self._names))]
 
@@ -449,6 +523,32 @@ def _read_stats(conn: sqlite3.Connection, names: Sequence[str]) -> dict[str, Any
         entry["pending"] = count
         entry["oldest_pending"] = datetime.fromtimestamp(oldest, timezone.utc).isoformat()
     return dict(sorted(result.items()))
+
+
+def _batched(rows: Sequence[_Row]) -> list[_Batch]:
+    """Rows claimed before (re-sent after a crash, or retried) go as the batch they were
+    claimed in, under its id; new rows per (channel, group), at most MAX_BATCH a batch,
+    under a new id."""
+    kept: dict[tuple[str, str], list[_Row]] = {}
+    new: dict[tuple[str, str], list[_Row]] = {}
+    for row in rows:
+        if row.batch is not None:
+            kept.setdefault((row.channel, row.batch), []).append(row)
+        else:
+            new.setdefault((row.channel, row.group_key), []).append(row)
+    batches = [_Batch(batch_id, channel, chunk[0].group_key, tuple(chunk))
+               for (channel, batch_id), chunk in kept.items()]
+    batches += [_Batch(uuid.uuid4().hex, channel, key, tuple(chunk[i:i + MAX_BATCH]))
+                for (channel, key), chunk in new.items()
+                for i in range(0, len(chunk), MAX_BATCH)]
+    return batches
+
+
+def _join(threads: Sequence[threading.Thread], timeout: float | None) -> None:
+    """Joins `threads`, all within `timeout` seconds in total (None: no limit)."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    for thread in threads:
+        thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
 
 
 def _bump(conn: sqlite3.Connection, channel: str, **counts: int) -> None:

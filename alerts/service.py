@@ -4,7 +4,8 @@
     svc.observe(result)                   # after every poll (engine thread)
     svc.tick()                            # every few seconds (engine thread)
     svc.evaluate_lifecycle()              # at start and daily (engine thread)
-    svc.deliver_due()                     # every ~2 s on the delivery thread
+    svc.deliver_due()                     # every ~2 s on the delivery thread; returns at
+                                          # once, the sends run on per-channel workers
     svc.status(); svc.reload(config); svc.close()
 
 The engine thread and the delivery thread each use their own sqlite3 connection (the
@@ -66,10 +67,11 @@ class AlertService:
     def evaluate_lifecycle(self) -> None:
         self.engine.evaluate_lifecycle()
 
-    def deliver_due(self) -> None:
-        """Blocking; call from the delivery thread."""
+    def deliver_due(self, *, wait: bool = False) -> None:
+        """Starts the due sends, each channel on its own worker (see Outbox.deliver_due);
+        with `wait`, returns once they are done. Call from the delivery thread."""
         if self._outbox is not None:
-            self._outbox.deliver_due()
+            self._outbox.deliver_due(wait=wait)
 
     def status(self) -> dict[str, Any]:
         """Alerts by state, and per channel the outbox backlog and delivery failures."""
@@ -78,11 +80,18 @@ class AlertService:
         return status
 
     def reload(self, config: Config) -> None:
-        """A new valid config (SIGHUP): rules, thresholds, devices, channels, routes."""
-        self.engine.reload(config)
+        """A new valid config (SIGHUP): rules, thresholds, devices, channels, routes. The
+        delivery side first: the recoveries the engine's reload sends for devices no
+        longer watched are routed by the new config."""
         if self._outbox is not None:
-            self._outbox = _build_outbox(config, self._store.path, self._clock)
-            self.engine.set_sink(self._outbox)
+            outbox = _build_outbox(config, self._store.path, self._clock)
+            outbox.take_over(self._outbox)
+            self._outbox = outbox
+            self.engine.set_sink(outbox)
+        self.engine.reload(config)
 
     def close(self) -> None:
+        """Waits (bounded) for the sends in flight, then closes the store."""
+        if self._outbox is not None:
+            self._outbox.close()
         self._store.close()

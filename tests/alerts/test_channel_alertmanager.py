@@ -11,7 +11,9 @@ import pytest
 from alerts.channels import build_channels
 from alerts.model import DeliveryError
 from alerts.outbox import Outbox
+from alerts.service import AlertService
 from delivery_helpers import SEOUL, Clock, enqueue, load, make_alert, make_notification
+from engine_kit import SNMP, FakeClock, down, up, write_config
 from peers.alertmanager import AlertmanagerPeer, running_alertmanager
 from peers.smtp import free_tcp_port
 
@@ -80,18 +82,18 @@ def test_the_outbox_reposts_firing_alerts_and_delivers_recoveries(tmp_path, am):
     outbox = Outbox(tmp_path / "alerts.db", config, build_channels(config, clock), clock)
     alert = make_alert("am-sw-3", starts_at=clock.now)
     enqueue(outbox, [make_notification(device_id="am-sw-3", starts_at=clock.now)])
-    outbox.deliver_due()
+    outbox.deliver_due(wait=True)
     ends = [find(am, "am-sw-3")[0]["endsAt"]]            # sent at t=0
     outbox.refresh_active([alert])
     for _ in range(3):           # the last refresh ran at t=0 (nothing active then), so:
         clock.advance(30)        # t=30 not due, t=60 re-posted, t=90 not due
-        outbox.deliver_due()
+        outbox.deliver_due(wait=True)
         ends.append(find(am, "am-sw-3")[0]["endsAt"])
     assert ends[0] == ends[1] < ends[2] == ends[3]
     enqueue(outbox, [make_notification("resolved", device_id="am-sw-3", starts_at=alert.starts_at,
                                        ends_at=datetime.now(SEOUL))])
     outbox.refresh_active([])
-    outbox.deliver_due()
+    outbox.deliver_due(wait=True)
     assert find(am, "am-sw-3") == []
     assert outbox.stats()["am"]["delivered"] == 2
 
@@ -112,3 +114,44 @@ def test_alertmanager_rejects_a_bad_post_permanently(tmp_path, am):
                                         starts_at=bad.alert.starts_at,
                                         ends_at=bad.alert.ends_at)], {})
     assert not caught.value.retryable
+
+
+def test_a_recovery_is_not_undone_by_a_keep_alive_from_before_it(tmp_path, am):
+    """The engine's list of firing alerts is refreshed by its tick; a delivery round
+    between a recovery and that tick must not re-post the recovered alert as firing."""
+    # Started 230 s in the past, so that for Alertmanager's wall clock the firing post
+    # (endsAt 4 refresh intervals on) is active, the recovery's endsAt (at +121 s) is
+    # over, and a wrong re-post after it (endsAt 4 intervals on again) would be active.
+    clock = FakeClock(datetime.now(SEOUL).replace(microsecond=0) - timedelta(seconds=230))
+    config = write_config(
+        tmp_path, f"- {{id: ka-sw, name: KA, category: backbone_switch, poll: {SNMP}}}\n",
+        f"channels:\n  - {{name: am, type: alertmanager, url: '{am.url}', group_wait: 0s,"
+        f" group_interval: 0s, refresh_interval: 60s}}\n")
+    svc = AlertService.open(config, clock)
+    for _ in range(3):
+        svc.observe(down("ka-sw", clock))
+        svc.tick()
+        clock.advance(20)
+    svc.deliver_due(wait=True)                  # firing posted, and the first keep-alive
+    assert [a["status"]["state"] for a in find(am, "ka-sw")] == ["active"]
+    clock.advance(61)
+    svc.observe(up("ka-sw", clock))             # recovered; the 5 s tick has not run yet
+    clock.advance(1)
+    svc.deliver_due(wait=True)                  # the recovery, and a keep-alive now due
+    assert find(am, "ka-sw") == []
+    clock.advance(3)
+    svc.tick()
+    clock.advance(60)
+    svc.deliver_due(wait=True)
+    assert find(am, "ka-sw") == []
+    for _ in range(3):                          # down again: told, and kept alive again
+        svc.observe(down("ka-sw", clock))
+        svc.tick()
+    svc.deliver_due(wait=True)
+    [first] = find(am, "ka-sw")
+    clock.advance(60)
+    svc.tick()
+    svc.deliver_due(wait=True)
+    [kept] = find(am, "ka-sw")
+    assert kept["endsAt"] > first["endsAt"]
+    svc.close()

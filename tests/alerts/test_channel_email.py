@@ -112,10 +112,10 @@ def test_a_burst_through_the_outbox_is_one_mail(tmp_path):
         clock = Clock()
         outbox = Outbox(tmp_path / "alerts.db", config, build_channels(config, clock), clock)
         enqueue(outbox, [make_notification(device_id=f"sw-{i}") for i in range(5)])
-        outbox.deliver_due()
+        outbox.deliver_due(wait=True)
         for _ in range(3):
             clock.advance(30)
-            outbox.deliver_due()
+            outbox.deliver_due(wait=True)
     [received] = peer.mails
     assert received.message["Subject"] == "[Lifeline] 발생 5건: outage, district-hall"
     assert outbox.stats()["mail"]["delivered"] == 5

@@ -137,13 +137,13 @@ def test_500_then_recovery_delivers_exactly_once_through_the_outbox(tmp_path):
         clock = Clock()
         outbox = Outbox(tmp_path / "alerts.db", config, build_channels(config, clock), clock)
         enqueue(outbox, [make_notification()])
-        outbox.deliver_due()
+        outbox.deliver_due(wait=True)
         stats = outbox.stats()["hook"]
         assert stats["pending"] == 1 and "HTTP 500" in stats["last_error"]
         assert "querysecret" not in str(stats) and TOKEN not in str(stats)
         for _ in range(5):
             clock.advance(60)
-            outbox.deliver_due()
+            outbox.deliver_due(wait=True)
     assert [r.status for r in peer.received] == [500, 500, 200]
     [accepted] = peer.accepted
     assert [a["notificationId"] for a in accepted.body["alerts"]] == [

@@ -23,7 +23,7 @@ def _round(svc: AlertService, clock: FakeClock, result_of, ids, every: float = 6
     for device_id in ids:
         svc.observe(result_of(device_id, clock))
     svc.tick()
-    svc.deliver_due()
+    svc.deliver_due(wait=True)
     clock.advance(every)
 
 

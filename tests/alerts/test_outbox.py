@@ -77,7 +77,7 @@ def first_try(tmp_path: Path, config: Config, clock: Clock, hook: Recorder) -> O
     outbox = make_outbox(tmp_path, config, clock, hook=hook)
     enqueue(outbox, [make_notification()])
     clock.advance(30)
-    outbox.deliver_due()
+    outbox.deliver_due(wait=True)
     return outbox
 
 
@@ -112,17 +112,17 @@ def test_a_burst_waits_group_wait_and_goes_as_one_send(tmp_path, config, clock):
     enqueue(outbox, [make_notification(device_id="sw-1")])
     clock.advance(10)
     enqueue(outbox, [make_notification(device_id="sw-2"), make_notification(device_id="sw-3")])
-    outbox.deliver_due()
+    outbox.deliver_due(wait=True)
     assert hook.sends == [] and len(log.sends) == 3     # log: group_wait 0, per device
     clock.advance(19)
-    outbox.deliver_due()
+    outbox.deliver_due(wait=True)
     assert hook.sends == []
     clock.advance(1)                                      # 30 s after the first of the burst
-    outbox.deliver_due()
+    outbox.deliver_due(wait=True)
     assert hook.sends == [(["fp-device_down-sw-1:firing:1", "fp-device_down-sw-2:firing:1",
                             "fp-device_down-sw-3:firing:1"],
                            {"kind": "outage", "site": "district-hall"})]
-    outbox.deliver_due()
+    outbox.deliver_due(wait=True)
     assert len(hook.sends) == 1
     assert outbox.stats()["hook"]["delivered"] == 3
 
@@ -133,7 +133,7 @@ def test_different_groups_are_sent_apart(tmp_path, config, clock):
     enqueue(outbox, [make_notification(device_id="a"),
                      make_notification(device_id="b", labels={"site": "branch-1"})])
     clock.advance(30)
-    outbox.deliver_due()
+    outbox.deliver_due(wait=True)
     assert sorted(group["site"] for _, group in hook.sends) == ["branch-1", "district-hall"]
 
 
@@ -142,14 +142,14 @@ def test_after_a_send_the_group_waits_group_interval(tmp_path, config, clock):
     outbox = make_outbox(tmp_path, config, clock, hook=hook)
     enqueue(outbox, [make_notification()])
     clock.advance(30)
-    outbox.deliver_due()                                  # sent at t=30
+    outbox.deliver_due(wait=True)                                  # sent at t=30
     clock.advance(5)
     enqueue(outbox, [make_notification("resolved")])      # t=35: due max(65, 30+60=90)
     clock.advance(50)
-    outbox.deliver_due()                                  # t=85
+    outbox.deliver_due(wait=True)                                  # t=85
     assert len(hook.sends) == 1
     clock.advance(5)
-    outbox.deliver_due()                                  # t=90
+    outbox.deliver_due(wait=True)                                  # t=90
     assert [ids for ids, _ in hook.sends][1] == ["fp-device_down-bb-sw-1:resolved:1"]
 
 
@@ -159,20 +159,20 @@ def test_retryable_failures_back_off_then_deliver_exactly_once(tmp_path, config,
     outbox = make_outbox(tmp_path, config, clock, hook=hook)
     enqueue(outbox, [make_notification()])
     clock.advance(30)
-    outbox.deliver_due()                                  # t=30 fails: next at +10
+    outbox.deliver_due(wait=True)                                  # t=30 fails: next at +10
     stats = outbox.stats()["hook"]
     assert stats["pending"] == 1 and stats["retries"] == 1 and "HTTP 500" in stats["last_error"]
     clock.advance(9)
-    outbox.deliver_due()
+    outbox.deliver_due(wait=True)
     assert hook.script and hook.sends == []               # not yet due: nothing tried
     clock.advance(1)
-    outbox.deliver_due()                                  # t=40 fails: next at +20
+    outbox.deliver_due(wait=True)                                  # t=40 fails: next at +20
     clock.advance(19)
-    outbox.deliver_due()
+    outbox.deliver_due(wait=True)
     assert hook.sends == []
     clock.advance(1)
-    outbox.deliver_due()                                  # t=60 delivered
-    outbox.deliver_due()
+    outbox.deliver_due(wait=True)                                  # t=60 delivered
+    outbox.deliver_due(wait=True)
     assert hook.ids == ["fp-device_down-bb-sw-1:firing:1"]
     stats = outbox.stats()["hook"]
     assert (stats["pending"], stats["delivered"], stats["retries"]) == (0, 1, 2)
@@ -189,10 +189,10 @@ def test_retry_after_from_the_peer_is_waited(tmp_path, config, clock):
     hook = Recorder("hook", script=[DeliveryError("429", retry_after=120)])
     outbox = first_try(tmp_path, config, clock, hook)
     clock.advance(119)
-    outbox.deliver_due()
+    outbox.deliver_due(wait=True)
     assert hook.sends == []
     clock.advance(1)
-    outbox.deliver_due()
+    outbox.deliver_due(wait=True)
     assert len(hook.sends) == 1
 
 
@@ -200,7 +200,7 @@ def test_a_permanent_failure_is_recorded_and_not_retried(tmp_path, config, clock
     hook = Recorder("hook", script=[DeliveryError("HTTP 400 Bad Request", retryable=False)])
     outbox = first_try(tmp_path, config, clock, hook)
     clock.advance(3600)
-    outbox.deliver_due()
+    outbox.deliver_due(wait=True)
     assert hook.sends == [] and not hook.script
     stats = outbox.stats()["hook"]
     assert (stats["pending"], stats["failed"], stats["last_error"]) == (
@@ -214,7 +214,7 @@ def test_undelivered_notifications_expire(tmp_path, config, clock, caplog):
     enqueue(outbox, [make_notification()])
     for _ in range(100):
         clock.advance(40)
-        outbox.deliver_due()
+        outbox.deliver_due(wait=True)
         if outbox.stats()["hook"]["expired"]:
             break
     stats = outbox.stats()["hook"]
@@ -235,8 +235,8 @@ def test_a_crash_between_send_and_record_resends_once(tmp_path, config, clock, c
 
     hook = Recorder("hook")
     second = make_outbox(tmp_path, config, clock, hook=hook)   # the restarted agent
-    second.deliver_due()
-    second.deliver_due()
+    second.deliver_due(wait=True)
+    second.deliver_due(wait=True)
     assert hook.ids == ["fp-device_down-bb-sw-1:firing:1"]
     stats = second.stats()["hook"]
     assert (stats["delivered"], stats["resent_after_restart"]) == (1, 1)
@@ -250,7 +250,7 @@ def test_nothing_delivered_is_sent_again_after_a_restart(tmp_path, config, clock
     restarted = make_outbox(tmp_path, config, clock, hook=again)
     enqueue(restarted, [make_notification()])            # the engine repeating itself
     clock.advance(300)
-    restarted.deliver_due()
+    restarted.deliver_due(wait=True)
     assert len(hook.sends) == 1 and again.sends == []
 
 
@@ -260,7 +260,7 @@ def test_one_failing_channel_does_not_hold_up_another(tmp_path, config, clock):
     outbox = make_outbox(tmp_path, config, clock, hook=hook, log=log)
     enqueue(outbox, [make_notification()])
     clock.advance(30)
-    outbox.deliver_due()
+    outbox.deliver_due(wait=True)
     assert len(log.sends) == 1
     stats = outbox.stats()
     assert stats["hook"]["pending"] == 1 and "RuntimeError" in stats["hook"]["last_error"]
@@ -270,7 +270,7 @@ def test_a_channel_no_longer_configured_fails_its_rows(tmp_path, config, clock):
     outbox = Outbox(tmp_path / "alerts.db", config, {"log": Recorder("log")}, clock)
     enqueue(outbox, [make_notification()])
     clock.advance(30)
-    outbox.deliver_due()
+    outbox.deliver_due(wait=True)
     assert outbox.stats()["hook"]["failed"] == 1
 
 
@@ -281,13 +281,13 @@ def test_refresh_reposts_active_alerts_on_its_interval(tmp_path, config, clock):
     waiting = make_alert("sw-3")
     enqueue(outbox, [make_notification(device_id="sw-3")])  # its own first send comes first
     outbox.refresh_active([critical, warning, waiting])
-    outbox.deliver_due()
+    outbox.deliver_due(wait=True)
     assert am.refreshed == [["fp-device_down-sw-1"]]          # warning is not routed to hook
     clock.advance(30)
-    outbox.deliver_due()                                      # sw-3 sent now; refresh not due
+    outbox.deliver_due(wait=True)                                      # sw-3 sent now; refresh not due
     assert len(am.refreshed) == 1
     clock.advance(30)
-    outbox.deliver_due()
+    outbox.deliver_due(wait=True)
     assert am.refreshed[-1] == ["fp-device_down-sw-1", "fp-device_down-sw-3"]
 
 
@@ -298,7 +298,7 @@ def test_refresh_failures_show_in_stats(tmp_path, config, clock):
 
     outbox = make_outbox(tmp_path, config, clock, hook=Failing("hook"))
     outbox.refresh_active([make_alert()])
-    outbox.deliver_due()
+    outbox.deliver_due(wait=True)
     assert outbox.stats()["hook"]["last_error"] == "refresh: http://127.0.0.1:9: connection refused"
 
 
@@ -307,7 +307,7 @@ def test_stats_are_json_and_delivery_status_reads_them_read_only(tmp_path, confi
         DeliveryError("HTTP 502")]))
     enqueue(outbox, [make_notification()])
     clock.advance(30)
-    outbox.deliver_due()
+    outbox.deliver_due(wait=True)
     stats = outbox.stats()
     assert json.loads(json.dumps(stats)) == stats
     assert set(stats) == {"hook", "log"}
@@ -323,7 +323,7 @@ def test_the_log_level_of_delivery_is_visible(tmp_path, config, clock, caplog):
     outbox = make_outbox(tmp_path, config, clock)
     enqueue(outbox, [make_notification()])
     clock.advance(30)
-    outbox.deliver_due()
+    outbox.deliver_due(wait=True)
     assert "channel hook: delivered 1 notification(s) for group kind=outage,site=district-hall" \
         in caplog.text
 
@@ -337,5 +337,5 @@ def test_an_outbox_rebuilt_in_the_same_process_leaves_rows_in_flight_alone(tmp_p
     with sqlite3.connect(first.db_path, isolation_level=None) as conn:
         first._claim_due(conn, clock().timestamp())
     hook = Recorder("hook")
-    make_outbox(tmp_path, config, clock, hook=hook).deliver_due()
+    make_outbox(tmp_path, config, clock, hook=hook).deliver_due(wait=True)
     assert hook.sends == []

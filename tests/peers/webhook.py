@@ -27,6 +27,7 @@ class WebhookPeer:
     statuses: list[int] = field(default_factory=list)
     received: list[Received] = field(default_factory=list)
     delay: float = 0.0           # seconds before answering (to make a client time out)
+    hold: threading.Event | None = None   # when given, each answer waits until it is set
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def url(self, path: str = "/hook") -> str:
@@ -53,6 +54,8 @@ def _handler(peer: WebhookPeer) -> type[BaseHTTPRequestHandler]:
                                               json.loads(raw.decode("utf-8")), status))
             if peer.delay:
                 threading.Event().wait(peer.delay)
+            if peer.hold is not None:
+                peer.hold.wait(60)      # a hung receiver (bounded: a failing test ends)
             try:
                 self.send_response(status)
                 if status == 429:
