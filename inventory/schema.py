@@ -348,29 +348,29 @@ class ThresholdsIn(Strict):
     """Alert rule thresholds (alerts/thresholds.py has the defaults and what each means)."""
 
     outage_polls: Count | None = Field(None, ge=1, le=100)
-    outage_repeat: Annotated[float | None, BeforeValidator(_duration), Field(ge=0)] = None
-    repeat: Annotated[float | None, BeforeValidator(_duration), Field(ge=0)] = None
-    lifecycle_repeat: Annotated[float | None, BeforeValidator(_duration), Field(ge=0)] = None
-    interface_down_for: Annotated[float | None, BeforeValidator(_duration), Field(ge=0)] = None
+    outage_repeat: Delay | None = None
+    repeat: Delay | None = None
+    lifecycle_repeat: Delay | None = None
+    interface_down_for: Delay | None = None
     interface_error_rate: float | None = Field(None, ge=0)
     interface_discard_rate: float | None = Field(None, ge=0)
-    ups_for: Annotated[float | None, BeforeValidator(_duration), Field(ge=0)] = None
+    ups_for: Delay | None = None
     ups_charge_percent: float | None = Field(None, ge=0, le=100)
     ups_minutes: float | None = Field(None, ge=0)
     ups_overload_percent: float | None = Field(None, ge=0)
     disk_percent: float | None = Field(None, ge=0, le=100)
     mem_percent: float | None = Field(None, ge=0, le=100)
     cpu_percent: float | None = Field(None, ge=0, le=100)
-    cpu_for: Annotated[float | None, BeforeValidator(_duration), Field(ge=0)] = None
-    host_for: Annotated[float | None, BeforeValidator(_duration), Field(ge=0)] = None
-    http_for: Annotated[float | None, BeforeValidator(_duration), Field(ge=0)] = None
+    cpu_for: Delay | None = None
+    host_for: Delay | None = None
+    http_for: Delay | None = None
     http_slow_seconds: float | None = Field(None, gt=0)
-    kiosk_for: Annotated[float | None, BeforeValidator(_duration), Field(ge=0)] = None
+    kiosk_for: Delay | None = None
     kiosk_toner_percent: float | None = Field(None, ge=0, le=100)
     cert_days: Count | None = Field(None, ge=0)
     flap_changes: Count | None = Field(None, ge=1)
-    flap_window: Annotated[float | None, BeforeValidator(_duration), Field(gt=0)] = None
-    flap_stable: Annotated[float | None, BeforeValidator(_duration), Field(gt=0)] = None
+    flap_window: Duration | None = None
+    flap_stable: Duration | None = None
 
 
 class AlertThresholdsIn(ThresholdsIn):
