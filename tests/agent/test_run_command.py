@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from conftest import run_lifeline
-from peers.agent import AgentProcess, agent_config, free_tcp_port, snmp_devices_yaml
+from peers.agent import AgentProcess, agent_config, snmp_devices_yaml
+from peers.ports import free_tcp_port
 
 pytestmark = pytest.mark.peer
 

@@ -15,7 +15,7 @@ from alerts.service import AlertService
 from delivery_helpers import SEOUL, Clock, enqueue, load, make_alert, make_notification
 from engine_kit import SNMP, FakeClock, down, up, write_config
 from peers.alertmanager import AlertmanagerPeer, running_alertmanager
-from peers.smtp import free_tcp_port
+from peers.ports import free_tcp_port
 
 pytestmark = pytest.mark.peer
 

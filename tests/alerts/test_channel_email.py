@@ -9,7 +9,8 @@ from alerts.channels import build_channels
 from alerts.model import DeliveryError
 from alerts.outbox import Outbox
 from delivery_helpers import Clock, enqueue, load, make_notification
-from peers.smtp import free_tcp_port, running_smtp
+from peers.ports import free_tcp_port
+from peers.smtp import running_smtp
 
 PASSWORD = "mail-pass-7781"
 

@@ -11,7 +11,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Iterator
 
-from peers.smtp import free_tcp_port
+from peers.ports import free_tcp_port
 from peers.snmp import stop
 
 BINARY = shutil.which("prometheus-alertmanager") or "/usr/bin/prometheus-alertmanager"

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import ipaddress
-import socket
 import ssl
 from dataclasses import dataclass, field
 from email import policy
@@ -22,11 +21,7 @@ from typing import Any, Iterator
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-
-def free_tcp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from peers.ports import free_tcp_port
 
 
 @dataclass
