@@ -21,8 +21,7 @@ import signal
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 from zoneinfo import ZoneInfo
@@ -34,10 +33,10 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from agent.endpoint import AgentEndpoint
-from agent.poll import COLLECTORS
+from agent.poll import Collectors
 from agent.schedule import JOB_PREFIX, JobChanges, PollJob, diff_jobs, poll_jobs
 from agent.status import DeviceState, StartLag, write_status
-from collectors.base import PollResult, ResultCode, poll_sample
+from collectors.base import PollResult, ResultCode, device_tags, poll_sample
 from inventory.errors import ConfigError
 from inventory.loader import load_config
 from inventory.model import Config, Device
@@ -54,24 +53,6 @@ DELIVERY_EVERY_SECONDS = 2.0
 # not hold its device's only job slot forever.
 OVERRUN_GRACE_SECONDS = 5.0
 SINK_CLOSE_SECONDS = 10.0
-
-
-@dataclass(frozen=True, slots=True)
-class Collectors:
-    """One collector per protocol, built from one config; replaced whole on reload."""
-
-    by_protocol: dict[str, Any]
-
-    @classmethod
-    def build(cls, config: Config) -> Collectors:
-        protocols = {d.poll.protocol for d in config.devices if d.poll is not None}
-        return cls({p: COLLECTORS[p](config) for p in sorted(protocols) if p in COLLECTORS})
-
-    async def aclose(self) -> None:
-        for collector in self.by_protocol.values():
-            close = getattr(collector, "aclose", None)
-            if close is not None:
-                await close()
 
 
 class Agent:
@@ -235,7 +216,7 @@ class Agent:
             self.states[device_id].interval = job.interval
             self.states[device_id].protocol = self.devices[device_id].poll.protocol
         self.jobs = new_jobs
-        self.collectors = Collectors.build(config)
+        self.collectors = Collectors.build(config, config.devices)
         return changes
 
     async def _on_sighup(self) -> None:
@@ -332,7 +313,7 @@ class Agent:
 
     async def _poll(self, device_id: str) -> None:
         device = self.devices.get(device_id)
-        collector = self.collectors.by_protocol.get(device.poll.protocol) if device else None
+        collector = self.collectors.for_device(device) if device else None
         if device is None or collector is None or self._stopping:
             return
         started = self.clock()
@@ -454,9 +435,8 @@ class Agent:
 def _failed(device: Device, started: datetime, code: ResultCode, error: str) -> PollResult:
     """A result for a poll the collector could not finish itself."""
     duration = max(0.0, (datetime.now(started.tzinfo) - started).total_seconds())
-    tags = {"device_id": device.id, "category": device.category}
-    if device.site:
-        tags["site"] = device.site
+    tags = device_tags(device, agent_host=device.poll.address if device.poll else None,
+                       hostname=None)
     return PollResult(device_id=device.id, code=code, started=started, duration=duration,
                       error=error, samples=(poll_sample(code, duration, tags, started),))
 

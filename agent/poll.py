@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from dataclasses import dataclass
 from datetime import date
-from typing import Any, Callable, TextIO
+from typing import Any, Callable, Iterable, TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from collectors.base import Collector, PollResult, Sample
@@ -55,24 +56,36 @@ def _selected(config: Config, device_ids: list[str] | None) -> list[Device]:
     return [d for d in config.devices if d.poll is not None and not d.is_retired(today)]
 
 
-async def _poll_all(config: Config, devices: list[Device]) -> dict[str, PollResult]:
-    collectors: dict[str, Any] = {}
-    jobs = []
-    for device in devices:
-        protocol = device.poll.protocol if device.poll else None
-        factory = COLLECTORS.get(protocol or "")
-        if factory is None:
-            continue
-        if protocol not in collectors:
-            collectors[protocol] = factory(config)
-        jobs.append(_collect(collectors[protocol], device))
-    try:
-        return {r.device_id: r for r in await asyncio.gather(*jobs)}
-    finally:
-        for collector in collectors.values():
+@dataclass(frozen=True, slots=True)
+class Collectors:
+    """One collector per protocol the devices use, built from one config; the agent
+    replaces the whole set on reload."""
+
+    by_protocol: dict[str, Any]
+
+    @classmethod
+    def build(cls, config: Config, devices: Iterable[Device]) -> Collectors:
+        protocols = {d.poll.protocol for d in devices if d.poll is not None}
+        return cls({p: COLLECTORS[p](config) for p in sorted(protocols) if p in COLLECTORS})
+
+    def for_device(self, device: Device) -> Any:
+        return self.by_protocol.get(device.poll.protocol) if device.poll else None
+
+    async def aclose(self) -> None:
+        for collector in self.by_protocol.values():
             close = getattr(collector, "aclose", None)
             if close is not None:
                 await close()
+
+
+async def _poll_all(config: Config, devices: list[Device]) -> dict[str, PollResult]:
+    collectors = Collectors.build(config, devices)
+    jobs = [_collect(collector, device) for device in devices
+            if (collector := collectors.for_device(device)) is not None]
+    try:
+        return {r.device_id: r for r in await asyncio.gather(*jobs)}
+    finally:
+        await collectors.aclose()
 
 
 async def _collect(collector: Collector, device: Device) -> PollResult:
