@@ -174,7 +174,7 @@ def main() -> None:
     store.close()
     shutil.rmtree(work)
 
-    print(f"| what | points | wall s | points/s | CPU s | notes |\n|---|---|---|---|---|---|")
+    print("| what | points | wall s | points/s | CPU s | notes |\n|---|---|---|---|---|---|")
     for what, count, elapsed, used, notes in rows:
         print(f"| {what} | {count} | {elapsed:.2f} | {count / elapsed:,.0f} | {used:.2f} | "
               f"{notes} |")

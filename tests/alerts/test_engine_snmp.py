@@ -10,7 +10,7 @@ import pytest
 
 from alerts.engine import Engine, MemorySink
 from alerts.store import Store
-from engine_kit import FakeClock, write_config
+from engine_kit import FakeClock
 from peers.snmp import RECORDINGS, free_udp_port, poll, start_snmpd, stop
 
 pytestmark = pytest.mark.peer

@@ -245,7 +245,7 @@ def test_a_crash_between_send_and_record_resends_once(tmp_path, config, clock, c
 
 def test_nothing_delivered_is_sent_again_after_a_restart(tmp_path, config, clock):
     hook = Recorder("hook")
-    outbox = first_try(tmp_path, config, clock, hook)
+    first_try(tmp_path, config, clock, hook)
     again = Recorder("hook")
     restarted = make_outbox(tmp_path, config, clock, hook=again)
     enqueue(restarted, [make_notification()])            # the engine repeating itself
