@@ -1,1 +1,2 @@
-"""Wiring: the command line, the scheduler, sinks and the daemon."""
+"""The runtime: the scheduler and its jobs, reload, status, the agent's endpoint, the
+sinks (`sinks/`), the command line (`cli/`) and the demo lab (`demo/`)."""

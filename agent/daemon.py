@@ -20,11 +20,11 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING, Any
 
 import psutil
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_SUBMITTED, JobSubmissionEvent
@@ -32,13 +32,13 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from agent.collector_set import Collectors
 from agent.endpoint import AgentEndpoint
-from agent.poll import Collectors
 from agent.schedule import JOB_PREFIX, JobChanges, PollJob, diff_jobs, poll_jobs
 from agent.status import DeviceState, StartLag, write_status
 from collectors.base import PollResult, ResultCode, device_tags, poll_sample
-from inventory.errors import ConfigError
-from inventory.loader import load_config
+from config.errors import ConfigError
+from inventory.load import load_config
 from inventory.model import Config, Device
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ class Agent:
                  with_alerts: bool = True,
                  clock: Callable[[], datetime] | None = None) -> None:
         self.config = config
-        self.zone = ZoneInfo(config.agent.timezone)
+        self.zone = config.agent.zone
         self.clock = clock or (lambda: datetime.now(self.zone))
         self.sink = sink
         self.alerts = alerts
@@ -333,7 +333,7 @@ class Agent:
         limit = device.poll.deadline + OVERRUN_GRACE_SECONDS
         try:
             return await asyncio.wait_for(collector.collect(device), timeout=limit)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return _failed(device, started, ResultCode.TIMEOUT,
                            f"collector overran the poll deadline ({limit:.0f} s) and was cut off")
         except Exception as exc:    # a collector bug: this device fails, the others go on

@@ -11,10 +11,11 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 
-from inventory.schema import parse_listen_address
+from config.schema import parse_listen_address
 
 STALE_AFTER_SECONDS = 30.0
 
@@ -148,7 +149,7 @@ def _server_class(host: str) -> type[ThreadingHTTPServer]:
 def _handler(snapshot: Callable[[], dict[str, Any]],
              stopping: Callable[[], bool]) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
             if path == "/healthz":
                 self._healthz()
@@ -179,7 +180,7 @@ def _handler(snapshot: Callable[[], dict[str, Any]],
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             pass        # scrapes every 15 s would drown the agent's own log
 
     return Handler

@@ -8,10 +8,11 @@ expires. Nothing else crosses that line.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
-from typing import Literal, Mapping, Protocol, Sequence
+from typing import Literal, Protocol
 
 
 class Severity(str, Enum):

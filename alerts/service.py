@@ -14,13 +14,13 @@ store's, the outbox's); WAL lets them work side by side.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
-from zoneinfo import ZoneInfo
+from typing import Any
 
-from alerts.engine import Engine, Sink
-from alerts.store import DB_NAME, Store
+from alerts.evaluation.engine import Engine, Sink
+from alerts.evaluation.store import DB_NAME, Store
 from collectors.base import PollResult
 from inventory.model import Config
 
@@ -28,8 +28,8 @@ log = logging.getLogger("lifeline.alerts")
 
 
 def _build_outbox(config: Config, db_path: Path, clock: Callable[[], datetime]) -> Any:
-    from alerts.channels import build_channels
-    from alerts.outbox import Outbox
+    from alerts.delivery.channels import build_channels
+    from alerts.delivery.outbox import Outbox
 
     return Outbox(db_path, config, build_channels(config, clock), clock)
 
@@ -45,7 +45,7 @@ class AlertService:
              sink: Sink | None = None) -> AlertService:
         """Opens `state_dir/alerts.db` and builds the delivery side. `sink` replaces the
         outbox (tests that only look at what the engine emits)."""
-        zone = ZoneInfo(config.agent.timezone)
+        zone = config.agent.zone
         now = clock or (lambda: datetime.now(zone))
         db_path = Path(config.agent.state_dir) / DB_NAME
         store = Store(db_path)

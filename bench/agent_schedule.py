@@ -31,8 +31,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from agent.schedule import phase  # noqa: E402
 from snmp_poll import free_ports, proc_cpu, start_snmpd  # noqa: E402
+
+from agent.schedule import phase  # noqa: E402
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
 SECTION = "## Agent scheduling"

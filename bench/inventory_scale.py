@@ -35,9 +35,9 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from inventory.loader import load_config, load_service_life_table  # noqa: E402
+from config.source import load_located  # noqa: E402
+from inventory.load import load_config, load_service_life_table  # noqa: E402
 from inventory.plan import build_plan  # noqa: E402
-from inventory.yamlsource import load_located  # noqa: E402
 
 HOURS = ["24h", "daily 10:00-24:00", "Mon-Fri 09:00-18:00", "daily 05:00-24:00"]
 

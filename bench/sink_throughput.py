@@ -25,9 +25,9 @@ import shutil
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
@@ -37,7 +37,8 @@ from agent.sinks.lineproto import encode_all  # noqa: E402
 from agent.sinks.spool import Spool  # noqa: E402
 from agent.sinks.store import EmbeddedStore  # noqa: E402
 from collectors.base import Sample  # noqa: E402
-from inventory.model import InfluxSettings  # noqa: E402
+from config.model import InfluxSettings
+
 from peers.victoria import Victoria  # noqa: E402
 
 PER_POLL = 25
@@ -45,7 +46,7 @@ PER_POLL = 25
 
 def polls(total: int, run: int) -> list[list[Sample]]:
     """`total` interface points as polls of 25; `run` keeps each run's series apart."""
-    base = datetime.now(timezone.utc) - timedelta(hours=2)
+    base = datetime.now(UTC) - timedelta(hours=2)
     out = []
     devices = max(1, total // (PER_POLL * 4))
     for n in range(total // PER_POLL):

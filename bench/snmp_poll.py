@@ -128,8 +128,10 @@ def run_lifeline(targets: list[str], profile: bool) -> dict:
 
 
 def worker(targets: list[str], profile: bool) -> None:
+    from collectors.base import SnmpFacts
     from collectors.snmp import SnmpCollector
-    from inventory.model import Device, PollSpec, SecretRef, SnmpCredentials
+    from config.model import SecretRef, SnmpCredentials
+    from inventory.model import Device, PollSpec
 
     os.environ["BENCH_COMMUNITY"] = "public"
     creds = {"v2": SnmpCredentials("v2", "2c", community=SecretRef(env="BENCH_COMMUNITY"))}
@@ -150,7 +152,7 @@ def worker(targets: list[str], profile: bool) -> None:
             results = await asyncio.gather(*(collector.collect(d) for d in devices))
             wall, cpu = time.perf_counter() - t0, time.process_time() - c0
             ok = sum(1 for r in results if r.code == 0)
-            requests = sum(int(r.extras.get("requests", 0)) for r in results)
+            requests = sum(r.facts.requests for r in results if isinstance(r.facts, SnmpFacts))
             out[name] = {"wall": wall, "cpu": cpu, "ok": ok, "requests": requests,
                          "samples": sum(len(r.samples) for r in results)}
         if profile:

@@ -21,10 +21,11 @@ Result codes (stored as the integer `result_code` field of `lifeline_poll`):
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
-from typing import TYPE_CHECKING, Mapping, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from inventory.model import Device
@@ -83,6 +84,41 @@ class Identity:
         return {k: getattr(self, k) for k in self.__slots__ if getattr(self, k) is not None}
 
 
+@dataclass(frozen=True, slots=True)
+class CounterRate:
+    """Per-second increase of one counter since the previous poll of the device. Counters
+    are stored raw (Telegraf's way); rates exist only for the agent's alert rules."""
+
+    measurement: str
+    index: str                  # the table row (ifIndex, ...), "" for a scalar
+    field: str                  # the field as emitted, e.g. ifHCInOctets or ifInOctets
+    name: str                   # the profile's rate name, e.g. in_octets (same for 32/64-bit)
+    per_second: float
+    wrapped: bool = False       # the counter passed its maximum since the last poll
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SnmpFacts:
+    """What an SNMP poll learned that is not a point."""
+
+    rates: tuple[CounterRate, ...] = ()   # empty on the first poll: nothing to compare yet
+    rebooted: bool = False                # sysUpTime went back since the previous poll
+    requests: int = 0                     # SNMP requests the poll took
+    engine_id: str | None = None          # SNMPv3: the agent's snmpEngineID, hex
+    engine_id_shared_with: tuple[str, ...] = ()   # other addresses answering with it
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HttpFacts:
+    """What an HTTP check learned that is not a point."""
+
+    result: str                           # Telegraf's http_response result, e.g. success
+    status_code: int | None = None
+    document: Any = None                  # the body as JSON, when the check read it
+    failed_expectations: tuple[str, ...] = ()     # why each failed expect_* did not hold
+    cert_expiry_days: float | None = None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PollResult:
     """The outcome of one poll of one device."""
@@ -94,8 +130,8 @@ class PollResult:
     error: str | None = None
     samples: tuple[Sample, ...] = ()
     identity: Identity | None = None
-    # Per-device facts an alert rule may need that are not points, e.g. counter rates.
-    extras: Mapping[str, object] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()      # worth an operator's attention, not a failure
+    facts: SnmpFacts | HttpFacts | None = None    # for the alert rules; None for hosts
 
     @property
     def reachable(self) -> bool:
@@ -107,6 +143,10 @@ class Collector(Protocol):
 
     async def collect(self, device: Device) -> PollResult:
         """Poll once; never raise for a device that is down or answers badly."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release sockets and threads; called once, before the event loop ends."""
         ...
 
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 import csv
 import io
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from collectors.base import POLL_MEASUREMENT, Sample
 

@@ -21,10 +21,11 @@ import os
 import socket
 import threading
 import time as _time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 import psutil
 
@@ -101,7 +102,7 @@ class HostCollector:
     runs two polls of one device at once)."""
 
     def __init__(self, *, max_workers: int = 2,
-                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self._pool = ThreadPoolExecutor(max_workers, thread_name_prefix="lifeline-host")
         self._now = now
         self._cpu: dict[str, tuple[Any, float]] = {}   # device id -> (cpu_times(), when)
@@ -131,7 +132,7 @@ class HostCollector:
             if not got.samples:
                 code = ResultCode.BAD_RESPONSE
             error = "; ".join(got.problems) or None
-        except asyncio.TimeoutError:
+        except TimeoutError:
             got, code = _Gathered(), ResultCode.TIMEOUT
             error = f"host metrics not gathered within {deadline:g}s (a hung mount?)"
         except Exception as exc:    # a bug must not stop the other devices' polls
@@ -254,4 +255,4 @@ def _system_sample(tags: dict[str, str], at: datetime) -> Sample:
         "uptime": max(0, int(_time.time() - psutil.boot_time()))}, at)
 
 
-__all__ = ["ENTRIES", "FIRST_CPU_INTERVAL", "HostCollector", "IGNORE_FS", "TAGS", "cpu_usage"]
+__all__ = ["ENTRIES", "FIRST_CPU_INTERVAL", "IGNORE_FS", "TAGS", "HostCollector", "cpu_usage"]

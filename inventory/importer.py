@@ -38,15 +38,16 @@ import io
 import re
 import unicodedata
 import zipfile
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import yaml
 
-from inventory.errors import ConfigError, Problem
+from config.errors import ConfigError, Problem
 from inventory.model import Category
 
 # Canonical field -> the headers that mean it, already normalised (see `_normalise`).
@@ -179,7 +180,7 @@ def _csv_rows(text: str) -> list[list[Any]]:
 
 
 def _xlsx_rows(path: Path, data: bytes) -> list[list[Any]]:
-    from openpyxl import load_workbook   # only the xlsx path pays for openpyxl
+    from openpyxl import load_workbook  # only the xlsx path pays for openpyxl
 
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)

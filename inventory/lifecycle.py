@@ -23,10 +23,10 @@ Date rules (the contract, pinned by tests):
 from __future__ import annotations
 
 import calendar
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
-from typing import Mapping
 
 from inventory.model import Category, Device
 

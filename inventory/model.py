@@ -1,18 +1,20 @@
-"""Typed, frozen records of a loaded configuration.
+"""Typed, frozen records of the inventory: devices, how each is polled, service-life
+categories, and `Config`, everything one configuration holds.
 
-These are what every other package sees. They are built once by `inventory.loader`
-from validated YAML and never change afterwards; a reload builds a new `Config`.
-Nothing here does I/O except `SecretRef.reveal`, which reads the environment or a file
-at the moment a collector or channel needs the secret.
+`inventory.load` builds them once from the validated configuration files (`config.loader`)
+and they never change afterwards; a reload builds a new `Config`. These are what every
+other package sees.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
 from pathlib import Path
 from typing import Literal
+
+from config.expectations import Expectation
+from config.model import AgentSettings, AlertSettings, Credentials, InfluxSettings, ThresholdItems
 
 
 class Criticality(str, Enum):
@@ -32,73 +34,6 @@ class Criticality(str, Enum):
 _CRITICALITY_ORDER = [Criticality.CRITICAL, Criticality.HIGH, Criticality.NORMAL, Criticality.LOW]
 
 
-class SecretError(Exception):
-    """A secret could not be read. The message names the variable or file, never a value."""
-
-
-@dataclass(frozen=True, slots=True)
-class SecretRef:
-    """Where a secret lives: an environment variable or a file. Never the value itself."""
-
-    env: str | None = None
-    file: Path | None = None
-
-    def describe(self) -> str:
-        return f"environment variable {self.env}" if self.env else f"file {self.file}"
-
-    def reveal(self) -> str:
-        """Read the secret now. Raises SecretError naming where it looked."""
-        if self.env:
-            value = os.environ.get(self.env)
-            if value is None:
-                raise SecretError(f"environment variable {self.env} is not set")
-            return value
-        assert self.file is not None
-        try:
-            return self.file.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise SecretError(f"cannot read secret file {self.file}: {exc.strerror}") from None
-
-    def __repr__(self) -> str:  # keeps values out of logs even if someone prints the record
-        return f"SecretRef({self.describe()})"
-
-
-@dataclass(frozen=True, slots=True)
-class SnmpCredentials:
-    """SNMP v1/v2c community or v3 USM user. Secrets are references, read when polled."""
-
-    name: str
-    version: Literal["1", "2c", "3"]
-    community: SecretRef | None = None
-    user: str | None = None
-    auth_protocol: Literal["MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"] | None = None
-    auth_key: SecretRef | None = None
-    priv_protocol: Literal["DES", "AES", "AES192", "AES256"] | None = None
-    priv_key: SecretRef | None = None
-    context: str = ""
-
-    @property
-    def security_level(self) -> str:
-        if self.version != "3":
-            return "community"
-        if self.priv_protocol:
-            return "authPriv"
-        return "authNoPriv" if self.auth_protocol else "noAuthNoPriv"
-
-
-@dataclass(frozen=True, slots=True)
-class HttpCredentials:
-    """Basic auth or a bearer token for HTTP checks."""
-
-    name: str
-    username: str | None = None
-    password: SecretRef | None = None
-    token: SecretRef | None = None
-
-
-Credentials = SnmpCredentials | HttpCredentials
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PollSpec:
     """How and how often a device is polled. Durations are in seconds."""
@@ -116,7 +51,7 @@ class PollSpec:
     expect_status: tuple[int, ...] = (200,)
     expect_text: str | None = None
     expect_regex: str | None = None     # HTTP: searched in the body (validated at load)
-    expect_json: tuple[str, ...] = ()   # HTTP: 'path OP literal' (collectors.http.expect)
+    expect_json: tuple[Expectation, ...] = ()   # HTTP: 'path OP literal', parsed at load
     headers: tuple[tuple[str, str], ...] = ()   # HTTP request headers
     body: str | None = None             # HTTP request body (POST)
     follow_redirects: bool = True       # HTTP: at most 10 redirects
@@ -184,7 +119,7 @@ class Device:
     sys_object_id: str | None = None    # what the device should say it is (drift check)
     tags: tuple[tuple[str, str], ...] = ()
     notes: str | None = None
-    thresholds: tuple[tuple[str, object], ...] = ()   # alert threshold overrides, set keys only
+    thresholds: ThresholdItems = ()     # alert threshold overrides, set keys only
     poll: PollSpec | None = None
     source: Source | None = None
 
@@ -227,58 +162,6 @@ class Category:
 
     def display_name(self, lang: str) -> str:
         return self.name_ko if lang == "ko" else self.name_en
-
-
-@dataclass(frozen=True, slots=True)
-class InfluxSettings:
-    url: str
-    org: str
-    bucket: str
-    token: SecretRef | None = None
-    batch_size: int = 5000
-    flush_interval: float = 10.0
-    spool_max_bytes: int = 256 * 1024 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class AgentSettings:
-    name: str = "lifeline"
-    state_dir: Path = Path("./var")
-    timezone: str = "Asia/Seoul"
-    retention_days: int = 30
-    http_listen: str | None = None      # e.g. 127.0.0.1:9108 for /healthz and /metrics
-    log_format: Literal["plain", "json"] = "plain"
-    max_in_flight: int = 256
-
-
-@dataclass(frozen=True, slots=True)
-class ChannelSpec:
-    """An alert channel; `options` keeps the type-specific keys already validated."""
-
-    name: str
-    type: Literal["webhook", "email", "alertmanager", "log"]
-    options: tuple[tuple[str, object], ...] = ()
-
-    def option(self, key: str, default: object = None) -> object:
-        return dict(self.options).get(key, default)
-
-
-@dataclass(frozen=True, slots=True)
-class RouteSpec:
-    match: tuple[tuple[str, str], ...]
-    channels: tuple[str, ...]
-    group_by: tuple[str, ...] = ("kind", "site")
-    continue_matching: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class AlertSettings:
-    channels: tuple[ChannelSpec, ...] = ()
-    routes: tuple[RouteSpec, ...] = ()
-    thresholds: tuple[tuple[str, object], ...] = ()   # rule overrides, shaped by alerts.thresholds
-    # per-category overrides: ((category, ((key, value), ...)), ...)
-    category_thresholds: tuple[tuple[str, tuple[tuple[str, object], ...]], ...] = ()
-    lifecycle_horizon_months: int = 12
 
 
 @dataclass(frozen=True, slots=True)

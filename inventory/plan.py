@@ -39,11 +39,12 @@ nothing to a total, and every total says how many of its rows lacked a cost.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from inventory.lifecycle import Lifecycle, LifeStatus, Policy, SupportStatus, assess
 from inventory.model import Criticality, Device

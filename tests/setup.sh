@@ -3,9 +3,11 @@
 # Idempotent: a second run only checks. Used by the README's commands and by .ci/run.
 #   - Debian packages: the real peers (net-snmp snmpd and tools, VictoriaMetrics,
 #     Alertmanager, prometheus-snmp-exporter) and python3-venv for snmpsim's own venv.
-#   - .venv: Lifeline itself, editable, with its test extra (Python >= 3.11 from PATH).
+#   - .venv: Lifeline itself, editable, with its test extra (Python >= 3.11 from PATH), every
+#     package at the exact version in tests/requirements.lock (refresh: tests/lock.sh).
 #   - .venv-snmpsim: snmpsim + pysmi on Debian's /usr/bin/python3, kept apart from the
-#     agent's environment (snmpsim drops privileges to nobody, who cannot read /root/.pyenv).
+#     agent's environment (snmpsim drops privileges to nobody, who cannot read /root/.pyenv),
+#     at the versions in tests/requirements-snmpsim.lock.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,17 +27,27 @@ PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
+PIP=(-m pip install -q --disable-pip-version-check)
 stamp=.venv/.lifeline-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  echo "setup: installing Lifeline and its test extra into .venv"
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ tests/requirements.lock -nt "$stamp" ]; then
+  echo "setup: installing Lifeline and its test extra into .venv (tests/requirements.lock)"
+  .venv/bin/python "${PIP[@]}" -c tests/requirements.lock -e '.[test]'
+  # A dependency added to pyproject.toml but not to the lock would install unpinned.
+  unlocked=$(.venv/bin/python -m pip freeze --exclude-editable --disable-pip-version-check \
+             | grep -vxiF -f <(grep -v '^#' tests/requirements.lock) || true)
+  if [ -n "$unlocked" ]; then
+    echo "setup: not in tests/requirements.lock (run bash tests/lock.sh): $unlocked" >&2
+    exit 1
+  fi
   touch "$stamp"
 fi
 
-if [ ! -x .venv-snmpsim/bin/snmpsim-command-responder ]; then
+stamp=.venv-snmpsim/.lifeline-installed
+if [ ! -f "$stamp" ] || [ tests/requirements-snmpsim.lock -nt "$stamp" ]; then
   echo "setup: installing snmpsim into .venv-snmpsim (Debian's python3)"
-  /usr/bin/python3 -m venv .venv-snmpsim
-  .venv-snmpsim/bin/python -m pip install -q --disable-pip-version-check 'snmpsim==1.2.*' pysmi
+  [ -x .venv-snmpsim/bin/python ] || /usr/bin/python3 -m venv .venv-snmpsim
+  .venv-snmpsim/bin/python "${PIP[@]}" -r tests/requirements-snmpsim.lock
+  touch "$stamp"
 fi
 # snmpsim runs as nobody: the venv and the recordings it reads must be reachable by it.
 chmod -R o+rX .venv-snmpsim tests 2>/dev/null || true

@@ -11,7 +11,6 @@ Both keep their files under `config.agent.state_dir`: `spool/` for InfluxDB,
 from __future__ import annotations
 
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from agent.sinks.base import Sink, SinkStats
 from agent.sinks.influx import InfluxSink, RetryPolicy
@@ -34,7 +33,7 @@ def open_sink(config: Config, *, retry: RetryPolicy | None = None) -> Sink:
     """The sink the config asks for, with what an earlier run left on disk recovered.
 
     Raises SpoolError if another process holds the spool (two agents on one state_dir)."""
-    zone = ZoneInfo(config.agent.timezone)
+    zone = config.agent.zone
     settings = config.influxdb
     if settings is None:
         return EmbeddedStore(store_path(config), config.agent.retention_days, zone=zone)

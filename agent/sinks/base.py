@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, tzinfo
-from typing import Any, Literal, Sequence
+from typing import Any, Literal
 
 from collectors.base import Sample
 

@@ -34,20 +34,21 @@ InfluxDB may have written it and the same overwrite applies).
 """
 from __future__ import annotations
 
-import email.utils
 import logging
 import math
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone, tzinfo
-from typing import Callable, Literal, Sequence
+from datetime import UTC, tzinfo
+from typing import Literal
 
 from agent.sinks.base import Sink, SinkStats, StatsTracker
 from agent.sinks.lineproto import encode_all
 from agent.sinks.spool import Batch, Spool
+from alerts.delivery.retry import backoff, parse_retry_after
 from collectors.base import Sample
-from inventory.model import InfluxSettings, SecretError
+from config.model import InfluxSettings, SecretError
 
 log = logging.getLogger("lifeline.sinks.influx")
 
@@ -82,26 +83,7 @@ class RetryPolicy:
             return 0.0
         if failure.retry_after is not None:
             return min(max(failure.retry_after, 0.0), self.max_retry_after)
-        return min(self.initial * 2 ** min(failures_in_a_row - 1, 30), self.maximum)
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds from a Retry-After header: delta-seconds or an HTTP date; None if absent
-    or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max((when - (now or datetime.now(timezone.utc))).total_seconds(), 0.0)
+        return backoff(failures_in_a_row, self.initial, self.maximum)
 
 
 def _scrub(text: str, secret: str | None) -> str:
@@ -164,7 +146,7 @@ class InfluxTransport:
         try:
             write_api.write(bucket=self._settings.bucket, org=self._settings.org,
                             record=payload, write_precision=WritePrecision.NS)
-        except Exception as exc:  # noqa: BLE001 - urllib3 and ApiException alike are data here
+        except Exception as exc:
             raise classify(exc, self._token) from None
 
     def _api(self):  # type: ignore[no-untyped-def]
@@ -210,7 +192,7 @@ class InfluxSink(Sink):
 
     def __init__(self, settings: InfluxSettings, spool: Spool, *,
                  transport: InfluxTransport | None = None, retry: RetryPolicy | None = None,
-                 zone: tzinfo = timezone.utc,
+                 zone: tzinfo = UTC,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self._settings = settings
         self._spool = spool

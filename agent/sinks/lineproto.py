@@ -16,12 +16,12 @@ point first.
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
 
 from collectors.base import FieldValue, Sample
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _MEASUREMENT = str.maketrans({",": r"\,", " ": r"\ ", "\n": r"\n", "\t": r"\t", "\r": r"\r"})
 _KEY = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ ", "\n": r"\n", "\t": r"\t", "\r": r"\r"})
@@ -87,7 +87,7 @@ def encode(sample: Sample) -> bytes | None:
     if not fields:
         return None
     return (f"{sample.measurement.translate(_MEASUREMENT)}{_tags(sample.tags)} "
-            f"{','.join(fields)} {timestamp_ns(sample.time)}").encode("utf-8")
+            f"{','.join(fields)} {timestamp_ns(sample.time)}").encode()
 
 
 def encode_all(samples: Iterable[Sample]) -> list[bytes]:

@@ -30,9 +30,9 @@ import fcntl
 import json
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 _CHUNK = 1 << 20
 SEGMENT_PREFIX, SEGMENT_SUFFIX = "seg-", ".lp"

@@ -23,9 +23,9 @@ import json
 import logging
 import sqlite3
 import threading
-from datetime import datetime, timedelta, timezone, tzinfo
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
 
 from agent.sinks.base import Sink, SinkStats, StatsTracker
 from agent.sinks.lineproto import timestamp_ns
@@ -50,7 +50,7 @@ CREATE TABLE IF NOT EXISTS points (
     PRIMARY KEY (series_id, time_ns)
 ) WITHOUT ROWID;
 """
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _json(value: object) -> str:
@@ -70,13 +70,13 @@ def _connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
 class EmbeddedStore(Sink):
     """SQLite under state_dir; thread-safe (one connection behind a lock)."""
 
-    def __init__(self, path: Path, retention_days: int = 30, *, zone: tzinfo = timezone.utc,
+    def __init__(self, path: Path, retention_days: int = 30, *, zone: tzinfo = UTC,
                  clock: Callable[[], datetime] | None = None,
                  prune_every: float | None = 3600.0) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.retention = timedelta(days=retention_days)
-        self._clock = clock or (lambda: datetime.now(timezone.utc))
+        self._clock = clock or (lambda: datetime.now(UTC))
         self._lock = threading.Lock()
         self._db = _connect(self.path)
         self._series: dict[tuple[str, str], int] = {}

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 import time as _time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Mapping
 
 import requests
 from cryptography import x509

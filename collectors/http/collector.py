@@ -13,34 +13,43 @@ import json
 import logging
 import re
 import time as _time
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 from http.cookiejar import DefaultCookiePolicy
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
-from collectors.base import FieldValue, PollResult, ResultCode, Sample, device_tags, poll_sample
+from collectors.base import (
+    FieldValue,
+    HttpFacts,
+    PollResult,
+    ResultCode,
+    Sample,
+    device_tags,
+    poll_sample,
+)
 from collectors.http import _abort
 from collectors.http._abort import Attempt
 from collectors.http._fetch import MAX_REDIRECTS, Fetched, Request, fetch
 from collectors.http.catalogue import MEASUREMENT, HttpResult
-from collectors.http.expect import Expectation, parse
 from collectors.http.kiosk import kiosk_sample
-from inventory.model import HttpCredentials, SecretError
+from config.expectations import Expectation
+from config.model import HttpCredentials, SecretError
 
 if TYPE_CHECKING:
-    from inventory.model import Config, Credentials, Device, PollSpec
+    from config.model import Credentials
+    from inventory.model import Config, Device, PollSpec
 
 log = logging.getLogger(__name__)
 
 MAX_WORKERS = 16
-JSON_EXTRAS_MAX = 64 * 1024     # bodies larger than this are not copied into extras["json"]
+JSON_FACTS_MAX = 64 * 1024      # bodies larger than this are not kept in HttpFacts.document
 # The worker's own socket timeouts normally end an attempt first (with a precise error);
 # the event loop stops waiting this much later whatever the worker is doing.
 GRACE = 0.25
@@ -90,7 +99,7 @@ class HttpCollector:
 
     def __init__(self, credentials: Mapping[str, Credentials], *,
                  max_workers: int = MAX_WORKERS, zone: tzinfo | None = None,
-                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self._credentials = dict(credentials)
         self._pool = ThreadPoolExecutor(max_workers, thread_name_prefix="lifeline-http")
         self._session = _session(max_workers)
@@ -100,13 +109,9 @@ class HttpCollector:
 
     @classmethod
     def from_config(cls, config: Config) -> HttpCollector:
-        try:
-            zone: tzinfo | None = ZoneInfo(config.agent.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            zone = None
         return cls(config.credentials, max_workers=max(1, min(MAX_WORKERS,
                                                               config.agent.max_in_flight)),
-                   zone=zone)
+                   zone=config.agent.zone)
 
     async def aclose(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -135,7 +140,7 @@ class HttpCollector:
         samples.append(poll_sample(verdict.code, duration, tags, started))
         return PollResult(device_id=device.id, code=verdict.code, started=started,
                           duration=duration, error=verdict.error, samples=tuple(samples),
-                          extras=self._extras(fetched, verdict, started))
+                          facts=self._facts(fetched, verdict, started))
 
     # --- preparing -----------------------------------------------------------------------
 
@@ -147,15 +152,14 @@ class HttpCollector:
         if cached is not None and cached.spec == spec:
             return cached
         try:
-            expectations = tuple(parse(text) for text in spec.expect_json)
             regex = re.compile(spec.expect_regex) if spec.expect_regex else None
-        except (ValueError, re.error) as exc:
+        except re.error as exc:
             raise _ConfigError(f"device {device.id}: {exc}") from None
         parts = urlsplit(spec.url)
         netloc = parts.netloc.rpartition("@")[2]
         check = self._checks[device.id] = _Check(
             spec, spec.url, urlunsplit(parts._replace(netloc=netloc)),
-            spec.address or netloc, expectations, regex)
+            spec.address or netloc, spec.expect_json, regex)
         return check
 
     def _auth(self, spec: PollSpec) -> tuple[dict[str, str], tuple[str, str] | None]:
@@ -202,7 +206,7 @@ class HttpCollector:
         job = loop.run_in_executor(self._pool, fetch, self._session, request, attempt)
         try:
             return await asyncio.wait_for(job, request.deadline - _time.monotonic() + GRACE)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             attempt.abort()     # frees the worker thread (or it never starts)
             return Fetched(failure=HttpResult.TIMEOUT, error="no answer within the timeout")
         except BaseException:   # cancelled with the agent: let the worker go too
@@ -238,21 +242,14 @@ class HttpCollector:
                 samples.append(kiosk)
         return samples
 
-    def _extras(self, fetched: Fetched | None, verdict: _Verdict, at: datetime
-                ) -> dict[str, object]:
-        extras: dict[str, object] = {"http_result": verdict.result.label}
+    def _facts(self, fetched: Fetched | None, verdict: _Verdict, at: datetime) -> HttpFacts:
         if fetched is None:
-            return extras
-        if fetched.status is not None:
-            extras["status_code"] = fetched.status
-        if verdict.document is not None and len(fetched.body) <= JSON_EXTRAS_MAX:
-            extras["json"] = verdict.document
-        if verdict.failed:
-            extras["failed_expectations"] = tuple(verdict.failed)
-        days = _days_left(fetched, at)
-        if days is not None:
-            extras["cert_expiry_days"] = days
-        return extras
+            return HttpFacts(result=verdict.result.label)
+        document = (verdict.document if verdict.document is not None
+                    and len(fetched.body) <= JSON_FACTS_MAX else None)
+        return HttpFacts(result=verdict.result.label, status_code=fetched.status,
+                         document=document, failed_expectations=tuple(verdict.failed),
+                         cert_expiry_days=_days_left(fetched, at))
 
 
 def _session(max_workers: int) -> requests.Session:
@@ -324,4 +321,4 @@ def _days_left(fetched: Fetched, at: datetime) -> float | None:
     return round((fetched.cert_not_after - at).total_seconds() / 86400, 3)
 
 
-__all__ = ["HttpCollector", "JSON_EXTRAS_MAX", "MAX_WORKERS"]
+__all__ = ["JSON_FACTS_MAX", "MAX_WORKERS", "HttpCollector"]

@@ -9,8 +9,9 @@ store with series.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime, tzinfo
-from typing import Any, Mapping
+from typing import Any
 
 from collectors.base import FieldValue, Sample
 from collectors.http.catalogue import KIOSK_MEASUREMENT

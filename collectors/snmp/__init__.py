@@ -5,13 +5,11 @@ Public API:
   `SnmpCollector.from_config(config)`; `await collector.collect(device) -> PollResult`
   (never raises); `await collector.aclose()` before the event loop ends.
 - `load_profiles(directory=PROFILE_DIR) -> ProfileSet`, raising `ProfileError`.
-- `CounterRate`: the items of `PollResult.extras["rates"]`.
 """
 from __future__ import annotations
 
 from collectors.snmp.collector import SnmpCollector
-from collectors.snmp.counters import CounterRate
 from collectors.snmp.profiles import PROFILE_DIR, Profile, ProfileError, ProfileSet, load_profiles
 
-__all__ = ["PROFILE_DIR", "CounterRate", "Profile", "ProfileError", "ProfileSet",
+__all__ = ["PROFILE_DIR", "Profile", "ProfileError", "ProfileSet",
            "SnmpCollector", "load_profiles"]

@@ -5,15 +5,23 @@ polls only v1/v2c devices never loads it.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from pysnmp.hlapi.v3arch.asyncio import (ContextData, ObjectIdentity, ObjectType,
-                                          UdpTransportTarget, UsmUserData, bulk_cmd,
-                                          get_cmd, next_cmd)
+from pysnmp.hlapi.v3arch.asyncio import (
+    ContextData,
+    ObjectIdentity,
+    ObjectType,
+    UdpTransportTarget,
+    UsmUserData,
+    bulk_cmd,
+    get_cmd,
+    next_cmd,
+)
 from pysnmp.hlapi.v3arch.asyncio import auth as _auth
 from pysnmp.proto import errind, rfc1902, rfc1905
 
-from collectors.snmp import _ber
+from collectors.snmp import ber
 from collectors.snmp.errors import SnmpAuthError, SnmpError, SnmpTimeout
 
 if TYPE_CHECKING:
@@ -45,20 +53,20 @@ _AUTH_INDICATIONS = (errind.UnknownUserName, errind.WrongDigest, errind.Decrypti
                      errind.NoAuthentication, errind.NoEncryption)
 
 _TAGS = {
-    rfc1902.Integer32.tagSet: _ber.INTEGER,
-    rfc1902.Integer.tagSet: _ber.INTEGER,
-    rfc1902.OctetString.tagSet: _ber.OCTET_STRING,
-    rfc1902.ObjectName.tagSet: _ber.OBJECT_ID,
-    rfc1902.IpAddress.tagSet: _ber.IP_ADDRESS,
-    rfc1902.Counter32.tagSet: _ber.COUNTER32,
-    rfc1902.Gauge32.tagSet: _ber.GAUGE32,
-    rfc1902.Unsigned32.tagSet: _ber.GAUGE32,
-    rfc1902.TimeTicks.tagSet: _ber.TIMETICKS,
-    rfc1902.Opaque.tagSet: _ber.OPAQUE,
-    rfc1902.Counter64.tagSet: _ber.COUNTER64,
-    rfc1905.NoSuchObject.tagSet: _ber.NO_SUCH_OBJECT,
-    rfc1905.NoSuchInstance.tagSet: _ber.NO_SUCH_INSTANCE,
-    rfc1905.EndOfMibView.tagSet: _ber.END_OF_MIB_VIEW,
+    rfc1902.Integer32.tagSet: ber.INTEGER,
+    rfc1902.Integer.tagSet: ber.INTEGER,
+    rfc1902.OctetString.tagSet: ber.OCTET_STRING,
+    rfc1902.ObjectName.tagSet: ber.OBJECT_ID,
+    rfc1902.IpAddress.tagSet: ber.IP_ADDRESS,
+    rfc1902.Counter32.tagSet: ber.COUNTER32,
+    rfc1902.Gauge32.tagSet: ber.GAUGE32,
+    rfc1902.Unsigned32.tagSet: ber.GAUGE32,
+    rfc1902.TimeTicks.tagSet: ber.TIMETICKS,
+    rfc1902.Opaque.tagSet: ber.OPAQUE,
+    rfc1902.Counter64.tagSet: ber.COUNTER64,
+    rfc1905.NoSuchObject.tagSet: ber.NO_SUCH_OBJECT,
+    rfc1905.NoSuchInstance.tagSet: ber.NO_SUCH_INSTANCE,
+    rfc1905.EndOfMibView.tagSet: ber.END_OF_MIB_VIEW,
 }
 
 _object_types: dict[bytes, ObjectType] = {}
@@ -83,29 +91,29 @@ def _object_type(oid: bytes) -> ObjectType:
     if cached is None:
         if len(_object_types) > 50_000:
             _object_types.clear()
-        cached = ObjectType(ObjectIdentity(_ber.decode_oid(oid)))
+        cached = ObjectType(ObjectIdentity(ber.decode_oid(oid)))
         _object_types[oid] = cached
     return cached
 
 
 async def request(holder: EngineHolder, target: UdpTransportTarget, params: UsmParams,
                   pdu: int, oids: Sequence[bytes], non_repeaters: int, max_repetitions: int,
-                  address: str) -> _ber.Response:
+                  address: str) -> ber.Response:
     engine = holder.pysnmp_engine()
     auth = holder.usm_user(params)
     context = ContextData(contextName=params.context)
     varbinds = [_object_type(o) for o in oids]
-    if pdu == _ber.GETBULK:
+    if pdu == ber.GETBULK:
         result = await bulk_cmd(engine, auth, target, context, non_repeaters,
                                 max_repetitions, *varbinds, lookupMib=False)
-    elif pdu == _ber.GETNEXT:
+    elif pdu == ber.GETNEXT:
         result = await next_cmd(engine, auth, target, context, *varbinds, lookupMib=False)
     else:
         result = await get_cmd(engine, auth, target, context, *varbinds, lookupMib=False)
     indication, status, index, answered = result
     if indication:
         raise _error(indication, address)
-    return _ber.Response(0, int(status), int(index), [_varbind(vb) for vb in answered])
+    return ber.Response(0, int(status), int(index), [_varbind(vb) for vb in answered])
 
 
 def _error(indication: object, address: str) -> SnmpError:
@@ -119,16 +127,16 @@ def _error(indication: object, address: str) -> SnmpError:
     return SnmpError(f"{address}: {indication}")
 
 
-def _varbind(vb: ObjectType) -> _ber.Varbind:
+def _varbind(vb: ObjectType) -> ber.Varbind:
     name, value = vb[0], vb[1]
-    oid = _ber.encode_oid(tuple(name))
+    oid = ber.encode_oid(tuple(name))
     tag = _TAGS.get(value.tagSet)
     if tag is None:
-        return oid, _ber.NULL, None
-    if tag in (_ber.NO_SUCH_OBJECT, _ber.NO_SUCH_INSTANCE, _ber.END_OF_MIB_VIEW):
+        return oid, ber.NULL, None
+    if tag in (ber.NO_SUCH_OBJECT, ber.NO_SUCH_INSTANCE, ber.END_OF_MIB_VIEW):
         return oid, tag, None
-    if tag == _ber.OBJECT_ID:
-        return oid, tag, _ber.encode_oid(tuple(value))
-    if tag in (_ber.OCTET_STRING, _ber.IP_ADDRESS, _ber.OPAQUE):
+    if tag == ber.OBJECT_ID:
+        return oid, tag, ber.encode_oid(tuple(value))
+    if tag in (ber.OCTET_STRING, ber.IP_ADDRESS, ber.OPAQUE):
         return oid, tag, bytes(value.asOctets())
     return oid, tag, int(value)

@@ -12,8 +12,20 @@ from __future__ import annotations
 import sys
 
 from collectors.base import POLL_MEASUREMENT
-from collectors.catalogue import (BEGIN, CATALOGUE, END, HEADER, POLL_ENTRIES, README, Entry,
-                                  main, read, readme_section, render_csv, render_markdown)
+from collectors.catalogue import (
+    BEGIN,
+    CATALOGUE,
+    END,
+    HEADER,
+    POLL_ENTRIES,
+    README,
+    Entry,
+    main,
+    read,
+    readme_section,
+    render_csv,
+    render_markdown,
+)
 from collectors.snmp.profiles import Column, ProfileSet
 
 

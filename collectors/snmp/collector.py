@@ -9,22 +9,24 @@ import asyncio
 import contextlib
 import logging
 import time as _time
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
-from collectors.base import Identity, PollResult, ResultCode, device_tags, poll_sample
+from collectors.base import Identity, PollResult, ResultCode, SnmpFacts, device_tags, poll_sample
 from collectors.snmp import samples as _samples
 from collectors.snmp import walker
-from collectors.snmp.counters import CounterRate, CounterTracker
+from collectors.snmp.counters import CounterTracker
 from collectors.snmp.engine import EngineHolder
 from collectors.snmp.errors import SnmpConfigError, SnmpError
 from collectors.snmp.profiles import Profile, ProfileSet, Table, load_profiles
 from collectors.snmp.transport import CommunitySession, Session, UsmParams, UsmSession, resolve
-from inventory.model import SecretError, SnmpCredentials
+from config.model import SecretError, SnmpCredentials
 
 if TYPE_CHECKING:
-    from inventory.model import Config, Credentials, Device
+    from config.model import Credentials
+    from inventory.model import Config, Device
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +60,8 @@ class _Outcome:
     error: str | None = None
     built: _samples.Built | None = None
     identity: Identity | None = None
-    extras: dict[str, object] = field(default_factory=dict)
+    facts: SnmpFacts | None = None
+    warnings: tuple[str, ...] = ()
 
 
 class SnmpCollector:
@@ -89,7 +92,7 @@ class SnmpCollector:
 
     async def collect(self, device: Device) -> PollResult:
         """Poll once. Every failure is returned as a result code and an error message."""
-        started = datetime.now(timezone.utc)
+        started = datetime.now(UTC)
         t0 = _time.perf_counter()
         try:
             outcome = await self._poll(device, started)
@@ -105,7 +108,8 @@ class SnmpCollector:
         found.append(poll_sample(outcome.code, duration, tags, started))
         return PollResult(device_id=device.id, code=outcome.code, started=started,
                           duration=duration, error=outcome.error, samples=tuple(found),
-                          identity=outcome.identity, extras=outcome.extras)
+                          identity=outcome.identity, facts=outcome.facts,
+                          warnings=outcome.warnings)
 
     # --- one poll -----------------------------------------------------------------------
 
@@ -152,8 +156,9 @@ class SnmpCollector:
             state.chassis = None        # a reboot may mean a replaced chassis: look again
         rates = tuple(r for c in built.counters if (r := state.counters.update(
             c.measurement, c.index, c.field, c.name, c.bits, c.value, at)) is not None)
-        outcome = _Outcome(*_judge(profile, built, fetched), built=built, identity=identity)
-        outcome.extras.update(rates=rates, rebooted=rebooted, requests=fetched.requests)
+        outcome = _Outcome(*_judge(profile, built, fetched), built=built, identity=identity,
+                           facts=SnmpFacts(rates=rates, rebooted=rebooted,
+                                           requests=fetched.requests))
         self._engine_facts(state, outcome)
         return outcome
 
@@ -183,17 +188,19 @@ class SnmpCollector:
         fetched.requests += more.requests
 
     def _engine_facts(self, state: _DeviceState, outcome: _Outcome) -> None:
-        if not isinstance(state.session, UsmSession):
+        """SNMPv3: the agent's engine id, and a warning when another address answers
+        with the same one (cloned configs: USM timeliness then fails now and then)."""
+        if not isinstance(state.session, UsmSession) or outcome.facts is None:
             return
         ids = self._holder.engine_ids
         address = state.session.address
         engine_id = ids.by_address.get(address)
-        if engine_id is not None:
-            outcome.extras["engine_id"] = engine_id.hex()
-        sharing = ids.sharing(address)
+        sharing = tuple(ids.sharing(address))
+        outcome.facts = replace(outcome.facts,
+                                engine_id=engine_id.hex() if engine_id is not None else None,
+                                engine_id_shared_with=sharing)
         if sharing:
-            outcome.extras["engine_id_shared_with"] = tuple(sharing)
-            outcome.extras["warnings"] = (
+            outcome.warnings = (
                 f"SNMPv3 engine id {engine_id.hex() if engine_id else '?'} also answered from "
                 f"{', '.join(sharing)}: timeliness checks may fail intermittently",)
 
@@ -313,4 +320,4 @@ def _base_tags(device: Device, hostname: str | None) -> dict[str, str]:
                        hostname=hostname)
 
 
-__all__ = ["CounterRate", "SnmpCollector"]
+__all__ = ["SnmpCollector"]

@@ -2,25 +2,15 @@
 
 Counters are stored raw in samples (Telegraf's way); rates exist only so that rules such
 as "uplink above 80 % of its speed" or "input errors rising" can be evaluated by the agent
-without a database round trip. They are handed over in `PollResult.extras["rates"]`.
+without a database round trip. They are handed over in `SnmpFacts.rates`.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from collectors.base import CounterRate
+
 _WRAP = {32: 1 << 32, 64: 1 << 64}
-
-
-@dataclass(frozen=True, slots=True)
-class CounterRate:
-    """Per-second increase of one counter since the previous poll of the device."""
-
-    measurement: str
-    index: str                  # the table row (ifIndex, ...), "" for a scalar
-    field: str                  # the field as emitted, e.g. ifHCInOctets or ifInOctets
-    name: str                   # the profile's rate name, e.g. in_octets (same for 32/64-bit)
-    per_second: float
-    wrapped: bool = False       # the counter passed its maximum since the last poll
 
 
 @dataclass(slots=True)

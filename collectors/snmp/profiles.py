@@ -8,14 +8,15 @@ frozen `Profile` records with OIDs already encoded, so a poll never parses anyth
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal, Mapping
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from collectors.snmp import _ber
+from collectors.snmp import ber
 
 PROFILE_DIR = Path(__file__).with_name("profiles")
 _NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -133,7 +134,7 @@ class Column:
 
     @property
     def oid_text(self) -> str:
-        return _ber.oid_text(self.oid)
+        return ber.oid_text(self.oid)
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,7 +284,7 @@ def _compile(name: str, specs: Mapping[str, tuple[Path, ProfileSpec]]) -> Profil
 
 
 def _enc(oid: str) -> bytes:
-    return _ber.encode_oid(_ber.parse_oid(oid))
+    return ber.encode_oid(ber.parse_oid(oid))
 
 
 def _column(spec: ColumnSpec) -> Column:

@@ -6,17 +6,17 @@ in `Built.counters` for the rate tracker.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Mapping
 
 from collectors.base import FieldValue, Identity, Sample
-from collectors.snmp import _ber
+from collectors.snmp import ber
 from collectors.snmp.profiles import Column, Profile, Table
 from collectors.snmp.walker import Fetched, Value
 
-_NUMERIC = frozenset({_ber.INTEGER, _ber.COUNTER32, _ber.GAUGE32, _ber.TIMETICKS,
-                      _ber.COUNTER64})
+_NUMERIC = frozenset({ber.INTEGER, ber.COUNTER32, ber.GAUGE32, ber.TIMETICKS,
+                      ber.COUNTER64})
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,18 +49,18 @@ def text(raw: bytes) -> str:
 
 
 def index_text(suffix: bytes) -> str:
-    return ".".join(map(str, _ber.decode_subids(suffix)))
+    return ".".join(map(str, ber.decode_subids(suffix)))
 
 
 def tag_value(col: Column, value: Value) -> str | None:
     tag, raw = value
-    if raw is None or tag in _ber.EXCEPTION_TAGS:
+    if raw is None or tag in ber.EXCEPTION_TAGS:
         return None
-    if tag == _ber.OBJECT_ID:
+    if tag == ber.OBJECT_ID:
         assert isinstance(raw, bytes)
-        return col.oid_names.get(raw) or _ber.oid_text(raw)
+        return col.oid_names.get(raw) or ber.oid_text(raw)
     if isinstance(raw, bytes):
-        if tag == _ber.IP_ADDRESS and len(raw) == 4:
+        if tag == ber.IP_ADDRESS and len(raw) == 4:
             return ".".join(map(str, raw))
         return text(raw) or None
     return col.enum.get(raw, str(raw))
@@ -93,7 +93,7 @@ def identity(profile: Profile, fetched: Fetched, chassis: tuple[str | None, str 
         value = fetched.scalars.get(oid) if oid else None
         if value is None or not isinstance(value[1], bytes):
             return None
-        return _ber.oid_text(value[1]) if value[0] == _ber.OBJECT_ID else text(value[1])
+        return ber.oid_text(value[1]) if value[0] == ber.OBJECT_ID else text(value[1])
 
     return Identity(sys_descr=scalar(spec.sys_descr), sys_object_id=scalar(spec.sys_object_id),
                     sys_name=scalar(spec.sys_name) or None, serial=chassis[0], model=chassis[1])
@@ -135,7 +135,7 @@ def _put(out: Built, fields: dict[str, FieldValue], col: Column, value: Value,
          row: Mapping[str, Value] | None, measurement: str, index: str) -> None:
     number = field_value(col, value, row)
     if number is None:
-        if value[0] not in _ber.EXCEPTION_TAGS:
+        if value[0] not in ber.EXCEPTION_TAGS:
             out.bad_values.append(f"{col.name}{'.' + index if index else ''}: not a number")
         return
     fields[col.name] = number
@@ -157,7 +157,7 @@ def _build_table(out: Built, table: Table, fetched: Fetched, base_tags: Mapping[
     rows = _rows(table, fetched)
     if rows:
         out.answered.add(table.name)
-    for index, row in sorted(rows.items(), key=lambda item: _ber.decode_subids(item[0])):
+    for index, row in sorted(rows.items(), key=lambda item: ber.decode_subids(item[0])):
         measurement = _measurement(table, row)
         if measurement is None:
             continue

@@ -2,7 +2,7 @@
 
 Two implementations behind one small interface (`Session.request`):
 
-- `CommunitySession` (v1, v2c): messages built and parsed by `_ber`, sent over one
+- `CommunitySession` (v1, v2c): messages built and parsed by `ber`, sent over one
   shared UDP socket (`UdpDispatcher`) and matched to their request by request-id and
   source address. Retries re-send the same message with the same request-id, so a late
   answer to the first attempt still counts.
@@ -10,7 +10,7 @@ Two implementations behind one small interface (`Session.request`):
   does USM discovery, authentication and privacy. SNMPv3 report PDUs (unknown user,
   wrong digest, decryption error) become `SnmpAuthError`, distinct from a timeout.
 
-Both return a `_ber.Response`-shaped result (error-status, error-index, varbinds as
+Both return a `ber.Response`-shaped result (error-status, error-index, varbinds as
 `(encoded oid, tag, value)` tuples), so the walker above them is the same for every version.
 """
 from __future__ import annotations
@@ -18,12 +18,18 @@ from __future__ import annotations
 import asyncio
 import itertools
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, Sequence
+from typing import TYPE_CHECKING, Protocol
 
-from collectors.snmp import _ber
-from collectors.snmp.errors import (SnmpAuthError, SnmpConfigError, SnmpConnectionError,
-                                    SnmpError, SnmpTimeout)
+from collectors.snmp import ber
+from collectors.snmp.errors import (
+    SnmpAuthError,
+    SnmpConfigError,
+    SnmpConnectionError,
+    SnmpError,
+    SnmpTimeout,
+)
 
 if TYPE_CHECKING:
     from collectors.snmp.engine import EngineHolder
@@ -37,7 +43,7 @@ class Session(Protocol):
     address: str
 
     async def request(self, pdu: int, oids: Sequence[bytes], *, non_repeaters: int = 0,
-                      max_repetitions: int = 0, deadline: float) -> _ber.Response:
+                      max_repetitions: int = 0, deadline: float) -> ber.Response:
         """Send one PDU and return the agent's response. `deadline` is loop time after
         which no further attempt starts. Raises SnmpError subclasses, never others."""
         ...
@@ -48,8 +54,16 @@ class Session(Protocol):
 class _Exchange:
     """One outstanding request: its message, the attempts left, the future it resolves."""
 
-    __slots__ = ("future", "message", "address", "attempts_left", "timeout", "deadline",
-                 "timer", "dispatcher")
+    __slots__ = (
+        "address",
+        "attempts_left",
+        "deadline",
+        "dispatcher",
+        "future",
+        "message",
+        "timeout",
+        "timer",
+    )
 
     def __init__(self, dispatcher: UdpDispatcher, message: bytes, address: Address,
                  attempts: int, timeout: float, deadline: float) -> None:
@@ -110,8 +124,8 @@ class UdpDispatcher(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: tuple) -> None:  # type: ignore[override]
         try:
-            _, _, request_id = _ber.peek_header(data)
-        except _ber.BerError:
+            _, _, request_id = ber.peek_header(data)
+        except ber.BerError:
             self.stray += 1
             return
         exchange = self.pending.get(request_id)
@@ -141,15 +155,22 @@ class UdpDispatcher(asyncio.DatagramProtocol):
 class CommunitySession:
     """SNMP v1 or v2c with a community, over the shared dispatcher."""
 
-    __slots__ = ("dispatcher", "address", "_target", "_version", "_community",
-                 "_timeout", "_attempts")
+    __slots__ = (
+        "_attempts",
+        "_community",
+        "_target",
+        "_timeout",
+        "_version",
+        "address",
+        "dispatcher",
+    )
 
     def __init__(self, dispatcher: UdpDispatcher, target: Address, *, version: str,
                  community: str, timeout: float, retries: int) -> None:
         self.dispatcher = dispatcher
         self.address = _fmt(target)
         self._target = target
-        self._version = _ber.VERSION_1 if version == "1" else _ber.VERSION_2C
+        self._version = ber.VERSION_1 if version == "1" else ber.VERSION_2C
         self._community = community.encode()
         self._timeout = timeout
         self._attempts = retries + 1
@@ -158,15 +179,15 @@ class CommunitySession:
         return f"CommunitySession({self.address}, v{'1' if self._version == 0 else '2c'})"
 
     async def request(self, pdu: int, oids: Sequence[bytes], *, non_repeaters: int = 0,
-                      max_repetitions: int = 0, deadline: float) -> _ber.Response:
+                      max_repetitions: int = 0, deadline: float) -> ber.Response:
         request_id = self.dispatcher.next_request_id()
-        message = _ber.encode_request(self._version, self._community, pdu, request_id,
-                                      _ber.null_varbinds(oids), non_repeaters, max_repetitions)
+        message = ber.encode_request(self._version, self._community, pdu, request_id,
+                                      ber.null_varbinds(oids), non_repeaters, max_repetitions)
         data = await self.dispatcher.exchange(message, request_id, self._target,
                                               self._attempts, self._timeout, deadline)
         try:
-            community, response = _ber.decode_response(data)
-        except _ber.BerError as exc:
+            community, response = ber.decode_response(data)
+        except ber.BerError as exc:
             raise SnmpError(f"{self.address} sent a malformed response: {exc}") from None
         if community != self._community:
             raise SnmpError(f"{self.address} answered with another community")
@@ -208,7 +229,7 @@ class UsmSession:
         return f"UsmSession({self.address}, {self._params!r})"
 
     async def request(self, pdu: int, oids: Sequence[bytes], *, non_repeaters: int = 0,
-                      max_repetitions: int = 0, deadline: float) -> _ber.Response:
+                      max_repetitions: int = 0, deadline: float) -> ber.Response:
         from collectors.snmp import _pysnmp
 
         loop = asyncio.get_running_loop()
@@ -224,7 +245,7 @@ class UsmSession:
                 _pysnmp.request(self._holder, self._transport, self._params, pdu, oids,
                                 non_repeaters, max_repetitions, self.address),
                 timeout=remaining + 0.05)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise self._timeout_error() from None
         except SnmpTimeout:
             raise self._timeout_error() from None

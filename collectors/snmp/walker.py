@@ -15,10 +15,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
-from collectors.snmp import _ber
+from collectors.snmp import ber
 from collectors.snmp.errors import NO_SUCH_NAME, TOO_BIG, SnmpError, SnmpResponseError, SnmpTimeout
 from collectors.snmp.transport import Session
 
@@ -65,9 +65,9 @@ class _Job:
 
 def scalar_request_oid(instance: bytes) -> bytes:
     """The OID whose GETNEXT is `instance`: drop a trailing .0, else decrement the last."""
-    subs = _ber.decode_oid(instance)
+    subs = ber.decode_oid(instance)
     pred = subs[:-1] if subs[-1] == 0 else subs[:-1] + (subs[-1] - 1,)
-    return _ber.encode_oid(pred)
+    return ber.encode_oid(pred)
 
 
 def plan_jobs(tables: Sequence[TableRequest]) -> list[_Job]:
@@ -126,9 +126,9 @@ async def _run(session: Session, job: _Job, scalars: list[bytes], out: Fetched, 
         oids = [o for o, _ in nonrep] + [c.last for c in active]
         out.requests += 1
         if v1:
-            response = await session.request(_ber.GETNEXT, oids, deadline=deadline)
+            response = await session.request(ber.GETNEXT, oids, deadline=deadline)
         else:
-            response = await session.request(_ber.GETBULK, oids, non_repeaters=len(nonrep),
+            response = await session.request(ber.GETBULK, oids, non_repeaters=len(nonrep),
                                              max_repetitions=reps if active else 0,
                                              deadline=deadline)
         out.answers += 1
@@ -145,7 +145,7 @@ async def _run(session: Session, job: _Job, scalars: list[bytes], out: Fetched, 
                         f"{MAX_REQUESTS_PER_JOB} requests")
 
 
-def _on_error_status(session: Session, response: _ber.Response,
+def _on_error_status(session: Session, response: ber.Response,
                      nonrep: list[tuple[bytes, bytes]], active: list[_Column], reps: int,
                      *, v1: bool) -> int:
     """Adjusts the job after an error-status so the loop can retry; raises otherwise."""
@@ -161,14 +161,14 @@ def _on_error_status(session: Session, response: _ber.Response,
     raise SnmpResponseError(status, index, session.address)
 
 
-def _take_scalars(varbinds: Sequence[_ber.Varbind], nonrep: list[tuple[bytes, bytes]],
+def _take_scalars(varbinds: Sequence[ber.Varbind], nonrep: list[tuple[bytes, bytes]],
                   out: Fetched) -> None:
     for (oid, tag, value), (_, instance) in zip(varbinds, nonrep):
-        if oid == instance and tag not in _ber.EXCEPTION_TAGS:
+        if oid == instance and tag not in ber.EXCEPTION_TAGS:
             out.scalars[instance] = (tag, value)
 
 
-def _take_rows(varbinds: Sequence[_ber.Varbind], active: list[_Column], out: Fetched) -> bool:
+def _take_rows(varbinds: Sequence[ber.Varbind], active: list[_Column], out: Fetched) -> bool:
     if not active:
         return False
     width = len(active)
@@ -178,7 +178,7 @@ def _take_rows(varbinds: Sequence[_ber.Varbind], active: list[_Column], out: Fet
         if col.done:
             continue
         prefix = col.prefix
-        if (tag == _ber.END_OF_MIB_VIEW or len(oid) <= len(prefix)
+        if (tag == ber.END_OF_MIB_VIEW or len(oid) <= len(prefix)
                 or not oid.startswith(prefix) or oid == col.last):
             col.done = True
             progressed = True

@@ -15,16 +15,17 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-
-from agent import poll as poll_module
 from conftest import run_lifeline
+
+from agent import collector_set as poll_module
 from agent.daemon import Agent
 from agent.sinks import store_path
 from agent.sinks.store import EmbeddedStore
 from agent.status import read_status
 from collectors.base import PollResult, ResultCode, Sample
-from inventory.loader import load_config
+from inventory.load import load_config
 from inventory.model import Device
+
 from peers.agent import agent_config, snmp_devices_yaml
 
 pytestmark = pytest.mark.peer

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import run_lifeline
+
 from peers.agent import AgentProcess, agent_config, snmp_devices_yaml
 from peers.ports import free_tcp_port
 

@@ -4,7 +4,8 @@ recovery; a receiver answering 500 first still gets each notice once."""
 from __future__ import annotations
 
 from alerts.service import AlertService
-from engine_kit import SNMP, FakeClock, down, up, write_config
+
+from kits.alerts_engine import SNMP, FakeClock, down, up, write_config
 from peers.webhook import running_webhook
 
 DEVICES = f"""\

@@ -12,6 +12,7 @@ from collectors.base import PollResult, ResultCode, Sample
 from collectors.catalogue import read, undeclared
 from collectors.host import HostCollector, cpu_usage
 from inventory.model import Device, PollSpec
+
 from tests.conftest import run_lifeline
 
 

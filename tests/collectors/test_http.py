@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import json
 import resource
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -16,7 +17,11 @@ from collectors.base import PollResult, ResultCode
 from collectors.catalogue import read, undeclared
 from collectors.http._fetch import MAX_BODY
 from collectors.http.collector import HttpCollector
-from inventory.model import Device, HttpCredentials, PollSpec, SecretRef
+from config.expectations import parse
+from config.model import HttpCredentials, SecretRef
+from inventory.model import Device, PollSpec
+
+from kits.facts import http_facts
 from peers.http import BASIC, TOKEN, HttpPeer, default_health, start_http_peer
 from peers.snmp import stop
 from tests.conftest import run_lifeline
@@ -48,6 +53,8 @@ def _secrets(monkeypatch: pytest.MonkeyPatch) -> None:
 def device(url: str, device_id: str = "kiosk-1", **poll: Any) -> Device:
     poll.setdefault("timeout", 2.0)
     poll.setdefault("retries", 0)
+    # written as in the YAML; the loader parses them once
+    poll["expect_json"] = tuple(parse(text) for text in poll.get("expect_json", ()))
     return Device(id=device_id, name="kiosk", category="kiosk", site="district-hall",
                   poll=PollSpec(protocol="http", url=url, **poll))
 
@@ -101,7 +108,7 @@ def test_redirects_are_followed_and_headers_and_body_are_sent(peer: HttpPeer) ->
                                                            'body == "probe=1"')))
     assert followed.code is ResultCode.SUCCESS
     assert echoed.code is ResultCode.SUCCESS, echoed.error
-    assert echoed.extras["json"]["headers"]["User-Agent"] == "lifeline-http-check"
+    assert http_facts(echoed).document["headers"]["User-Agent"] == "lifeline-http-check"
 
 
 def test_status_mismatch_and_401(peer: HttpPeer) -> None:
@@ -164,7 +171,7 @@ def test_json_expectations_and_the_kiosk_point(peer: HttpPeer) -> None:
                             expect_json=('printer.paper == "ok"', "uptime_s > 60",
                                          "card_reader.ok == true")))
     assert result.code is ResultCode.SUCCESS, result.error
-    assert result.extras["json"]["printer"]["paper_level"] == 80
+    assert http_facts(result).document["printer"]["paper_level"] == 80
     kiosk = point(result, "kiosk")
     assert kiosk.fields["printer_paper_level"] == 80 and kiosk.fields["card_reader_ok"] == 1
     assert kiosk.fields["uptime_s"] == 3600
@@ -175,7 +182,7 @@ def test_json_expectations_and_the_kiosk_point(peer: HttpPeer) -> None:
     assert undeclared(result.samples, read()) == []
 
 
-def test_paper_out_fails_its_expectation_with_the_facts_in_extras(peer: HttpPeer) -> None:
+def test_paper_out_fails_its_expectation_with_the_facts_kept(peer: HttpPeer) -> None:
     health = default_health()
     health["printer"].update(paper="out", paper_level=0)
     health["uptime_s"] = 12
@@ -187,10 +194,10 @@ def test_paper_out_fails_its_expectation_with_the_facts_in_extras(peer: HttpPeer
     finally:
         set_health(peer, default_health())
     assert result.code is ResultCode.BAD_RESPONSE
-    assert result.extras["failed_expectations"] == (
+    assert http_facts(result).failed_expectations == (
         'printer.paper == "ok": printer.paper is "out"', "uptime_s > 60: uptime_s is 12",
         "card_reader.missing == 1: card_reader.missing is missing")
-    assert result.extras["json"]["printer"]["paper"] == "out"
+    assert http_facts(result).document["printer"]["paper"] == "out"
     assert point(result).fields["result_code"] == 1
     assert point(result).fields["response_string_match"] == 0
     assert point(result, "kiosk").tags["printer_paper"] == "out"
@@ -284,7 +291,7 @@ def test_self_signed_certificate_valid_10_days(peer: HttpPeer) -> None:
     assert verified.error == "TLS: certificate verify failed: self-signed certificate"
     assert unverified.code is ResultCode.SUCCESS
     days = point(unverified).fields["cert_expiry_days"]
-    assert 9 < days <= 10 and unverified.extras["cert_expiry_days"] == days
+    assert 9 < days <= 10 and http_facts(unverified).cert_expiry_days == days
 
 
 def test_expired_certificate(peer: HttpPeer) -> None:

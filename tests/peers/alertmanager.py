@@ -8,8 +8,9 @@ import shutil
 import subprocess
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from peers.ports import free_tcp_port
 from peers.snmp import stop

@@ -30,7 +30,7 @@ import subprocess
 import sys
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -50,7 +50,7 @@ class HttpPeer:
 
 
 def default_health() -> dict[str, Any]:
-    recent = datetime.now(timezone.utc) - timedelta(minutes=5)
+    recent = datetime.now(UTC) - timedelta(minutes=5)
     return {"printer": {"paper": "ok", "paper_level": 80, "toner_level": 55},
             "card_reader": {"state": "ok", "ok": True}, "uptime_s": 3600,
             "last_issuance": recent.isoformat(timespec="seconds"), "serial": "KIOSK-01"}
@@ -86,7 +86,7 @@ def make_certificate(directory: Path, name: str, valid_from: datetime, valid_to:
 
 
 def start_http_peer(directory: Path) -> HttpPeer:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     make_certificate(directory, "valid", now - timedelta(days=1), now + timedelta(days=10))
     make_certificate(directory, "expired", now - timedelta(days=30), now - timedelta(days=1))
     # -P: this file is named http.py; its folder must not shadow the standard library

@@ -16,13 +16,14 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Mapping, Sequence
 
 from collectors.base import PollResult
 from collectors.snmp import SnmpCollector
-from inventory.model import Credentials, Device, PollSpec, SecretRef, SnmpCredentials
+from config.model import Credentials, SecretRef, SnmpCredentials
+from inventory.model import Device, PollSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "snmp"

@@ -1,0 +1,230 @@
+"""`lifeline alerts CONFIG [list | ack ID | silence MATCHER... --for D --reason TEXT |
+unsilence ID | history [--device ID]]`.
+
+Works on `state_dir/alerts.db` while the agent runs in another process (SQLite WAL and a
+busy timeout): acks and silences written here are picked up by the agent's next tick.
+Exit 0, or 1 for bad input (unknown id, malformed matcher, bad duration).
+"""
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from agent.cli.common import add_config_argument, load_or_report
+from agent.cli.table import render_table
+from config.durations import format_duration, parse_duration
+from inventory.model import Config
+
+AVAILABILITY_DAYS = 30
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_config_argument(parser)
+    actions = parser.add_subparsers(dest="action", metavar="ACTION",
+                                    parser_class=type(parser))
+    listing = actions.add_parser("list", help="alerts firing or pending, and silences")
+    listing.add_argument("--json", action="store_true", help="one JSON document")
+    ack = actions.add_parser("ack", help="acknowledge an alert: no more repeats this episode")
+    ack.add_argument("id", metavar="ID", help="the alert id (a prefix of at least 4 characters)")
+    ack.add_argument("--reason", default="", help="why (shown in list)")
+    ack.add_argument("--author", default=None, help="who (default: the login name)")
+    silence = actions.add_parser("silence", help="silence alerts matching every MATCHER")
+    silence.add_argument("matchers", metavar="MATCHER", nargs="+",
+                         help="label=value, label!=value, label=~regex or label!~regex "
+                              "(labels: device_id, site, category, kind, rule, severity, ...)")
+    silence.add_argument("--for", dest="duration", required=True, type=_duration,
+                         metavar="DURATION", help="how long, e.g. 2h, 30m, 1d")
+    silence.add_argument("--reason", required=True, help="why (kept with the silence)")
+    silence.add_argument("--author", default=None, help="who (default: the login name)")
+    unsilence = actions.add_parser("unsilence", help="lift a silence before it ends")
+    unsilence.add_argument("id", metavar="ID", help="the silence id shown by list")
+    history = actions.add_parser("history", help="outages and availability over 30 days")
+    history.add_argument("--device", metavar="ID", help="one device's outages")
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_or_report(args.config)
+    if config is None:
+        return 1
+    from alerts.evaluation.silences import parse_matcher
+    from alerts.evaluation.store import Store
+
+    if args.action == "silence":
+        try:
+            for text in args.matchers:
+                parse_matcher(text)
+        except ValueError as exc:
+            return _bad(str(exc))
+    if args.action == "history" and args.device:
+        if args.device not in {d.id for d in config.devices}:
+            return _bad(f"unknown device id: {args.device}")
+    store = Store.in_dir(Path(config.agent.state_dir))
+    try:
+        return _ACTIONS[args.action or "list"](config, store, args)
+    finally:
+        store.close()
+
+
+def _bad(message: str) -> int:
+    print(f"lifeline alerts: {message}", file=sys.stderr)
+    return 1
+
+
+def _duration(text: str) -> float:
+    try:
+        seconds = parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"a silence needs a positive duration, not {text!r}")
+    return seconds
+
+
+def _when(epoch: float | None, zone: ZoneInfo) -> str | None:
+    return None if epoch is None else datetime.fromtimestamp(epoch, zone).strftime("%Y-%m-%d %H:%M")
+
+
+# ---- list -----------------------------------------------------------------------------
+
+def _list(config: Config, store: Any, args: argparse.Namespace) -> int:
+    from alerts.evaluation.engine import Engine, MemorySink
+
+    zone = config.agent.zone
+    engine = Engine(config, store, MemorySink(), lambda: datetime.now(zone))
+    status = engine.status()
+    acks = store.acks()
+    pending = [s for s in engine.states() if s.status == "pending"]
+    silences = store.silences(datetime.now(zone).timestamp())
+    if getattr(args, "json", False):
+        document = {"firing": status["firing"], "counts": status["counts"],
+                    "pending": [{"id": s.fingerprint, "rule": s.rule, "device_id": s.device_id,
+                                 "instance": s.instance, "polls": s.polls} for s in pending],
+                    "silences": [_silence_json(s, zone) for s in silences]}
+        print(json.dumps(document, ensure_ascii=False, indent=2))
+        return 0
+    rows = []
+    for alert in status["firing"]:
+        flags = [name for name in ("suppressed", "silenced", "acked", "flapping") if alert[name]]
+        ack = acks.get(alert["id"])
+        if ack is not None:
+            flags[flags.index("acked")] = f"acked by {ack.author}" + (
+                f": {ack.reason}" if ack.reason else "")
+        rows.append([alert["id"], "firing", alert["severity"], alert["device_id"], alert["rule"],
+                     alert["instance"] or None, alert["since"][:16].replace("T", " "),
+                     ", ".join(flags) or None])
+    for s in pending:
+        rows.append([s.fingerprint, "pending", s.severity, s.device_id, s.rule, s.instance or None,
+                     _when(s.active_since, zone), f"{s.polls} polls"])
+    headers = ["ID", "STATE", "SEVERITY", "DEVICE", "RULE", "INSTANCE", "SINCE", "NOTE"]
+    print(render_table(headers, rows) if rows else "no alerts firing or pending", end="\n" if not rows else "")
+    if silences:
+        print()
+        print(render_table(["SILENCE", "MATCHERS", "UNTIL", "AUTHOR", "REASON"],
+                           [[s.id, " ".join(s.matchers), _when(s.ends, zone), s.author, s.reason]
+                            for s in silences]), end="")
+    return 0
+
+
+def _silence_json(s: Any, zone: ZoneInfo) -> dict[str, Any]:
+    return {"id": s.id, "matchers": list(s.matchers), "starts": _when(s.starts, zone),
+            "ends": _when(s.ends, zone), "author": s.author, "reason": s.reason}
+
+
+# ---- ack, silence, unsilence --------------------------------------------------------------
+
+def _author(args: argparse.Namespace) -> str:
+    if args.author:
+        return str(args.author)
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _ack(config: Config, store: Any, args: argparse.Namespace) -> int:
+    wanted = args.id.strip().lower()
+    if len(wanted) < 4:
+        return _bad(f"alert id {args.id!r} is too short: give at least 4 characters")
+    matches = [s for s in store.load_states()
+               if s.fingerprint.startswith(wanted) and s.status in ("firing", "pending")]
+    if not matches:
+        return _bad(f"no firing or pending alert with id {args.id!r} (see `lifeline alerts "
+                    f"{args.config} list`)")
+    if len(matches) > 1:
+        return _bad(f"alert id {args.id!r} is ambiguous: "
+                    + ", ".join(s.fingerprint for s in matches))
+    state = matches[0]
+    store.ack(state.fingerprint, datetime.now(config.agent.zone).timestamp(), _author(args),
+              args.reason)
+    print(f"acknowledged {state.fingerprint} ({state.rule} on {state.device_id}): no repeats "
+          "until it resolves; the recovery is still sent")
+    return 0
+
+
+def _silence(config: Config, store: Any, args: argparse.Namespace) -> int:
+    zone = config.agent.zone
+    now = datetime.now(zone).timestamp()
+    record = store.add_silence(args.matchers, now, now + args.duration, args.reason,
+                               _author(args))
+    print(f"silence {record.id}: {' '.join(record.matchers)} for "
+          f"{format_duration(args.duration)}, until {_when(record.ends, zone)}")
+    return 0
+
+
+def _unsilence(config: Config, store: Any, args: argparse.Namespace) -> int:
+    if not store.remove_silence(args.id, datetime.now(config.agent.zone).timestamp()):
+        return _bad(f"no silence in force with id {args.id!r}")
+    print(f"silence {args.id} lifted")
+    return 0
+
+
+# ---- history ------------------------------------------------------------------------------
+
+def _history(config: Config, store: Any, args: argparse.Namespace) -> int:
+    zone = config.agent.zone
+    now = datetime.now(zone)
+    since = (now - timedelta(days=AVAILABILITY_DAYS)).timestamp()
+    outages = store.outages(args.device, since=since)
+    if args.device:
+        rows = [[_when(o.started, zone), _when(o.ended, zone) or "ongoing",
+                 format_duration(round((o.ended or now.timestamp()) - o.started))]
+                for o in outages]
+        if rows:
+            print(render_table(["START", "END", "DURATION"], rows), end="")
+        else:
+            print(f"{args.device}: no outages in the last {AVAILABILITY_DAYS} days")
+        print(f"{args.device}: availability over {AVAILABILITY_DAYS} days "
+              f"{_availability(outages, since, now.timestamp()):.3f}%")
+        return 0
+    by_device: dict[str, list[Any]] = {}
+    for outage in outages:
+        by_device.setdefault(outage.device_id, []).append(outage)
+    rows = [[device_id, len(items), format_duration(round(_down(items, since, now.timestamp()))),
+             f"{_availability(items, since, now.timestamp()):.3f}%"]
+            for device_id, items in sorted(by_device.items())]
+    if not rows:
+        print(f"no outages in the last {AVAILABILITY_DAYS} days")
+        return 0
+    print(render_table(["DEVICE", "OUTAGES", "DOWN", f"AVAILABILITY ({AVAILABILITY_DAYS} d)"],
+                       rows, right_aligned=(1, 2, 3)), end="")
+    return 0
+
+
+def _down(outages: Sequence[Any], since: float, until: float) -> float:
+    """Seconds down within [since, until], outages clipped to the window."""
+    return sum(max(0.0, min(o.ended or until, until) - max(o.started, since)) for o in outages)
+
+
+def _availability(outages: Sequence[Any], since: float, until: float) -> float:
+    return 100.0 * (1 - _down(outages, since, until) / (until - since))
+
+
+_ACTIONS = {"list": _list, "ack": _ack, "silence": _silence, "unsilence": _unsilence,
+            "history": _history}

@@ -1,0 +1,77 @@
+"""What several commands share: loading the config with errors printed, dates, output."""
+from __future__ import annotations
+
+import argparse
+import gc
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import IO
+
+from config.errors import ConfigError
+from inventory.load import load_config
+from inventory.model import Config
+
+EXIT_OK, EXIT_BAD_INPUT, EXIT_RUNTIME = 0, 1, 2
+
+
+class CommandError(Exception):
+    """A command cannot go on; `exit_code` says whether the input or the run was at fault."""
+
+    def __init__(self, message: str, exit_code: int = 1):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def add_config_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("config", metavar="CONFIG", type=Path, help="the configuration YAML")
+
+
+def load_or_report(path: Path) -> Config | None:
+    """The config, or None after printing every problem to stderr."""
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        count = len(exc.problems)
+        print(f"{path}: {count} problem{'s' if count != 1 else ''}; nothing was loaded",
+              file=sys.stderr)
+        return None
+    # The config lives as long as the command: keep the cyclic collector from rescanning
+    # its (possibly millions of) objects while the command works.
+    gc.freeze()
+    return config
+
+
+def today(config: Config) -> date:
+    """Today in the agent's timezone (Asia/Seoul by default), not the machine's."""
+    return datetime.now(config.agent.zone).date()
+
+
+def parse_date_argument(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date: {text!r} (write YYYY-MM-DD)") from None
+
+
+@contextmanager
+def output(path: Path | None, binary: bool = False) -> Iterator[IO]:
+    """stdout, or the file at `path` (written whole: a failure leaves no partial file)."""
+    if path is None:
+        yield sys.stdout.buffer if binary else sys.stdout
+        return
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        with open(temporary, "wb" if binary else "w",
+                  **({} if binary else {"encoding": "utf-8", "newline": ""})) as handle:
+            yield handle
+        temporary.replace(path)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise CommandError(f"cannot write {path}: {exc.strerror}", 2) from None
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise

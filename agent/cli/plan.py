@@ -1,0 +1,67 @@
+"""`lifeline plan CONFIG --year Y [--horizon N] [--format csv|xlsx|json|md] [--lang ko|en] [-o FILE]`.
+
+The replacement plan for budget years Y..Y+N (see `inventory.plan`), written to stdout for
+the text formats or to FILE; xlsx needs -o (a workbook on a terminal helps no one).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from agent.cli.common import CommandError, add_config_argument, load_or_report, output
+from alerts.evaluation.store import recent_outage_counts
+from inventory.plan import DEFAULT_REPEATED_OUTAGES, build_plan
+from inventory.plan_export import FORMATS, LANGS, TEXT_FORMATS, export
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_config_argument(parser)
+    parser.add_argument("--year", type=_year, required=True, metavar="YYYY",
+                        help="the budget year")
+    parser.add_argument("--horizon", type=_non_negative, default=0, metavar="N",
+                        help="also plan the N following years (default 0: the budget year only)")
+    parser.add_argument("--format", choices=FORMATS, default="md",
+                        help="output format (default md)")
+    parser.add_argument("--lang", choices=LANGS, default="ko",
+                        help="language of headers and labels (default ko)")
+    parser.add_argument("-o", "--output", type=Path, metavar="FILE",
+                        help="write to FILE instead of stdout (required for xlsx)")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.format not in TEXT_FORMATS and args.output is None:
+        print(f"lifeline plan: --format {args.format} needs -o FILE", file=sys.stderr)
+        return 1
+    config = load_or_report(args.config)
+    if config is None:
+        return 1
+    plan = build_plan(config.devices, config.categories, year=args.year, horizon=args.horizon,
+                      outages=recent_outage_counts(config.agent.state_dir, datetime.now(config.agent.zone)),
+                      repeated_outages=DEFAULT_REPEATED_OUTAGES)
+    data = export(plan, args.format, args.lang)
+    try:
+        with output(args.output, binary=True) as handle:
+            handle.write(data)
+            handle.flush()
+    except CommandError as exc:
+        print(f"lifeline plan: {exc}", file=sys.stderr)
+        return exc.exit_code
+    if args.output is not None:
+        print(f"{args.output}: {len(plan.rows)} rows for {plan.year}"
+              f"{'' if not plan.horizon else f'-{plan.year + plan.horizon}'}"
+              f", {len(plan.undated)} undated", file=sys.stderr)
+    return 0
+
+
+def _year(text: str) -> int:
+    if not text.isdigit() or not 1950 <= int(text) <= 2100:
+        raise argparse.ArgumentTypeError(f"not a budget year: {text!r}")
+    return int(text)
+
+
+def _non_negative(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"not a whole number of years (0 or more): {text!r}")
+    return int(text)

@@ -1,0 +1,120 @@
+"""Webhook channel: one HTTP POST per group, as Lifeline JSON, Slack or Microsoft Teams.
+
+The `json` body is documented in the README ("Alert channels and routing"); it follows
+the shape of Alertmanager's webhook so existing receivers need little change.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any
+
+from alerts.delivery import render
+from alerts.delivery.channels._common import delivery_id, post_json, reveal
+from alerts.delivery.routing import alert_labels
+from alerts.model import Notification
+from config.model import SecretRef
+
+SLACK_MAX_ALERTS = 40          # Slack takes at most 50 blocks per message
+_TEAMS_COLOUR = {"firing": "D7263D", "resolved": "2EB67D"}
+
+
+def _time(moment: datetime | None, zone: tzinfo) -> str | None:
+    return None if moment is None else moment.astimezone(zone).isoformat()
+
+
+def _common_labels(labels: Sequence[Mapping[str, str]]) -> dict[str, str]:
+    first = dict(labels[0]) if labels else {}
+    return {k: v for k, v in first.items() if all(other.get(k) == v for other in labels[1:])}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WebhookChannel:
+    name: str
+    url: str
+    format: str = "json"                        # json | slack | teams
+    headers: tuple[tuple[str, str], ...] = ()
+    token: SecretRef | None = None
+    timeout: float = 10.0
+    lang: render.Lang = "ko"
+    zone: tzinfo
+    ca_file: str | None = None
+
+    def send(self, notifications: Sequence[Notification], group: Mapping[str, str]) -> None:
+        headers = dict(self.headers)
+        headers["Idempotency-Key"] = delivery_id(self.name, notifications)
+        if self.token is not None:
+            headers["Authorization"] = f"Bearer {reveal(self.token, self.name)}"
+        post_json(self.url, self.body(notifications, group), headers=headers,
+                  timeout=self.timeout, ca_file=self.ca_file)
+
+    def body(self, notifications: Sequence[Notification],
+             group: Mapping[str, str]) -> dict[str, Any]:
+        build: Callable[..., dict[str, Any]] = _BODIES[self.format]
+        return build(self, notifications, group)
+
+    def _json(self, notifications: Sequence[Notification],
+              group: Mapping[str, str]) -> dict[str, Any]:
+        alerts = [self._json_alert(n) for n in notifications]
+        return {
+            "version": "1",
+            "receiver": self.name,
+            "status": render.group_status(notifications),
+            "groupKey": ",".join(f"{k}={v}" for k, v in group.items()),
+            "groupLabels": dict(group),
+            "commonLabels": _common_labels([a["labels"] for a in alerts]),
+            "deliveryId": delivery_id(self.name, notifications),
+            "title": render.subject(notifications, group, self.lang),
+            "alerts": alerts,
+        }
+
+    def _json_alert(self, notification: Notification) -> dict[str, Any]:
+        alert = notification.alert
+        return {
+            "status": "resolved" if notification.event == "resolved" else "firing",
+            "event": notification.event,
+            "labels": alert_labels(alert),
+            "annotations": {"summary": render.summary(alert, self.lang),
+                            "description": render.description(alert, self.lang)},
+            "startsAt": _time(alert.starts_at, self.zone),
+            "endsAt": _time(alert.ends_at, self.zone),
+            "fingerprint": alert.fingerprint,
+            "notificationId": notification.id,
+            "flapping": alert.flapping,
+            "suppressed": list(alert.suppressed),
+            "value": alert.value,
+        }
+
+    def _slack(self, notifications: Sequence[Notification],
+               group: Mapping[str, str]) -> dict[str, Any]:
+        title = render.subject(notifications, group, self.lang)
+        sections = [{"type": "section",
+                     "text": {"type": "mrkdwn",
+                              "text": "\n".join(render.alert_lines(n, self.lang, self.zone))}}
+                    for n in notifications[:SLACK_MAX_ALERTS]]
+        blocks: list[dict[str, Any]] = [
+            {"type": "header", "text": {"type": "plain_text", "text": title[:150]}}, *sections]
+        if len(notifications) > SLACK_MAX_ALERTS:
+            more = len(notifications) - SLACK_MAX_ALERTS
+            blocks.append({"type": "context",
+                           "elements": [{"type": "mrkdwn", "text": f"+{more}"}]})
+        return {"text": title, "blocks": blocks}
+
+    def _teams(self, notifications: Sequence[Notification],
+               group: Mapping[str, str]) -> dict[str, Any]:
+        title = render.subject(notifications, group, self.lang)
+        sections = []
+        for notification in notifications:
+            lines = render.alert_lines(notification, self.lang, self.zone)
+            sections.append({"activityTitle": lines[0],
+                             "text": "\n\n".join(line.strip() for line in lines[1:])})
+        return {"@type": "MessageCard", "@context": "https://schema.org/extensions",
+                "summary": title, "title": title,
+                "themeColor": _TEAMS_COLOUR[render.group_status(notifications)],
+                "sections": sections}
+
+
+_BODIES: dict[str, Callable[..., dict[str, Any]]] = {
+    "json": WebhookChannel._json, "slack": WebhookChannel._slack, "teams": WebhookChannel._teams,
+}

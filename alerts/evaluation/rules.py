@@ -1,0 +1,416 @@
+"""The built-in alert rules: pure functions from what was observed to conditions.
+
+Each function takes a poll result (or a lifecycle assessment), the device, its thresholds
+and `now`, and returns an `Evaluation`: the conditions that hold now, and the rules it
+could check at all. A rule that was checked and whose instance is not among the active
+conditions has cleared; a rule that could not be checked (the device did not answer, the
+measurement is missing) leaves its alerts as they are. Nothing here keeps state or reads a
+clock: the `for` durations, counting and notifying live in alerts/state.py.
+
+| rule                 | kind      | fires when                                                |
+|----------------------|-----------|-----------------------------------------------------------|
+| device_down          | outage    | the poll failed (counted: `outage_polls` in a row)        |
+| interface_down       | interface | a monitored port's ifOperStatus is not up (admin up)      |
+| interface_errors     | interface | in/out error rate over `interface_error_rate` per second  |
+| interface_discards   | interface | in/out discard rate over `interface_discard_rate`         |
+| ups_on_battery       | ups       | output source battery, or seconds on battery > 0          |
+| ups_low_battery      | ups       | status low/depleted, charge or minutes under thresholds   |
+| ups_battery_bad      | ups       | BatteryBad alarm (the battery needs replacing)            |
+| ups_overload         | ups       | OutputOverload alarm or load over `ups_overload_percent`  |
+| ups_selftest_failed  | ups       | last self-test doneError, or DiagnosticTestFailed alarm   |
+| host_disk_full       | host      | disk used_percent over `disk_percent` (per path)          |
+| host_memory_high     | host      | mem used_percent over `mem_percent`                       |
+| host_cpu_high        | host      | cpu-total 100 - usage_idle over `cpu_percent` for cpu_for |
+| http_check_failed    | http      | the check answered wrongly (status, text, result_code)    |
+| http_slow            | http      | response_time over `http_slow_seconds`                    |
+| http_cert_expiring   | http      | TLS certificate expires within `cert_days`                |
+| kiosk_paper_out      | outage    | kiosk health: printer paper out (open hours only)         |
+| kiosk_printer_error  | outage    | kiosk health: printer in error (jam, fault, offline)      |
+| kiosk_card_reader_fault | outage | kiosk health: card reader not ok                          |
+| kiosk_toner_low      | kiosk     | kiosk health: toner level under `kiosk_toner_percent`     |
+| drift                | drift     | sysObjectID, model or serial differ from the inventory    |
+| lifecycle_*, support_*, warranty_*, contract_*, lease_* | lifecycle | see `lifecycle()` |
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from alerts.evaluation.thresholds import Thresholds
+from alerts.model import Severity
+from collectors.base import CounterRate, HttpFacts, PollResult, ResultCode, Sample, SnmpFacts
+from inventory.hours import OperatingHours
+from inventory.lifecycle import ContractStatus, Lifecycle, LifeStatus, SupportStatus
+from inventory.model import Criticality, Device
+
+OUTAGE = "device_down"
+IF_UP = 1
+UPS_ON_BATTERY_SOURCE = 5                  # upsOutputSource battery(5)
+UPS_LOW_STATUS = (3, 4)                    # upsBatteryStatus batteryLow(3), batteryDepleted(4)
+UPS_TEST_FAILED = 3                        # upsTestResultsSummary doneError(3)
+LIFECYCLE_RULES = ("lifecycle_exceeded", "lifecycle_due", "support_ended", "support_ending",
+                   "warranty_ended", "warranty_ending", "contract_ended", "contract_ending",
+                   "lease_ended", "lease_ending")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Condition:
+    """Something that holds now for one device (and instance). `for_seconds` is how
+    long it must keep holding before it fires; `repeat` how often a firing alert is
+    re-sent."""
+
+    rule: str
+    kind: str
+    severity: Severity
+    device_id: str
+    instance: str = ""
+    for_seconds: float = 0.0
+    repeat: float = 0.0
+    value: float | None = None
+    summary: str = ""
+    summary_ko: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """The rules checked for one device and the conditions active among them."""
+
+    device_id: str
+    checked: frozenset[str] = frozenset()
+    active: tuple[Condition, ...] = ()
+
+
+class _Builder:
+    """Collects the conditions of one evaluation with the device's defaults filled in."""
+
+    def __init__(self, device: Device, repeat: float) -> None:
+        self.device, self.repeat = device, repeat
+        self.checked: set[str] = set()
+        self.active: list[Condition] = []
+
+    def check(self, *rules: str) -> None:
+        self.checked.update(rules)
+
+    def add(self, rule: str, kind: str, severity: Severity, en: str, ko: str, *,
+            instance: str = "", for_seconds: float = 0.0, value: float | None = None,
+            repeat: float | None = None) -> None:
+        name = self.device.name
+        self.checked.add(rule)
+        self.active.append(Condition(
+            rule=rule, kind=kind, severity=severity, device_id=self.device.id,
+            instance=instance, for_seconds=for_seconds,
+            repeat=self.repeat if repeat is None else repeat, value=value,
+            summary=f"{name}: {en}", summary_ko=f"{name}: {ko}"))
+
+    def done(self) -> Evaluation:
+        return Evaluation(self.device.id, frozenset(self.checked), tuple(self.active))
+
+
+def outage_severity(device: Device) -> Severity:
+    important = device.criticality in (Criticality.CRITICAL, Criticality.HIGH)
+    return Severity.CRITICAL if important else Severity.WARNING
+
+
+def is_open(device: Device, now: datetime, zone: ZoneInfo) -> bool:
+    """Whether the device is expected to answer now (its opening hours, if any)."""
+    if not device.operating_hours:
+        return True
+    return OperatingHours.parse(device.operating_hours).is_open(now, zone)
+
+
+def poll(result: PollResult, device: Device, t: Thresholds, now: datetime,
+         zone: ZoneInfo) -> Evaluation:
+    """Every poll rule for one result. Outside opening hours a failed poll is not
+    checked at all (it does not count); a poll that answers still clears an outage."""
+    b = _Builder(device, t.repeat)
+    if not result.reachable:
+        if is_open(device, now, zone):
+            b.add(OUTAGE, "outage", outage_severity(device),
+                  f"unreachable ({result.code.label}{': ' + result.error if result.error else ''})",
+                  f"응답 없음 ({result.code.label})", repeat=t.outage_repeat)
+        return b.done()
+    b.check(OUTAGE)
+    by_measurement = _group(result.samples)
+    rates = result.facts.rates if isinstance(result.facts, SnmpFacts) else ()
+    _interfaces(b, device, t, by_measurement.get("interface", []), rates)
+    _ups(b, t, by_measurement)
+    _host(b, t, by_measurement)
+    _http(b, device, t, result, by_measurement.get("http_response", []))
+    _kiosk(b, device, t, by_measurement.get("kiosk", []), is_open(device, now, zone))
+    _drift(b, device, result)
+    return b.done()
+
+
+def _group(samples: Iterable[Sample]) -> dict[str, list[Sample]]:
+    grouped: dict[str, list[Sample]] = {}
+    for sample in samples:
+        grouped.setdefault(sample.measurement, []).append(sample)
+    return grouped
+
+
+def _num(value: object) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+# ---- interface ---------------------------------------------------------------------
+
+def _interfaces(b: _Builder, device: Device, t: Thresholds, rows: list[Sample],
+                rates: tuple[CounterRate, ...]) -> None:
+    if not rows:
+        return
+    monitored = set(device.poll.monitored_interfaces) if device.poll else set()
+    b.check("interface_down", "interface_errors", "interface_discards")
+    names: dict[str, str] = {}
+    for row in rows:
+        name = row.tags.get("ifName") or row.tags.get("ifDescr") or row.tags.get("ifIndex", "")
+        names[row.tags.get("ifIndex", "")] = name
+        # The instance is the name the inventory gave, so it stays put whichever of
+        # ifName/ifDescr the device reports.
+        watched = next((n for n in (name, row.tags.get("ifDescr")) if n in monitored), None)
+        oper, admin = _num(row.fields.get("ifOperStatus")), _num(row.fields.get("ifAdminStatus"))
+        if watched and oper is not None and oper != IF_UP and admin in (None, IF_UP):
+            b.add("interface_down", "interface", Severity.CRITICAL, f"uplink {watched} is down",
+                  f"업링크 {watched} 다운", instance=watched, for_seconds=t.interface_down_for,
+                  value=oper)
+    worst: dict[tuple[str, str], float] = {}
+    for rate in rates:
+        if rate.measurement != "interface":
+            continue
+        kind = {"in_errors": "errors", "out_errors": "errors",
+                "in_discards": "discards", "out_discards": "discards"}.get(rate.name)
+        name = names.get(rate.index, rate.index)
+        if kind and (not monitored or name in monitored):
+            key = (kind, name)
+            worst[key] = max(worst.get(key, 0.0), rate.per_second)
+    for (kind, name), per_second in sorted(worst.items()):
+        limit = t.interface_error_rate if kind == "errors" else t.interface_discard_rate
+        if per_second > limit:
+            ko = "오류" if kind == "errors" else "폐기"
+            b.add(f"interface_{kind}", "interface", Severity.WARNING,
+                  f"{name}: {per_second:.1f} {kind}/s (over {limit:g})",
+                  f"{name}: 초당 {ko} {per_second:.1f}건 (기준 {limit:g})",
+                  instance=name, value=round(per_second, 3))
+
+
+# ---- UPS ---------------------------------------------------------------------------
+
+def _ups(b: _Builder, t: Thresholds, m: dict[str, list[Sample]]) -> None:
+    if "ups" not in m:
+        return
+    b.check("ups_on_battery", "ups_low_battery", "ups_battery_bad", "ups_overload",
+            "ups_selftest_failed")
+    f = m["ups"][0].fields
+    alarms = {s.tags.get("alarm", "") for s in m.get("ups_alarm", [])}
+    source, on_battery_s = _num(f.get("output_source")), _num(f.get("seconds_on_battery"))
+    on_battery = source == UPS_ON_BATTERY_SOURCE or bool(on_battery_s) or "OnBattery" in alarms
+    if on_battery:
+        b.add("ups_on_battery", "ups", Severity.CRITICAL, "on battery (utility power lost)",
+              "배터리로 운전 중 (상용전원 끊김)", for_seconds=t.ups_for, value=on_battery_s)
+    charge, minutes = _num(f.get("battery_charge")), _num(f.get("minutes_remaining"))
+    low = (_num(f.get("battery_status")) in UPS_LOW_STATUS or "LowBattery" in alarms
+           or "DepletedBattery" in alarms
+           or (charge is not None and charge < t.ups_charge_percent)
+           or (on_battery and minutes is not None and minutes < t.ups_minutes))
+    if low:
+        b.add("ups_low_battery", "ups", Severity.CRITICAL,
+              f"battery low ({_pct(charge)}, {_mins(minutes)} left)",
+              f"배터리 부족 (잔량 {_pct(charge)}, {_mins(minutes)} 남음)", value=charge)
+    if "BatteryBad" in alarms:
+        b.add("ups_battery_bad", "ups", Severity.WARNING, "battery needs replacing",
+              "배터리 교체 필요")
+    loads = [v for s in m.get("ups_output", []) if (v := _num(s.fields.get("percent_load"))) is not None]
+    load = max(loads) if loads else None
+    if "OutputOverload" in alarms or (load is not None and load > t.ups_overload_percent):
+        b.add("ups_overload", "ups", Severity.WARNING, f"output overload ({_pct(load)} load)",
+              f"출력 과부하 (부하 {_pct(load)})", for_seconds=t.ups_for, value=load)
+    if _num(f.get("test_result")) == UPS_TEST_FAILED or "DiagnosticTestFailed" in alarms:
+        b.add("ups_selftest_failed", "ups", Severity.WARNING, "self-test failed",
+              "자가진단 실패")
+
+
+def _pct(value: float | None) -> str:
+    return "?%" if value is None else f"{value:g}%"
+
+
+def _mins(value: float | None) -> str:
+    return "? min" if value is None else f"{value:g} min"
+
+
+# ---- host (Telegraf's disk, mem, cpu) ------------------------------------------------
+
+def _host(b: _Builder, t: Thresholds, m: dict[str, list[Sample]]) -> None:
+    if "disk" in m:
+        b.check("host_disk_full")
+        for s in m["disk"]:
+            used = _num(s.fields.get("used_percent"))
+            path = s.tags.get("path", "")
+            if used is not None and used > t.disk_percent:
+                b.add("host_disk_full", "host", Severity.WARNING,
+                      f"disk {path} {used:.0f}% full", f"디스크 {path} 사용률 {used:.0f}%",
+                      instance=path, for_seconds=t.host_for, value=used)
+    if "mem" in m:
+        b.check("host_memory_high")
+        used = _num(m["mem"][0].fields.get("used_percent"))
+        if used is not None and used > t.mem_percent:
+            b.add("host_memory_high", "host", Severity.WARNING, f"memory {used:.0f}% used",
+                  f"메모리 사용률 {used:.0f}%", for_seconds=t.host_for, value=used)
+    total = [s for s in m.get("cpu", []) if s.tags.get("cpu", "cpu-total") == "cpu-total"]
+    if total:
+        b.check("host_cpu_high")
+        idle = _num(total[0].fields.get("usage_idle"))
+        if idle is not None and 100 - idle > t.cpu_percent:
+            b.add("host_cpu_high", "host", Severity.WARNING, f"CPU {100 - idle:.0f}% busy",
+                  f"CPU 사용률 {100 - idle:.0f}%", for_seconds=t.cpu_for,
+                  value=round(100 - idle, 1))
+
+
+# ---- HTTP ---------------------------------------------------------------------------
+
+def _http(b: _Builder, device: Device, t: Thresholds, result: PollResult,
+          rows: list[Sample]) -> None:
+    if not rows and not (device.poll and device.poll.protocol == "http"):
+        return
+    b.check("http_check_failed", "http_slow")
+    f = rows[0].fields if rows else {}
+    telegraf_code = _num(f.get("result_code"))
+    if result.code in (ResultCode.BAD_RESPONSE, ResultCode.AUTH_FAILURE) or telegraf_code:
+        status = f.get("http_response_code")
+        b.add("http_check_failed", "http", Severity.CRITICAL,
+              f"check failed ({result.error or f'status {status}'})",
+              f"점검 실패 ({result.error or f'상태 {status}'})", for_seconds=t.http_for,
+              value=_num(status))
+    elapsed = _num(f.get("response_time"))
+    if elapsed is not None and elapsed > t.http_slow_seconds:
+        b.add("http_slow", "http", Severity.WARNING, f"slow: {elapsed:.2f} s",
+              f"응답 지연 {elapsed:.2f}초", for_seconds=t.http_for, value=elapsed)
+    days = result.facts.cert_expiry_days if isinstance(result.facts, HttpFacts) else None
+    if days is not None:
+        b.check("http_cert_expiring")
+        if days < t.cert_days:
+            expired = days <= 0
+            b.add("http_cert_expiring", "http",
+                  Severity.CRITICAL if expired else Severity.WARNING,
+                  "TLS certificate expired" if expired else f"TLS certificate expires in {days:.0f} days",
+                  "TLS 인증서 만료됨" if expired else f"TLS 인증서 {days:.0f}일 후 만료",
+                  value=days, repeat=max(t.repeat, 86400.0))
+
+
+# ---- kiosk health (profile: kiosk) -----------------------------------------------------
+#
+# The `kiosk` point flattens the health JSON (collectors/http/kiosk.py): strings are tags
+# (`printer_paper=out`, `card_reader_state=error`), numbers and booleans fields
+# (`printer_paper_level`, `card_reader_ok`). A kiosk that cannot print or read ID cards
+# cannot issue anything: for its users that is an outage, so these are outage-kind alerts,
+# gated by opening hours like `device_down`.
+
+KIOSK_PAPER_OUT = ("out", "empty", "none")
+KIOSK_FAULTS = ("error", "fault", "failed", "jam", "jammed", "offline", "disconnected")
+KIOSK_OUTAGE_RULES = ("kiosk_paper_out", "kiosk_printer_error", "kiosk_card_reader_fault")
+
+
+def _kiosk(b: _Builder, device: Device, t: Thresholds, rows: list[Sample],
+           open_now: bool) -> None:
+    """Outside opening hours a fault that holds is not checked (left as it was: no new
+    alert overnight, no false recovery); one that cleared still clears."""
+    if not rows:
+        return
+    tags, f = rows[0].tags, rows[0].fields
+    severity = outage_severity(device)
+    faults = {
+        "kiosk_paper_out": (
+            _word(tags, "printer_paper") in KIOSK_PAPER_OUT or _num(f.get("printer_paper_level")) == 0,
+            "printer out of paper", "용지 없음"),
+        "kiosk_printer_error": (
+            _word(tags, "printer_state", "printer_status") in KIOSK_FAULTS
+            or _num(f.get("printer_ok")) == 0 or bool(_num(f.get("printer_error"))),
+            f"printer error ({_word(tags, 'printer_state', 'printer_status') or 'fault'})",
+            f"프린터 오류 ({_word(tags, 'printer_state', 'printer_status') or 'fault'})"),
+        "kiosk_card_reader_fault": (
+            _word(tags, "card_reader_state", "card_reader_status") in KIOSK_FAULTS
+            or _num(f.get("card_reader_ok")) == 0,
+            "card reader fault", "카드 리더기 고장"),
+    }
+    for rule, (holds, en, ko) in faults.items():
+        if not holds:
+            b.check(rule)
+        elif open_now:
+            b.add(rule, "outage", severity, en, ko, for_seconds=t.kiosk_for,
+                  repeat=t.outage_repeat)
+    toner = _num(f.get("printer_toner_level"))
+    if toner is not None:
+        b.check("kiosk_toner_low")
+        if toner < t.kiosk_toner_percent:
+            b.add("kiosk_toner_low", "kiosk", Severity.WARNING, f"toner low ({toner:g}%)",
+                  f"토너 부족 ({toner:g}%)", value=toner)
+
+
+def _word(tags: Mapping[str, str], *names: str) -> str:
+    """The first of the named tags present, lower-cased ("" when none is)."""
+    return next((tags[n].strip().casefold() for n in names if tags.get(n)), "")
+
+
+# ---- drift ---------------------------------------------------------------------------
+
+def _drift(b: _Builder, device: Device, result: PollResult) -> None:
+    said = result.identity
+    if said is None:
+        return
+    b.check("drift")
+    for name, expected, actual in _drift_pairs(device, said):
+        if expected is None or actual is None:
+            continue
+        if _normal(name, expected) != _normal(name, actual):
+            b.add("drift", "drift", Severity.WARNING,
+                  f"{name} is {actual!r}, inventory says {expected!r}",
+                  f"{name} 불일치: 장비 {actual!r}, 자산대장 {expected!r}", instance=name)
+
+
+def _drift_pairs(device: Device, said: object) -> Iterator[tuple[str, str | None, str | None]]:
+    yield "sys_object_id", device.sys_object_id, getattr(said, "sys_object_id", None)
+    yield "model", device.model, getattr(said, "model", None)
+    yield "serial", device.serial, getattr(said, "serial", None)
+
+
+def _normal(name: str, value: str) -> str:
+    return value.strip().lstrip(".") if name == "sys_object_id" else value.strip().casefold()
+
+
+# ---- lifecycle -------------------------------------------------------------------------
+
+def lifecycle(device: Device, life: Lifecycle, t: Thresholds) -> Evaluation:
+    """One alert per asset and reason; re-sent every `lifecycle_repeat` (monthly)."""
+    b = _Builder(device, t.lifecycle_repeat)
+    b.check(*LIFECYCLE_RULES)
+    if life.status is LifeStatus.EXCEEDED:
+        b.add("lifecycle_exceeded", "lifecycle", Severity.WARNING,
+              f"service life ended {life.life_ends} ({life.years_elapsed} years in service)",
+              f"내용연수 경과 ({life.life_ends} 종료, {life.years_elapsed}년 사용)")
+    elif life.status is LifeStatus.DUE:
+        b.add("lifecycle_due", "lifecycle", Severity.INFO,
+              f"service life ends {life.life_ends}", f"내용연수 {life.life_ends} 도래")
+    if life.support is SupportStatus.UNSUPPORTED:
+        b.add("support_ended", "lifecycle", Severity.WARNING,
+              f"vendor support ended {life.support_ends}",
+              f"제조사 기술지원 종료 ({life.support_ends})")
+    elif life.support is SupportStatus.SUPPORT_ENDING:
+        when = life.support_ends or "soon"
+        b.add("support_ending", "lifecycle", Severity.INFO, f"vendor support ends {when}",
+              f"제조사 기술지원 종료 예정 ({when})")
+    for contract in life.contracts:
+        _contract(b, contract.kind, contract.ends, contract.status)
+    return b.done()
+
+
+_CONTRACT_KO = {"warranty": "무상보증", "contract": "유지보수 계약", "lease": "임차 계약"}
+
+
+def _contract(b: _Builder, kind: str, ends: date, status: ContractStatus) -> None:
+    ko = _CONTRACT_KO.get(kind, kind)
+    if status is ContractStatus.ENDED:
+        b.add(f"{kind}_ended", "lifecycle", Severity.WARNING, f"{kind} ended {ends}",
+              f"{ko} 종료 ({ends})")
+    elif status is ContractStatus.ENDING:
+        b.add(f"{kind}_ending", "lifecycle", Severity.INFO, f"{kind} ends {ends}",
+              f"{ko} 종료 예정 ({ends})")

@@ -1,0 +1,216 @@
+"""The alert store: SQLite in `state_dir/alerts.db`, WAL mode.
+
+Tables (the outbox adds its own to the same file):
+
+* `alert_state`: one row per fingerprint, the `AlertState` as JSON. Written in the same
+  transaction as the notifications it causes (`Store.transaction`), so after a restart
+  nothing that was sent is sent again and nothing firing is forgotten. Pending counters
+  are persisted too: a restart neither loses nor restarts an outage count.
+* `outages`: per device, start (first failed poll) and end of every outage that fired.
+* `silences`: matchers (JSON), start, end, reason, author; `removed` when lifted early.
+* `acks`: the acknowledged fingerprints of the current episode (cleared on resolve).
+
+One `Store` per thread: sqlite3 connections are not shared. The CLI opens its own while
+the agent runs; `busy_timeout` makes either side wait for the other's short writes.
+Times are epoch seconds.
+"""
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from alerts.evaluation.state import AlertState
+
+DB_NAME = "alerts.db"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS alert_state (
+    fingerprint TEXT PRIMARY KEY, device_id TEXT NOT NULL, rule TEXT NOT NULL,
+    status TEXT NOT NULL, data TEXT NOT NULL, updated REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS outages (
+    id INTEGER PRIMARY KEY, device_id TEXT NOT NULL, fingerprint TEXT NOT NULL,
+    started REAL NOT NULL, ended REAL);
+CREATE INDEX IF NOT EXISTS outages_device ON outages (device_id, started);
+CREATE TABLE IF NOT EXISTS silences (
+    id TEXT PRIMARY KEY, matchers TEXT NOT NULL, starts REAL NOT NULL, ends REAL NOT NULL,
+    reason TEXT NOT NULL, author TEXT NOT NULL, created REAL NOT NULL, removed REAL);
+CREATE TABLE IF NOT EXISTS acks (
+    fingerprint TEXT PRIMARY KEY, at REAL NOT NULL, author TEXT NOT NULL, reason TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Outage:
+    device_id: str
+    started: float
+    ended: float | None          # None: still down
+
+
+@dataclass(frozen=True, slots=True)
+class SilenceRecord:
+    id: str
+    matchers: tuple[str, ...]    # as written: label=value, label!=value, label=~regex
+    starts: float
+    ends: float
+    reason: str
+    author: str
+    created: float
+    removed: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    fingerprint: str
+    at: float
+    author: str
+    reason: str
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit), WAL, busy timeout."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), timeout=10.0, isolation_level=None,
+                           check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA busy_timeout=10000")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    return conn
+
+
+class Store:
+    """One thread's view of alerts.db."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.conn = connect(path)
+        with self.transaction():
+            for statement in filter(str.strip, _SCHEMA.split(";")):
+                self.conn.execute(statement)
+
+    @classmethod
+    def in_dir(cls, state_dir: Path) -> Store:
+        return cls(state_dir / DB_NAME)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error); yields the connection so the
+        outbox can enqueue in the same transaction."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # ---- alert state ----------------------------------------------------------------
+
+    def load_states(self) -> list[AlertState]:
+        rows = self.conn.execute("SELECT data FROM alert_state").fetchall()
+        return [AlertState.from_json(json.loads(data)) for (data,) in rows]
+
+    def save_states(self, states: Iterable[AlertState], now: float) -> None:
+        """Upserts live states and deletes the ones with nothing left to remember."""
+        for s in states:
+            if s.live:
+                self.conn.execute(
+                    "INSERT INTO alert_state VALUES (?,?,?,?,?,?) ON CONFLICT(fingerprint) DO "
+                    "UPDATE SET status=excluded.status, data=excluded.data, updated=excluded.updated",
+                    (s.fingerprint, s.device_id, s.rule, s.status,
+                     json.dumps(s.to_json(), ensure_ascii=False), now))
+            else:
+                self.conn.execute("DELETE FROM alert_state WHERE fingerprint=?", (s.fingerprint,))
+
+    # ---- outage history -------------------------------------------------------------
+
+    def open_outage(self, device_id: str, fp: str, started: float) -> None:
+        still = self.conn.execute("SELECT 1 FROM outages WHERE fingerprint=? AND ended IS NULL",
+                                  (fp,)).fetchone()
+        if still is None:
+            self.conn.execute("INSERT INTO outages (device_id, fingerprint, started) "
+                              "VALUES (?,?,?)", (device_id, fp, started))
+
+    def close_outage(self, fp: str, ended: float) -> None:
+        self.conn.execute("UPDATE outages SET ended=? WHERE fingerprint=? AND ended IS NULL",
+                          (ended, fp))
+
+    def outages(self, device_id: str | None = None, since: float = 0.0) -> list[Outage]:
+        """Outages that were still going on at or after `since`, oldest first."""
+        sql = ("SELECT device_id, started, ended FROM outages "
+               "WHERE (ended IS NULL OR ended >= ?)")
+        args: list[object] = [since]
+        if device_id is not None:
+            sql += " AND device_id = ?"
+            args.append(device_id)
+        rows = self.conn.execute(sql + " ORDER BY started", args).fetchall()
+        return [Outage(*row) for row in rows]
+
+    def outage_counts(self, since: float) -> dict[str, int]:
+        """Outages started at or after `since`, per device (the plan's outage_history)."""
+        rows = self.conn.execute("SELECT device_id, COUNT(*) FROM outages WHERE started >= ? "
+                                 "GROUP BY device_id", (since,)).fetchall()
+        return dict(rows)
+
+    # ---- silences and acks ----------------------------------------------------------
+
+    def add_silence(self, matchers: Iterable[str], starts: float, ends: float, reason: str,
+                    author: str) -> SilenceRecord:
+        record = SilenceRecord(secrets.token_hex(4), tuple(matchers), starts, ends, reason,
+                               author, starts)
+        with self.transaction():
+            self.conn.execute("INSERT INTO silences VALUES (?,?,?,?,?,?,?,NULL)",
+                              (record.id, json.dumps(record.matchers, ensure_ascii=False),
+                               starts, ends, reason, author, record.created))
+        return record
+
+    def remove_silence(self, silence_id: str, now: float) -> bool:
+        with self.transaction():
+            cursor = self.conn.execute(
+                "UPDATE silences SET removed=? WHERE id=? AND removed IS NULL AND ends > ?",
+                (now, silence_id, now))
+        return cursor.rowcount > 0
+
+    def silences(self, now: float | None = None) -> list[SilenceRecord]:
+        """Silences in force at `now` (all not lifted ones when `now` is None)."""
+        rows = self.conn.execute("SELECT * FROM silences WHERE removed IS NULL "
+                                 "ORDER BY starts").fetchall()
+        found = [SilenceRecord(r[0], tuple(json.loads(r[1])), *r[2:]) for r in rows]
+        return [s for s in found if now is None or s.starts <= now < s.ends]
+
+    def ack(self, fp: str, at: float, author: str, reason: str) -> None:
+        with self.transaction():
+            self.conn.execute("INSERT OR REPLACE INTO acks VALUES (?,?,?,?)",
+                              (fp, at, author, reason))
+
+    def acks(self) -> dict[str, Ack]:
+        rows = self.conn.execute("SELECT * FROM acks").fetchall()
+        return {r[0]: Ack(*r) for r in rows}
+
+    def clear_ack(self, fp: str) -> None:
+        self.conn.execute("DELETE FROM acks WHERE fingerprint=?", (fp,))
+
+
+OUTAGE_HISTORY_DAYS = 365
+
+
+def recent_outage_counts(state_dir: Path, now: datetime) -> dict[str, int] | None:
+    """Outages per device in the year before `now`, for the replacement plan; None when
+    no agent ever ran with this state_dir (no alerts.db: the plan then says nothing about
+    outages)."""
+    path = Path(state_dir) / DB_NAME
+    if not path.exists():
+        return None
+    store = Store(path)
+    try:
+        return store.outage_counts((now - timedelta(days=OUTAGE_HISTORY_DAYS)).timestamp())
+    finally:
+        store.close()

@@ -1,0 +1,222 @@
+"""Typed, frozen records of the settings a configuration file holds.
+
+`config.loader` builds these from validated YAML; they never change afterwards (a reload
+builds new ones). The inventory's records (devices, service-life categories) and the
+`Config` that holds everything are in `inventory.model`, built on these.
+Nothing here does I/O except `SecretRef.reveal`, which reads the environment or a file at
+the moment a collector or channel needs the secret.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar, Literal
+from zoneinfo import ZoneInfo
+
+Lang = Literal["ko", "en"]
+
+
+class SecretError(Exception):
+    """A secret could not be read. The message names the variable or file, never a value."""
+
+
+@dataclass(frozen=True, slots=True)
+class SecretRef:
+    """Where a secret lives: an environment variable or a file. Never the value itself."""
+
+    env: str | None = None
+    file: Path | None = None
+
+    def describe(self) -> str:
+        return f"environment variable {self.env}" if self.env else f"file {self.file}"
+
+    def reveal(self) -> str:
+        """Read the secret now. Raises SecretError naming where it looked."""
+        if self.env:
+            value = os.environ.get(self.env)
+            if value is None:
+                raise SecretError(f"environment variable {self.env} is not set")
+            return value
+        assert self.file is not None
+        try:
+            return self.file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise SecretError(f"cannot read secret file {self.file}: {exc.strerror}") from None
+
+    def __repr__(self) -> str:  # keeps values out of logs even if someone prints the record
+        return f"SecretRef({self.describe()})"
+
+
+def _given(*refs: SecretRef | None) -> tuple[SecretRef, ...]:
+    return tuple(ref for ref in refs if ref is not None)
+
+
+# ---- credentials ----------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class SnmpCredentials:
+    """SNMP v1/v2c community or v3 USM user. Secrets are references, read when polled."""
+
+    name: str
+    version: Literal["1", "2c", "3"]
+    community: SecretRef | None = None
+    user: str | None = None
+    auth_protocol: Literal["MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"] | None = None
+    auth_key: SecretRef | None = None
+    priv_protocol: Literal["DES", "AES", "AES192", "AES256"] | None = None
+    priv_key: SecretRef | None = None
+    context: str = ""
+
+    @property
+    def security_level(self) -> str:
+        if self.version != "3":
+            return "community"
+        if self.priv_protocol:
+            return "authPriv"
+        return "authNoPriv" if self.auth_protocol else "noAuthNoPriv"
+
+    def secrets(self) -> tuple[SecretRef, ...]:
+        return _given(self.community, self.auth_key, self.priv_key)
+
+
+@dataclass(frozen=True, slots=True)
+class HttpCredentials:
+    """Basic auth or a bearer token for HTTP checks."""
+
+    name: str
+    username: str | None = None
+    password: SecretRef | None = None
+    token: SecretRef | None = None
+
+    def secrets(self) -> tuple[SecretRef, ...]:
+        return _given(self.password, self.token)
+
+
+Credentials = SnmpCredentials | HttpCredentials
+
+
+# ---- the agent and its storage --------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class AgentSettings:
+    name: str = "lifeline"
+    state_dir: Path = Path("./var")
+    timezone: str = "Asia/Seoul"        # an IANA name; the loader refuses unknown ones
+    retention_days: int = 30
+    http_listen: str | None = None      # e.g. 127.0.0.1:9108 for /healthz and /metrics
+    log_format: Literal["plain", "json"] = "plain"
+    max_in_flight: int = 256
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The agent's time zone: every date and time a person reads is in it.
+        (ZoneInfo caches its instances: calling this often costs nothing.)"""
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True, slots=True)
+class InfluxSettings:
+    url: str
+    org: str
+    bucket: str
+    token: SecretRef | None = None
+    batch_size: int = 5000
+    flush_interval: float = 10.0
+    spool_max_bytes: int = 256 * 1024 * 1024
+
+
+# ---- alert channels and routes --------------------------------------------------------
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliveryTiming:
+    """When the outbox sends a channel's notices and how long it keeps trying; seconds.
+    Each key may be set per channel; these are the defaults."""
+
+    group_wait: float = 30.0        # wait this long for more alerts of a new group
+    group_interval: float = 60.0    # then at most one message per group this often
+    retry_initial: float = 10.0     # first wait after a failed send, doubling ...
+    retry_max: float = 600.0        # ... up to this
+    expire_after: float = 86400.0   # give up on a notice this old
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BaseChannelSettings:
+    """What every alert channel has; one subclass per `type:`."""
+
+    type: ClassVar[str]
+    name: str
+    lang: Lang = "ko"
+    timeout: float = 10.0
+    delivery: DeliveryTiming = DeliveryTiming()
+
+    def secrets(self) -> tuple[SecretRef, ...]:
+        return ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WebhookSettings(BaseChannelSettings):
+    type: ClassVar[str] = "webhook"
+    url: str
+    format: Literal["json", "slack", "teams"] = "json"
+    headers: tuple[tuple[str, str], ...] = ()
+    token: SecretRef | None = None
+    ca_file: str | None = None          # a CA to trust for https
+
+    def secrets(self) -> tuple[SecretRef, ...]:
+        return _given(self.token)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EmailSettings(BaseChannelSettings):
+    type: ClassVar[str] = "email"
+    smtp: str                           # host:port
+    sender: str
+    to: tuple[str, ...]
+    starttls: bool = False
+    username: str | None = None
+    password: SecretRef | None = None
+    ca_file: str | None = None          # a CA to trust for STARTTLS
+
+    def secrets(self) -> tuple[SecretRef, ...]:
+        return _given(self.password)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlertmanagerSettings(BaseChannelSettings):
+    type: ClassVar[str] = "alertmanager"
+    url: str
+    headers: tuple[tuple[str, str], ...] = ()
+    ca_file: str | None = None
+    refresh_interval: float = 60.0      # re-post still-firing alerts this often
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LogSettings(BaseChannelSettings):
+    type: ClassVar[str] = "log"
+
+
+ChannelSettings = WebhookSettings | EmailSettings | AlertmanagerSettings | LogSettings
+
+
+@dataclass(frozen=True, slots=True)
+class RouteSpec:
+    match: tuple[tuple[str, str], ...]
+    channels: tuple[str, ...]
+    group_by: tuple[str, ...] = ("kind", "site")
+    continue_matching: bool = False
+
+
+# Alert threshold overrides as written: (key, value) pairs, set keys only, validated by
+# the schema; `alerts.evaluation.thresholds` holds the defaults and what each key means.
+ThresholdItems = tuple[tuple[str, object], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AlertSettings:
+    channels: tuple[ChannelSettings, ...] = ()
+    routes: tuple[RouteSpec, ...] = ()
+    thresholds: ThresholdItems = ()
+    # per-category overrides: ((category, ((key, value), ...)), ...)
+    category_thresholds: tuple[tuple[str, ThresholdItems], ...] = ()
+    lifecycle_horizon_months: int = 12

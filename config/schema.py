@@ -1,0 +1,480 @@
+"""The configuration file's schema: pydantic models used only at the edge.
+
+Every model forbids unknown keys, so a typo is an error with a did-you-mean rather than
+a silently ignored setting. Validators raise `PydanticCustomError` with short messages
+(`not a date: '2008-13-01'`) that `config.loader` places at FILE:LINE.
+`config.loader` and `inventory.load` turn these models into the frozen dataclasses of
+`config.model` and `inventory.model`.
+"""
+from __future__ import annotations
+
+import ipaddress
+import re
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from config.durations import parse_duration
+from config.expectations import ExpectationError, parse
+
+
+def invalid(kind: str, template: str, **values: Any) -> PydanticCustomError:
+    """A validation error; the offending `value` is shown quoted (repr), names as they are."""
+    return PydanticCustomError(
+        kind, template, {k: repr(v) if k == "value" else str(v) for k, v in values.items()})
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+# ---- scalar types with clear messages -------------------------------------------------
+
+def _date(value: Any) -> Any:
+    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+        return value
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise invalid("not_a_date", "not a date: {value} (write YYYY-MM-DD)", value=value)
+
+
+def _acquired(value: Any) -> Any:
+    """A date, or a bare year (도입연도) meaning 1 January of that year."""
+    if isinstance(value, str) and re.fullmatch(r"\d{4}", value.strip()):
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        if 1950 <= value <= 2100:
+            return value
+        raise invalid("not_a_year", "not a year: {value}", value=value)
+    return _date(value)
+
+
+def _duration(value: Any) -> Any:
+    try:
+        seconds = parse_duration(value)
+    except (ValueError, TypeError, AttributeError):
+        raise invalid("not_a_duration", "not a duration: {value} (write e.g. 30s, 5m, 2h)", value=value) from None
+    return seconds
+
+
+def _whole(value: Any) -> Any:
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise invalid("not_whole", "not a whole number: {value}", value=value)
+    if isinstance(value, str):
+        cleaned = value.replace(",", "").strip()
+        if not re.fullmatch(r"-?\d+", cleaned):
+            raise invalid("not_whole", "not a whole number: {value}", value=value)
+        return int(cleaned)
+    return value
+
+
+def _text(value: Any) -> Any:
+    # Model numbers and serials are often digits-only; YAML reads them as int.
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+Date = Annotated[date | None, BeforeValidator(_date)]
+Acquired = Annotated[date | int | None, BeforeValidator(_acquired)]
+Duration = Annotated[float, BeforeValidator(_duration), Field(gt=0)]
+Delay = Annotated[float, BeforeValidator(_duration), Field(ge=0)]   # a wait that may be 0s
+Count = Annotated[int, BeforeValidator(_whole)]
+Text = Annotated[str, BeforeValidator(_text)]
+OptText = Annotated[str | None, BeforeValidator(_text)]
+Identifier = Annotated[str, BeforeValidator(_text),
+                       Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$", max_length=128)]
+
+
+class _InlineSecret:
+    """Marks a key where a secret would be written inline; only *_env/*_file are allowed."""
+
+
+def inline_secret_check(data: Any, names: tuple[str, ...]) -> Any:
+    if isinstance(data, dict):
+        for name in names:
+            if name in data:
+                raise invalid(
+                    "inline_secret",
+                    "secret written inline in {name}: use {name}_env (an environment "
+                    "variable) or {name}_file (a file) instead", name=name)
+    return data
+
+
+class SecretFields(Strict):
+    """Common checks: for each secret name X (every field X_env), the secret is never
+    written inline as X, and at most one of X_env / X_file is given."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_inline(cls, data: Any) -> Any:
+        return inline_secret_check(data, cls._secret_names())
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SecretFields:
+        for name in self._secret_names():
+            if getattr(self, f"{name}_env", None) and getattr(self, f"{name}_file", None):
+                raise invalid("two_sources",
+                                          "give {name}_env or {name}_file, not both",
+                                          name=name)
+        return self
+
+    @classmethod
+    def _secret_names(cls) -> tuple[str, ...]:
+        return tuple(f[:-4] for f in cls.model_fields if f.endswith("_env"))
+
+
+# ---- sections -------------------------------------------------------------------------
+
+class AgentIn(Strict):
+    name: Text = "lifeline"
+    state_dir: Text = "./var"
+    timezone: Text = "Asia/Seoul"
+    retention_days: Count = Field(30, ge=1)
+    http_listen: OptText = None
+    log_format: Literal["plain", "json"] = "plain"
+    max_in_flight: Count = Field(256, ge=1, le=10000)
+
+    @field_validator("http_listen")
+    @classmethod
+    def _loopback_only(cls, value: str | None) -> str | None:
+        # The endpoint has no authentication: it must not be reachable from the network.
+        if value is not None and parse_listen_address(value) is None:
+            raise invalid("not_loopback", "must be a loopback HOST:PORT such as "
+                          "127.0.0.1:9108 or [::1]:9108, got {value}", value=value)
+        return value
+
+
+def parse_listen_address(text: str) -> tuple[str, int] | None:
+    """(host, port) for a loopback `HOST:PORT` (`[::1]:PORT` for IPv6), else None."""
+    host, sep, port = text.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        return None
+    if host == "localhost":
+        host = "127.0.0.1"
+    try:
+        if not ipaddress.ip_address(host).is_loopback:
+            return None
+    except ValueError:
+        return None
+    return host, int(port)
+
+
+class InfluxIn(SecretFields):
+    url: Text
+    org: Text = ""
+    bucket: Text
+    token_env: OptText = None
+    token_file: OptText = None
+    batch_size: Count = Field(5000, ge=1)
+    flush_interval: Duration = 10.0
+    spool_max_mb: Count = Field(256, ge=1)
+
+
+class StorageIn(Strict):
+    influxdb: InfluxIn | None = None
+
+
+class LifeRuleIn(Strict):
+    years: Count = Field(ge=1, le=100)
+    effective_from: Date = None
+    source: Text = ""
+
+
+class CategoryIn(Strict):
+    """A service-life table entry (config/service_life.yaml, or a config override)."""
+
+    name_ko: OptText = None
+    name_en: OptText = None
+    aliases: list[Text] = []
+    years: Count | None = Field(None, ge=1, le=100)
+    effective_from: Date = None
+    source: OptText = None
+    rules: list[LifeRuleIn] | None = None
+
+    @model_validator(mode="after")
+    def _years_or_rules(self) -> CategoryIn:
+        if self.years is not None and self.rules is not None:
+            raise invalid("years_and_rules", "give either years or rules, not both")
+        return self
+
+
+def _years_shorthand(value: Any) -> Any:
+    """`pc: 5` in a config's service_life means {years: 5}."""
+    if isinstance(value, (int, str)) and not isinstance(value, bool):
+        return {"years": value}
+    return value
+
+
+CategoryEntry = Annotated[CategoryIn, BeforeValidator(_years_shorthand)]
+
+
+class ServiceLifeTableIn(Strict):
+    categories: dict[Identifier, CategoryIn]
+
+
+class CredentialIn(SecretFields):
+    version: Literal["1", "2c", "3", "http"]
+    community_env: OptText = None
+    community_file: OptText = None
+    user: OptText = None
+    auth_protocol: Literal["MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"] | None = None
+    auth_key_env: OptText = None
+    auth_key_file: OptText = None
+    priv_protocol: Literal["DES", "AES", "AES192", "AES256"] | None = None
+    priv_key_env: OptText = None
+    priv_key_file: OptText = None
+    context: Text = ""
+    username: OptText = None
+    password_env: OptText = None
+    password_file: OptText = None
+    token_env: OptText = None
+    token_file: OptText = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_inline(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("version"), (int, float)):
+            data = {**data, "version": {1: "1", 2: "2c", 3: "3"}.get(data["version"],
+                                                                    str(data["version"]))}
+        # net-snmp's words for the v3 keys are refused inline too
+        return inline_secret_check(data, (*cls._secret_names(), "auth_password",
+                                          "priv_password"))
+
+    @model_validator(mode="after")
+    def _complete(self) -> CredentialIn:
+        if self.version in ("1", "2c") and not (self.community_env or self.community_file):
+            raise invalid("missing_secret",
+                                      "SNMP v{version} needs community_env or community_file",
+                                      version=self.version)
+        if self.version == "3":
+            if not self.user:
+                raise invalid("missing_user", "SNMPv3 needs a user")
+            if self.auth_protocol and not (self.auth_key_env or self.auth_key_file):
+                raise invalid("missing_secret",
+                                          "auth_protocol needs auth_key_env or auth_key_file")
+            if self.priv_protocol and not self.auth_protocol:
+                raise invalid("priv_without_auth",
+                                          "priv_protocol needs an auth_protocol too (authPriv)")
+            if self.priv_protocol and not (self.priv_key_env or self.priv_key_file):
+                raise invalid("missing_secret",
+                                          "priv_protocol needs priv_key_env or priv_key_file")
+        return self
+
+
+def _expectation(value: Any) -> Any:
+    try:
+        parse(value)
+    except ExpectationError as exc:
+        raise invalid("bad_expectation", "{why}", why=exc) from None
+    return value
+
+
+JsonExpectation = Annotated[str, BeforeValidator(_expectation)]
+
+
+class PollIn(Strict):
+    protocol: Literal["snmp", "http", "host"]
+    address: OptText = None
+    url: OptText = None
+    credentials: OptText = None
+    profile: Text = "generic"
+    interval: Duration = 60.0
+    timeout: Duration = 2.0
+    retries: Count = Field(1, ge=0, le=10)
+    method: Literal["GET", "HEAD", "POST"] = "GET"
+    expect_status: list[Count] = [200]
+    expect_text: OptText = None
+    expect_regex: OptText = None
+    expect_json: list[JsonExpectation] = []
+    headers: dict[Text, Text] = {}
+    body: OptText = None
+    follow_redirects: bool = True
+    verify_tls: bool = True
+    monitored_interfaces: list[Text] = []
+
+    @field_validator("expect_regex")
+    @classmethod
+    def _regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise invalid("bad_regex", "not a regular expression: {value} ({why})",
+                              value=value, why=exc) from None
+        return value
+
+    @model_validator(mode="after")
+    def _target(self) -> PollIn:
+        if self.protocol == "snmp" and not self.address:
+            raise invalid("missing_address", "an snmp poll needs an address")
+        if self.protocol == "http" and not self.url:
+            raise invalid("missing_url", "an http poll needs a url")
+        return self
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        match = re.fullmatch(r"(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+)(?::(\d{1,5}))?", value or "")
+        if value is not None and (match is None or not 0 < int(match[2] or 1) < 65536):
+            raise invalid("bad_address", "not a host[:port] address: {value} (IPv6 as [::1]:161)", value=value)
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^/\s]+", value):
+            raise invalid("bad_url", "not an http(s) URL: {value}", value=value)
+        return value
+
+
+class VendorDatesIn(Strict):
+    end_of_sale: Date = None
+    end_of_sw_maintenance: Date = None
+    end_of_security_fixes: Date = None
+    last_date_of_support: Date = None
+
+
+class ThresholdsIn(Strict):
+    """Alert rule thresholds (alerts/thresholds.py has the defaults and what each means)."""
+
+    outage_polls: Count | None = Field(None, ge=1, le=100)
+    outage_repeat: Delay | None = None
+    repeat: Delay | None = None
+    lifecycle_repeat: Delay | None = None
+    interface_down_for: Delay | None = None
+    interface_error_rate: float | None = Field(None, ge=0)
+    interface_discard_rate: float | None = Field(None, ge=0)
+    ups_for: Delay | None = None
+    ups_charge_percent: float | None = Field(None, ge=0, le=100)
+    ups_minutes: float | None = Field(None, ge=0)
+    ups_overload_percent: float | None = Field(None, ge=0)
+    disk_percent: float | None = Field(None, ge=0, le=100)
+    mem_percent: float | None = Field(None, ge=0, le=100)
+    cpu_percent: float | None = Field(None, ge=0, le=100)
+    cpu_for: Delay | None = None
+    host_for: Delay | None = None
+    http_for: Delay | None = None
+    http_slow_seconds: float | None = Field(None, gt=0)
+    kiosk_for: Delay | None = None
+    kiosk_toner_percent: float | None = Field(None, ge=0, le=100)
+    cert_days: Count | None = Field(None, ge=0)
+    flap_changes: Count | None = Field(None, ge=1)
+    flap_window: Duration | None = None
+    flap_stable: Duration | None = None
+
+
+class AlertThresholdsIn(ThresholdsIn):
+    """The config-wide thresholds, with overrides per category."""
+
+    categories: dict[Identifier, ThresholdsIn] = {}
+
+
+class DeviceIn(Strict):
+    id: Identifier
+    name: Text
+    category: Text
+    vendor: OptText = None
+    model: OptText = None
+    serial: OptText = None
+    site: OptText = None
+    location: OptText = None
+    goods_code: OptText = None
+    acquired: Acquired = None
+    service_life_years: Count | None = Field(None, ge=1, le=100)
+    support_ends: Date = None
+    vendor_dates: VendorDatesIn | None = None
+    warranty_ends: Date = None
+    contract_ends: Date = None
+    lease_ends: Date = None
+    retired: Date = None
+    replaced_by: OptText = None
+    unit_cost_krw: Count | None = Field(None, ge=0)
+    quantity: Count = Field(1, ge=1)
+    criticality: Literal["critical", "high", "normal", "low"] = "normal"
+    parent: OptText = None
+    operating_hours: OptText = None
+    sys_object_id: Annotated[str | None, Field(pattern=r"^\.?\d+(\.\d+)+$")] = None
+    tags: dict[Text, Text] = {}
+    notes: OptText = None
+    thresholds: ThresholdsIn | None = None
+    poll: PollIn | None = None
+
+
+class ChannelIn(SecretFields):
+    name: Identifier
+    type: Literal["webhook", "email", "alertmanager", "log"]
+    url: OptText = None
+    format: Literal["json", "slack", "teams"] = "json"
+    headers: dict[Text, Text] = {}
+    token_env: OptText = None
+    token_file: OptText = None
+    smtp: OptText = None
+    starttls: bool = False
+    username: OptText = None
+    password_env: OptText = None
+    password_file: OptText = None
+    from_: OptText = Field(None, alias="from")
+    to: list[Text] = []
+    lang: Literal["ko", "en"] = "ko"
+    timeout: Duration = 10.0
+    # Delivery (alerts/outbox.py); unset means the outbox's default, documented in README.
+    group_wait: Delay | None = None
+    group_interval: Delay | None = None
+    retry_initial: Duration | None = None
+    retry_max: Duration | None = None
+    expire_after: Duration | None = None
+    refresh_interval: Duration | None = None    # alertmanager: re-post still-firing alerts
+    ca_file: OptText = None                     # a CA to trust for STARTTLS / https
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _needs(self) -> ChannelIn:
+        if self.type in ("webhook", "alertmanager") and not self.url:
+            raise invalid("missing_url", "a {type} channel needs a url",
+                                      type=self.type)
+        if self.type == "email" and not (self.smtp and self.from_ and self.to):
+            raise invalid("missing_email",
+                                      "an email channel needs smtp, from and to")
+        return self
+
+
+class RouteIn(Strict):
+    match: dict[Text, Text] = {}
+    channels: list[Text]
+    group_by: list[Text] = ["kind", "site"]
+    continue_: bool = Field(False, alias="continue")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class AlertsIn(Strict):
+    channels: list[ChannelIn] = []
+    routes: list[RouteIn] = []
+    thresholds: AlertThresholdsIn = AlertThresholdsIn()
+    lifecycle_horizon_months: Count = Field(12, ge=0, le=120)
+
+
+class ConfigFileIn(Strict):
+    """One configuration file. Included files may hold only the inventory-like sections."""
+
+    agent: AgentIn | None = None
+    include: list[Text] | Text | None = None
+    storage: StorageIn | None = None
+    service_life_table: OptText = None
+    service_life: dict[Identifier, CategoryEntry] = {}
+    credentials: dict[Identifier, CredentialIn] = {}
+    devices: list[DeviceIn] = []
+    alerts: AlertsIn | None = None
+
+
+MAIN_ONLY_SECTIONS = ("agent", "storage", "alerts", "service_life_table")

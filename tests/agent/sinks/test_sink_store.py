@@ -1,0 +1,131 @@
+"""The embedded SQLite store: points kept as written, replaced like InfluxDB, pruned by age."""
+from __future__ import annotations
+
+import sqlite3
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from agent.sinks import open_sink
+from agent.sinks.influx import InfluxSink
+from agent.sinks.store import EmbeddedStore, read_points
+from collectors.base import Sample
+from inventory.load import load_config
+
+NOW = datetime(2030, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def interface(device: str, index: int, when: datetime, octets: int) -> Sample:
+    return Sample("interface", {"device_id": device, "site": "hall", "ifIndex": str(index),
+                                "ifName": f"Gi0/{index}"},
+                  {"ifHCInOctets": octets, "ifOperStatus": 1, "util": 0.25, "up": True}, when)
+
+
+def test_points_come_back_as_written_series_by_series(tmp_path: Path):
+    store = EmbeddedStore(tmp_path / "m.sqlite3", prune_every=None)
+    written = [interface("sw-1", i, NOW + timedelta(seconds=t), t * 10 + i)
+               for t in range(3) for i in (2, 1)]
+    store.write(written + [interface("sw-2", 1, NOW, 5)])
+    store.close()
+    back = list(read_points(tmp_path / "m.sqlite3", "sw-1"))
+    expected = sorted(written, key=lambda s: (s.tags["ifIndex"], s.time))
+    assert back == expected
+    assert all(type(p.fields["ifHCInOctets"]) is int and p.fields["up"] is True for p in back)
+    assert store.stats().points_written == 7 and store.stats().kind == "embedded"
+
+
+def test_filters_by_measurement_and_since(tmp_path: Path):
+    store = EmbeddedStore(tmp_path / "m.sqlite3", prune_every=None)
+    store.write([interface("sw-1", 1, NOW - timedelta(hours=2), 1),
+                 interface("sw-1", 1, NOW, 2),
+                 Sample("lifeline_poll", {"device_id": "sw-1"}, {"up": 1}, NOW)])
+    store.close()
+    path = tmp_path / "m.sqlite3"
+    assert [p.fields["ifHCInOctets"] for p in
+            read_points(path, "sw-1", measurement="interface", since=NOW - timedelta(hours=1))] == [2]
+    assert [p.measurement for p in read_points(path, "sw-1", since=NOW)] == \
+        ["interface", "lifeline_poll"]
+    assert list(read_points(tmp_path / "missing.sqlite3", "sw-1")) == []
+
+
+def test_same_series_and_time_replaces_as_influxdb_does(tmp_path: Path):
+    store = EmbeddedStore(tmp_path / "m.sqlite3", prune_every=None)
+    store.write([interface("sw-1", 1, NOW, 1)])
+    store.write([interface("sw-1", 1, NOW, 2)])
+    store.close()
+    assert [p.fields["ifHCInOctets"] for p in read_points(tmp_path / "m.sqlite3", "sw-1")] == [2]
+
+
+def test_a_failed_write_keeps_nothing_and_the_next_one_works(tmp_path: Path):
+    store = EmbeddedStore(tmp_path / "m.sqlite3", prune_every=None)
+    bad = Sample("odd", {"device_id": "sw-1"}, {"value": object()}, NOW)  # type: ignore[dict-item]
+    with pytest.raises(TypeError):
+        store.write([interface("sw-1", 1, NOW, 1), bad])
+    store.write([interface("sw-1", 1, NOW, 2)])
+    store.close()
+    assert [p.fields["ifHCInOctets"] for p in read_points(tmp_path / "m.sqlite3", "sw-1")] == [2]
+    stats = store.stats()
+    assert (stats.points_written, stats.write_errors) == (1, 1)
+    assert "not JSON serializable" in (stats.last_error or "")
+
+
+def test_retention_prunes_by_the_injected_clock(tmp_path: Path):
+    clock = [NOW]
+    store = EmbeddedStore(tmp_path / "m.sqlite3", retention_days=30, clock=lambda: clock[0],
+                          prune_every=None)
+    store.write([interface("sw-1", 1, NOW - timedelta(days=d), d) for d in (0, 10, 29, 31, 60)])
+    assert store.prune() == 2
+    clock[0] = NOW + timedelta(days=20)
+    assert store.prune() == 1                   # the 10-day-old one is now 30 days old
+    store.close()
+    assert sorted(p.fields["ifHCInOctets"] for p in read_points(tmp_path / "m.sqlite3",
+                                                                 "sw-1")) == [0, 10]
+
+
+def test_the_retention_thread_prunes_at_open(tmp_path: Path):
+    path = tmp_path / "m.sqlite3"
+    old = EmbeddedStore(path, prune_every=None)
+    old.write([interface("sw-1", 1, NOW - timedelta(days=400), 1)])
+    old.close()
+    store = EmbeddedStore(path, retention_days=30, clock=lambda: NOW, prune_every=3600)
+    store.close()                               # joins the thread after its first run
+    assert list(read_points(path, "sw-1")) == []
+
+
+def test_wal_mode_and_concurrent_writers(tmp_path: Path):
+    store = EmbeddedStore(tmp_path / "m.sqlite3", prune_every=None)
+    threads = [threading.Thread(target=lambda k=k: [store.write(
+        [interface(f"sw-{k}", 1, NOW + timedelta(seconds=n), n)]) for n in range(50)])
+        for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    store.close()
+    db = sqlite3.connect(tmp_path / "m.sqlite3")
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("SELECT count(*) FROM points").fetchone()[0] == 200
+
+
+def test_open_sink_picks_the_store_or_influxdb_from_the_config(write, tmp_path: Path):
+    plain = write("plain.yaml", f"""
+        agent: {{state_dir: {tmp_path / 'var1'}, retention_days: 7}}
+        devices: []
+        """)
+    sink = open_sink(load_config(plain))
+    assert isinstance(sink, EmbeddedStore) and sink.retention == timedelta(days=7)
+    assert sink.path == tmp_path / "var1" / "metrics.sqlite3"
+    sink.close()
+    influx = write("influx.yaml", f"""
+        agent: {{state_dir: {tmp_path / 'var2'}}}
+        storage:
+          influxdb: {{url: "http://127.0.0.1:9", org: o, bucket: b, spool_max_mb: 1}}
+        devices: []
+        """)
+    sink = open_sink(load_config(influx))
+    assert isinstance(sink, InfluxSink)
+    assert (tmp_path / "var2" / "spool" / "cursor.json").exists()
+    assert sink.stats().kind == "influxdb"
+    sink.close(timeout=0.1)
