@@ -37,7 +37,7 @@ from agent.sinks.lineproto import encode_all  # noqa: E402
 from agent.sinks.spool import Spool  # noqa: E402
 from agent.sinks.store import EmbeddedStore  # noqa: E402
 from collectors.base import Sample  # noqa: E402
-from config.model import InfluxSettings
+from config.model import InfluxSettings  # noqa: E402
 
 from peers.victoria import Victoria  # noqa: E402
 

@@ -195,7 +195,7 @@ def run_bulkget(targets: list[str]) -> dict:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     ok = 0
     for target in runs:
-        done = subprocess.run(base + [target] + oids, capture_output=True, text=True,
+        done = subprocess.run([*base, target, *oids], capture_output=True, text=True,
                               env={**os.environ, "MIBS": ""})
         ok += done.returncode == 0 and "31.1.1.1.6" in done.stdout
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -264,7 +264,8 @@ def render(rows: list, ports: int) -> str:
         bulk_ms = 1000 * bulk["cpu"] / bulk["runs"]
         lines.append(f"| {n} | snmpbulkget ({bulk['runs']} runs) | {bulk['ok']} | - | - | "
                      f"{bulk_ms:.2f} | - | {bulk_ms / exp_ms:.2f}x |")
-    return "\n".join(lines) + f"\n\n(snmpd on {ports} ports of 127.0.0.1, 50 per process; targets round-robin)\n"
+    return "\n".join(lines) + (f"\n\n(snmpd on {ports} ports of 127.0.0.1, 50 per process; "
+                               "targets round-robin)\n")
 
 
 def write_section(table: str) -> None:

@@ -25,12 +25,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 if TYPE_CHECKING:
     from inventory.model import Device
 
 FieldValue = int | float | bool | str
+# A JSON document as `json.loads` returns it.
+JsonValue: TypeAlias = "bool | int | float | str | list[JsonValue] | dict[str, JsonValue] | None"
 
 
 class ResultCode(IntEnum):
@@ -114,7 +116,7 @@ class HttpFacts:
 
     result: str                           # Telegraf's http_response result, e.g. success
     status_code: int | None = None
-    document: Any = None                  # the body as JSON, when the check read it
+    document: JsonValue = None            # the body as JSON, when the check read it
     failed_expectations: tuple[str, ...] = ()     # why each failed expect_* did not hold
     cert_expiry_days: float | None = None
 

@@ -5,7 +5,11 @@ collectors declare (the SNMP profiles, `collectors.host.ENTRIES`,
 `collectors.http.catalogue.ENTRIES`, plus `lifeline_poll`) and that nothing undeclared is
 ever emitted. A field `*` declares a measurement whose numeric fields come from the device
 (the `kiosk` health JSON). `collectors/README.md`'s Metrics section is generated from it.
-Regenerate both after changing a profile or a collector's entries:
+The record the collectors declare with is `collectors.catalogue_entry.Entry`.
+
+Without arguments the catalogue the collectors declare is printed as CSV (compare it with
+`collectors/metrics.csv`). Regenerate both files after changing a profile or a collector's
+entries:
 
     .venv/bin/python -m collectors.catalogue --write
 """
@@ -15,46 +19,25 @@ import csv
 import io
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
-from collectors.base import POLL_MEASUREMENT, Sample
+from collectors import host
+from collectors.base import Sample
+from collectors.catalogue_entry import ANY_FIELD, Entry, MeasurementTags, add_tags
+from collectors.http import catalogue as http
+from collectors.snmp.catalogue import from_profiles, tags_of
+from collectors.snmp.profiles import load_profiles
 
 CATALOGUE = Path(__file__).resolve().parent / "metrics.csv"
 README = CATALOGUE.with_name("README.md")
 HEADER = ("measurement", "field", "type", "unit", "description")
 BEGIN, END = "<!-- metrics:begin -->", "<!-- metrics:end -->"
-ANY_FIELD = "*"
+COMMON_TAGS = ("device_id", "category", "site", "agent_host")
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class Entry:
-    measurement: str
-    field: str
-    type: str           # counter | gauge | enum
-    unit: str
-    description: str
-
-
-POLL_ENTRIES = (
-    Entry(POLL_MEASUREMENT, "up", "gauge", "boolean",
-          "1 when the device answered at all (success, auth failure, no such object, "
-          "bad response, partial), 0 on timeout, config or connection error"),
-    Entry(POLL_MEASUREMENT, "duration_seconds", "gauge", "seconds", "wall time of the poll"),
-    Entry(POLL_MEASUREMENT, "result_code", "enum", "",
-          "0 success, 1 timeout, 2 auth_failure, 3 no_such_object, 4 bad_response, "
-          "5 partial, 6 config_error, 7 connection_error"),
-)
-
-
-def declared() -> tuple[list[Entry], dict[str, list[str]]]:
+def declared() -> tuple[list[Entry], MeasurementTags]:
     """Every collector's entries (sorted; the first declaration of a pair wins, SNMP
     first) and measurement -> its tags besides the common ones."""
-    from collectors import host
-    from collectors.http import catalogue as http
-    from collectors.snmp import load_profiles
-    from collectors.snmp.catalogue import from_profiles, tags_of
-
     profiles = load_profiles()
     found = {(e.measurement, e.field): e for e in from_profiles(profiles)}
     tags = tags_of(profiles)
@@ -62,8 +45,7 @@ def declared() -> tuple[list[Entry], dict[str, list[str]]]:
         for e in entries:
             found.setdefault((e.measurement, e.field), e)
         for measurement, names in more_tags.items():
-            known = tags.setdefault(measurement, [])
-            known += [n for n in names if n not in known]
+            add_tags(tags, measurement, names)
     return sorted(found.values()), tags
 
 
@@ -73,9 +55,6 @@ def read(path: Path = CATALOGUE) -> list[Entry]:
     if not rows or tuple(rows[0]) != HEADER:
         raise ValueError(f"{path}: header must be {','.join(HEADER)}")
     return [Entry(*row) for row in rows[1:]]
-
-
-COMMON_TAGS = ("device_id", "category", "site", "agent_host")
 
 
 def undeclared(samples: Iterable[Sample], entries: list[Entry]) -> list[str]:
@@ -104,7 +83,7 @@ def render_csv(entries: list[Entry]) -> str:
     return buf.getvalue()
 
 
-def render_markdown(entries: list[Entry], tags: dict[str, list[str]]) -> str:
+def render_markdown(entries: list[Entry], tags: MeasurementTags) -> str:
     lines = []
     for measurement in sorted({e.measurement for e in entries}):
         extra = tags.get(measurement, [])
@@ -119,8 +98,12 @@ def render_markdown(entries: list[Entry], tags: dict[str, list[str]]) -> str:
 
 
 def readme_section(readme: str) -> str:
-    start, end = readme.index(BEGIN) + len(BEGIN), readme.index(END)
+    start, end = _section_bounds(readme)
     return readme[start:end].strip("\n")
+
+
+def _section_bounds(readme: str) -> tuple[int, int]:
+    return readme.index(BEGIN) + len(BEGIN), readme.index(END)
 
 
 def main(argv: list[str]) -> int:
@@ -128,7 +111,7 @@ def main(argv: list[str]) -> int:
     if "--write" in argv:
         CATALOGUE.write_text(render_csv(entries), encoding="utf-8")
         readme = README.read_text(encoding="utf-8")
-        start, end = readme.index(BEGIN) + len(BEGIN), readme.index(END)
+        start, end = _section_bounds(readme)
         README.write_text(readme[:start] + "\n" + render_markdown(entries, tags) + "\n"
                           + readme[end:], encoding="utf-8")
         return 0

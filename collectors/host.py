@@ -1,9 +1,8 @@
 """The local host collector (`poll.protocol: host`): CPU, memory, disks, network counters
 and load of the machine the agent runs on, through psutil, with Telegraf's names.
 
-Public API: `HostCollector.from_config(config)`, `await collector.collect(device)`
-(never raises), `await collector.aclose()`; `ENTRIES` and `TAGS`, this collector's part of
-the metric catalogue.
+Public API: `HostCollector.from_config(config)`, a `collectors.base.Collector`;
+`ENTRIES` and `TAGS`, this collector's part of the metric catalogue.
 
 psutil calls are blocking (a stale network mount can hang `statvfs`), so one poll runs in
 a small thread pool of its own and the event loop only awaits it, at most `poll.deadline`.
@@ -25,12 +24,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import psutil
 
 from collectors.base import Identity, PollResult, ResultCode, Sample, device_tags, poll_sample
-from collectors.catalogue import Entry
+from collectors.catalogue_entry import Entry, MeasurementTags
 
 if TYPE_CHECKING:
     from inventory.model import Config, Device
@@ -85,10 +84,8 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("system", "n_cpus", "gauge", "CPUs", "logical CPUs"),
     Entry("system", "uptime", "gauge", "seconds", "time since the host booted"),
 )
-# measurement -> the tags it carries besides the common ones
-TAGS: dict[str, list[str]] = {"cpu": ["cpu"], "mem": [], "disk": ["path", "device", "fstype",
-                                                                    "mode"],
-                              "net": ["interface"], "system": []}
+TAGS: MeasurementTags = {"cpu": ["cpu"], "mem": [], "disk": ["path", "device", "fstype", "mode"],
+                         "net": ["interface"], "system": []}
 
 
 @dataclass(slots=True)
@@ -105,7 +102,8 @@ class HostCollector:
                  now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self._pool = ThreadPoolExecutor(max_workers, thread_name_prefix="lifeline-host")
         self._now = now
-        self._cpu: dict[str, tuple[Any, float]] = {}   # device id -> (cpu_times(), when)
+        # device id -> (cpu_times() as a dict, time.monotonic() when taken)
+        self._cpu: dict[str, tuple[dict[str, float], float]] = {}
         self._lock = threading.Lock()
 
     @classmethod
@@ -165,15 +163,17 @@ class HostCollector:
     def _cpu_samples(self, device_id: str, tags: dict[str, str], at: datetime
                      ) -> list[Sample]:
         with self._lock:
-            before, taken = self._cpu.get(device_id, (None, 0.0))
-        if before is None or _time.monotonic() - taken < FIRST_CPU_INTERVAL:
+            previous = self._cpu.get(device_id)
+        if previous is None or _time.monotonic() - previous[1] < FIRST_CPU_INTERVAL:
             # No previous snapshot, or one too recent to measure against (ticks are 10 ms)
-            before = psutil.cpu_times()
+            before = psutil.cpu_times()._asdict()
             _time.sleep(FIRST_CPU_INTERVAL)
-        now = psutil.cpu_times()
+        else:
+            before = previous[0]
+        now = psutil.cpu_times()._asdict()
         with self._lock:
             self._cpu[device_id] = (now, _time.monotonic())
-        fields = cpu_usage(before._asdict(), now._asdict())
+        fields = cpu_usage(before, now)
         if not fields:
             return []
         return [Sample("cpu", {**tags, "cpu": "cpu-total"}, fields, at)]

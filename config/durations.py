@@ -36,7 +36,7 @@ def format_duration(seconds: float) -> str:
     """The shortest exact form: 90 -> '1m30s', 0.5 -> '500ms'."""
     if seconds < 1 and seconds != 0:
         return f"{round(seconds * 1000)}ms"
-    rest = int(round(seconds))
+    rest = round(seconds)
     parts = []
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
         if rest >= size:

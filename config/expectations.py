@@ -96,5 +96,5 @@ def _holds(found: Any, op: str, value: Any) -> bool:
         isinstance(found, str) and isinstance(value, str))
     if not comparable:
         return False
-    return {"<": found < value, "<=": found <= value, ">": found > value,
-            ">=": found >= value}[op]
+    return bool({"<": found < value, "<=": found <= value, ">": found > value,
+                 ">=": found >= value}[op])

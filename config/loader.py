@@ -20,7 +20,7 @@ import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -28,6 +28,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from config import schema, shipped
 from config.errors import ConfigError, Path_, Problem, did_you_mean, format_path
 from config.model import (
+    REFRESH_INTERVAL,
     AgentSettings,
     AlertmanagerSettings,
     AlertSettings,
@@ -47,6 +48,7 @@ from config.model import (
 from config.source import LocatedDocument, load_located
 
 MAX_INCLUDED_FILES = 10_000
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,9 +159,9 @@ def _validate_file(doc: LocatedDocument, is_main: bool, problems: list[Problem])
             if section in data:
                 problems.append(doc.problem((section,), f"'{section}' belongs in the main "
                                                          "configuration file, not an include"))
-    devices = _entries(doc, data.get("devices"), ("devices",), list, schema.DeviceIn, problems)
-    credentials = _entries(doc, data.get("credentials"), ("credentials",), dict,
-                           schema.CredentialIn, problems)
+    devices = _list_entries(doc, data.get("devices"), ("devices",), schema.DeviceIn, problems)
+    credentials = _dict_entries(doc, data.get("credentials"), ("credentials",),
+                                schema.CredentialIn, problems)
     sections: dict[str, Any] = {}
     valid = True
     for key, value in data.items():
@@ -179,8 +181,8 @@ def _validate_file(doc: LocatedDocument, is_main: bool, problems: list[Problem])
 def _alerts_entries(doc: LocatedDocument, alerts: dict[str, Any],
                     problems: list[Problem]) -> dict[str, Any]:
     """Validate channels one by one, so that a bad channel does not hide bad routes."""
-    channels = _entries(doc, alerts.get("channels"), ("alerts", "channels"), list,
-                        schema.ChannelIn, problems)
+    channels = _list_entries(doc, alerts.get("channels"), ("alerts", "channels"),
+                             schema.ChannelIn, problems)
     if not any(isinstance(c, Invalid) for c in channels):
         return alerts
     names = [c.get("name") for c in alerts.get("channels", []) if isinstance(c, dict)]
@@ -195,42 +197,56 @@ def _alerts_entries(doc: LocatedDocument, alerts: dict[str, Any],
     return {k: v for k, v in alerts.items() if k not in ("channels", "routes")}
 
 
-def _entries(doc: LocatedDocument, raw: Any, where: Path_, shape: type,
-             model: type[BaseModel], problems: list[Problem]) -> Any:
-    """Validate each entry of a list or mapping section; keep the valid ones.
-
-    An invalid entry is replaced by None (for devices) or left out, after its problems
-    are recorded; its id or name is still known, so other entries may refer to it."""
+def _list_entries(doc: LocatedDocument, raw: object, where: Path_, model: type[M],
+                  problems: list[Problem]) -> list[M | Invalid]:
+    """Validate each entry of a list section. An invalid entry is replaced by an `Invalid`
+    placeholder after its problems are recorded: its id is still known, so other entries
+    may refer to it."""
     if raw is None:
-        return shape()
-    if not isinstance(raw, shape):
-        kind = "list" if shape is list else "mapping"
-        problems.append(doc.problem(where, f"must be a {kind}, not "
-                                                f"{type(raw).__name__}"))
-        return shape()
+        return []
+    if not isinstance(raw, list):
+        problems.append(doc.problem(where, f"must be a list, not {type(raw).__name__}"))
+        return []
     try:   # the common case, all valid, in one call: much faster for 100,000 devices
-        return _adapter(shape, model).validate_python(raw)
+        valid: list[M] = _adapter(list[model]).validate_python(raw)   # type: ignore[valid-type]
+        return list(valid)
     except ValidationError:
         pass   # find which entries are bad, one by one
-    items = enumerate(raw) if shape is list else raw.items()
-    valid: Any = shape()
-    for key, entry in items:
-        try:
-            value = model.model_validate(entry)
-        except ValidationError as exc:
-            problems.extend(located(doc, {**error, "loc": (*where, key, *error["loc"])})
-                            for error in exc.errors())
-            value = Invalid(entry.get("id") if isinstance(entry, dict) else None)
-        if shape is list:
-            valid.append(value)
-        else:
-            valid[key] = value
-    return valid
+    return [_validated(doc, (*where, index), entry, model, problems)
+            for index, entry in enumerate(raw)]
+
+
+def _dict_entries(doc: LocatedDocument, raw: object, where: Path_, model: type[M],
+                  problems: list[Problem]) -> dict[str, M | Invalid]:
+    """Validate each entry of a mapping section, as `_list_entries` does a list's."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        problems.append(doc.problem(where, f"must be a mapping, not {type(raw).__name__}"))
+        return {}
+    try:
+        valid: dict[str, M] = _adapter(dict[str, model]).validate_python(raw)  # type: ignore[valid-type]
+        return dict(valid)
+    except ValidationError:
+        pass
+    return {str(key): _validated(doc, (*where, key), entry, model, problems)
+            for key, entry in raw.items()}
+
+
+def _validated(doc: LocatedDocument, where: Path_, entry: object, model: type[M],
+               problems: list[Problem]) -> M | Invalid:
+    try:
+        return model.model_validate(entry)
+    except ValidationError as exc:
+        problems.extend(located(doc, {**error, "loc": (*where, *error["loc"])})
+                        for error in exc.errors())
+        return Invalid(entry.get("id") if isinstance(entry, dict) else None)
 
 
 @functools.cache
-def _adapter(shape: type, model: type[BaseModel]) -> TypeAdapter[Any]:
-    return TypeAdapter(list[model] if shape is list else dict[str, model])  # type: ignore[valid-type]
+def _adapter(shape: Any) -> TypeAdapter[Any]:
+    """One adapter per shape (building one costs more than validating a small file)."""
+    return TypeAdapter(shape)
 
 
 def _includes(doc: LocatedDocument, parsed: schema.ConfigFileIn,
@@ -293,7 +309,6 @@ def _credential(doc: LocatedDocument, name: str, cred: schema.CredentialIn | Inv
         return HttpCredentials(name=name, username=cred.username,
                                password=_secret(doc, cred.password_env, cred.password_file),
                                token=_secret(doc, cred.token_env, cred.token_file))
-    assert cred.version != "http"
     return SnmpCredentials(
         name=name, version=cred.version,
         community=_secret(doc, cred.community_env, cred.community_file),
@@ -340,9 +355,8 @@ def _channel(doc: LocatedDocument, c: schema.ChannelIn) -> ChannelSettings:
                              ca_file=c.ca_file)
     if c.type == "alertmanager":
         assert c.url is not None
-        refresh = {} if c.refresh_interval is None else {"refresh_interval": c.refresh_interval}
         return AlertmanagerSettings(**common, url=c.url, headers=headers, ca_file=c.ca_file,
-                                    **refresh)
+                                    refresh_interval=c.refresh_interval or REFRESH_INTERVAL)
     return LogSettings(**common)
 
 
@@ -436,7 +450,7 @@ def _message(kind: str, error: Any, value: Any) -> str:
     if kind in ("dict_type", "model_type", "model_attributes_type"):
         return f"must be a mapping of keys, not {type(value).__name__}"
     # our own PydanticCustomError messages are already short and never echo secrets
-    return error["msg"].removeprefix("Value error, ")
+    return str(error["msg"]).removeprefix("Value error, ")
 
 
 def _allowed_keys(loc: Path_) -> list[str]:

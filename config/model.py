@@ -15,6 +15,7 @@ from typing import ClassVar, Literal
 from zoneinfo import ZoneInfo
 
 Lang = Literal["ko", "en"]
+REFRESH_INTERVAL = 60.0     # seconds between Alertmanager re-posts of firing alerts
 
 
 class SecretError(Exception):
@@ -188,7 +189,7 @@ class AlertmanagerSettings(BaseChannelSettings):
     url: str
     headers: tuple[tuple[str, str], ...] = ()
     ca_file: str | None = None
-    refresh_interval: float = 60.0      # re-post still-firing alerts this often
+    refresh_interval: float = REFRESH_INTERVAL   # re-post still-firing alerts this often
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

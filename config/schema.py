@@ -60,7 +60,8 @@ def _duration(value: Any) -> Any:
     try:
         seconds = parse_duration(value)
     except (ValueError, TypeError, AttributeError):
-        raise invalid("not_a_duration", "not a duration: {value} (write e.g. 30s, 5m, 2h)", value=value) from None
+        raise invalid("not_a_duration", "not a duration: {value} (write e.g. 30s, 5m, 2h)",
+                      value=value) from None
     return seconds
 
 
@@ -325,7 +326,8 @@ class PollIn(Strict):
     def _address(cls, value: str | None) -> str | None:
         match = re.fullmatch(r"(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+)(?::(\d{1,5}))?", value or "")
         if value is not None and (match is None or not 0 < int(match[2] or 1) < 65536):
-            raise invalid("bad_address", "not a host[:port] address: {value} (IPv6 as [::1]:161)", value=value)
+            raise invalid("bad_address",
+                          "not a host[:port] address: {value} (IPv6 as [::1]:161)", value=value)
         return value
 
     @field_validator("url")

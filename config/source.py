@@ -23,7 +23,7 @@ MAX_DEPTH = 100
 TOO_DEEP = f"YAML nested too deeply (more than {MAX_DEPTH} levels)"
 
 
-class _TooDeep(Exception):
+class _TooDeepError(Exception):
     """Raised while building a document nested past MAX_DEPTH."""
 
 
@@ -84,7 +84,7 @@ def load_located(file: Path) -> LocatedDocument:
     except yaml.YAMLError as exc:
         message = TOO_DEEP if _nested_too_deeply(text) else f"malformed YAML: {exc}"
         raise ConfigError([Problem(str(file), 0, "", message)]) from None
-    except (_TooDeep, RecursionError):
+    except (_TooDeepError, RecursionError):
         raise ConfigError([Problem(str(file), 0, "", TOO_DEEP)]) from None
     finally:
         loader.dispose()
@@ -146,7 +146,7 @@ def _build(loader: Any, node: yaml.Node, path: Path_, document: LocatedDocument,
     if isinstance(node, yaml.ScalarNode):
         return _scalar(loader, node)
     if len(path) >= MAX_DEPTH:
-        raise _TooDeep
+        raise _TooDeepError
     if id(node) in open_nodes:   # an alias to one of its own ancestors: &a [*a]
         problems.append(document.problem(path, "recursive YAML alias"))
         return None
@@ -173,13 +173,13 @@ def _collection(loader: Any, node: yaml.Node, path: Path_, document: LocatedDocu
             key = str(key) if not isinstance(key, (str, int)) else key
             if key in result:
                 problems.append(Problem(str(document.file), key_node.start_mark.line + 1,
-                                        format_path(path + (key,)),
+                                        format_path((*path, key)),
                                         f"duplicate key {key!r}"))
                 continue
-            result[key] = _build(loader, value_node, path + (key,), document, problems,
+            result[key] = _build(loader, value_node, (*path, key), document, problems,
                                  open_nodes)
         return result
-    return [_build(loader, item, path + (index,), document, problems, open_nodes)
+    return [_build(loader, item, (*path, index), document, problems, open_nodes)
             for index, item in enumerate(node.value)]
 
 

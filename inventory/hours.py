@@ -93,7 +93,8 @@ def _parse_clause(clause: str) -> list[Span]:
     match = _CLAUSE.match(clause)
     if not match:
         raise HoursError(
-            f"cannot read {clause!r}: write e.g. 'Mon-Fri 09:00-18:00', 'daily 10:00-24:00' or '24h'")
+            f"cannot read {clause!r}: write e.g. 'Mon-Fri 09:00-18:00', 'daily 10:00-24:00' "
+            "or '24h'")
     start, end = _minutes(match["start"]), _minutes(match["end"])
     if start == 1440:
         raise HoursError(f"{clause!r}: a span cannot open at 24:00")

@@ -34,21 +34,25 @@ from __future__ import annotations
 import codecs
 import csv
 import difflib
+import functools
 import io
 import re
 import unicodedata
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
 from config.errors import ConfigError, Problem
 from inventory.model import Category
+
+T = TypeVar("T")
+Cells = Callable[[str], Any]     # a row's cell by canonical column name, None if absent
 
 # Canonical field -> the headers that mean it, already normalised (see `_normalise`).
 FIELD_HEADERS: dict[str, tuple[str, ...]] = {
@@ -157,6 +161,7 @@ def read_rows(path: Path) -> tuple[list[list[Any]], str | None]:
 
 def decode_csv(path: Path, data: bytes) -> tuple[str, str]:
     """The text of a CSV file: UTF-8 (with or without BOM), else CP949 (Korean Excel)."""
+    encodings: tuple[tuple[str, str], ...]
     if data.startswith(codecs.BOM_UTF8):
         encodings = (("utf-8-sig", "UTF-8 with BOM"),)
     else:
@@ -294,7 +299,8 @@ def _won(value: Any, thousand_column: bool) -> int:
 
 
 _YEAR = re.compile(r"(\d{4})(?:\.0+)?\s*년?")   # 2008.0: a year saved from a number cell
-_BEFORE = re.compile(r"(?:~|≤|<=|<)?\s*(\d{4})\s*년?\s*(이전|이하|까지|以前|or earlier|and before)?")
+_BEFORE = re.compile(
+    r"(?:~|≤|<=|<)?\s*(\d{4})\s*년?\s*(이전|이하|까지|以前|or earlier|and before)?")
 _DATE = re.compile(r"(\d{4})\s*[-./년]\s*(\d{1,2})\s*[-./월]\s*(\d{1,2})\s*[.일]?")
 
 
@@ -380,7 +386,7 @@ def _read_row(ctx: _RowContext, row: list[Any], index: _CategoryIndex,
               categories: Mapping[str, Category]) -> dict[str, Any] | None:
     """One device entry, or None when the row has problems (recorded in `ctx`)."""
     before = len(ctx.problems)
-    get = lambda name: _cell(row, ctx.columns, name)  # noqa: E731 - a local shorthand
+    get = functools.partial(_cell, row, ctx.columns)       # get("quantity"): the cell
     entry: dict[str, Any] = {}
     category = _category(ctx, get("category"), index)
     name = _text(get("name"))
@@ -389,7 +395,8 @@ def _read_row(ctx: _RowContext, row: list[Any], index: _CategoryIndex,
     acquired = _parse(ctx, "acquired_date", get("acquired_date"), _acquired) \
         or _parse(ctx, "acquired_year", get("acquired_year"), _acquired)
     _check_year_and_date(ctx, get, acquired)
-    quantity = _parse(ctx, "quantity", get("quantity"), lambda v: _whole(v, "대|식|개|ea|set|sets|units?"))
+    quantity = _parse(ctx, "quantity", get("quantity"),
+                      lambda v: _whole(v, "대|식|개|ea|set|sets|units?"))
     if quantity is not None and quantity < 1:
         ctx.problem("quantity", f"must be 1 or more: {quantity}")
     life = _parse(ctx, "service_life_years", get("service_life_years"),
@@ -420,7 +427,9 @@ def _read_row(ctx: _RowContext, row: list[Any], index: _CategoryIndex,
     return entry if len(ctx.problems) == before else None
 
 
-def _parse(ctx: _RowContext, fieldname: str, value: Any, parse: Any) -> Any:
+def _parse(ctx: _RowContext, fieldname: str, value: Any,
+           parse: Callable[[Any], T]) -> T | None:
+    """`parse(value)`, or None when the cell is empty or does not parse (a problem)."""
     if value is None:
         return None
     try:
@@ -441,7 +450,7 @@ def _category(ctx: _RowContext, value: Any, index: _CategoryIndex) -> str | None
     return key
 
 
-def _check_year_and_date(ctx: _RowContext, get: Any, acquired: _Acquired | None) -> None:
+def _check_year_and_date(ctx: _RowContext, get: Cells, acquired: _Acquired | None) -> None:
     """A sheet with both a year and a date column must agree with itself."""
     year_cell, date_cell = get("acquired_year"), get("acquired_date")
     if acquired is None or year_cell is None or date_cell is None:
@@ -455,12 +464,17 @@ def _check_year_and_date(ctx: _RowContext, get: Any, acquired: _Acquired | None)
                                      f" {acquired.value}")
 
 
-def _unit_cost(ctx: _RowContext, get: Any, quantity: int) -> int | None:
-    thousand = lambda name: ctx.columns[name].thousand_won  # noqa: E731
-    unit = _parse(ctx, "unit_cost", get("unit_cost"),
-                  lambda v: _won(v, thousand("unit_cost")))
-    total = _parse(ctx, "total_cost", get("total_cost"),
-                   lambda v: _won(v, thousand("total_cost")))
+def _money(ctx: _RowContext, column: str) -> Callable[[Any], int]:
+    """The parser of a money column: in 천원 when its header says so. Called only for a
+    cell the sheet has, so only then is the column looked up."""
+    def parse(value: Any) -> int:
+        return _won(value, ctx.columns[column].thousand_won)
+    return parse
+
+
+def _unit_cost(ctx: _RowContext, get: Cells, quantity: int) -> int | None:
+    unit = _parse(ctx, "unit_cost", get("unit_cost"), _money(ctx, "unit_cost"))
+    total = _parse(ctx, "total_cost", get("total_cost"), _money(ctx, "total_cost"))
     if unit is not None or total is None:
         if unit is not None and total is not None and unit * quantity != total:
             ctx.warnings.append(f"{ctx.file}: row {ctx.row}: {ctx.columns['unit_cost'].header} "
@@ -524,13 +538,14 @@ def _assign_ids(file: str, placed: list[tuple[int, dict[str, Any], str | None]],
         else:
             year = entry.get("acquired")
             year = year if isinstance(year, int) else getattr(year, "year", None)
-            device_id = f"{entry['category']}-{year}-{row}" if year else f"{entry['category']}-{row}"
+            device_id = (f"{entry['category']}-{year}-{row}" if year
+                         else f"{entry['category']}-{row}")
             if written is not None:
                 entry["tags"] = {"asset_no": written}
                 kept_as_tag += 1
         if device_id in seen:
-            problems.append(SheetProblem(file, row, id_header,
-                                         f"duplicate id {device_id!r} (also row {seen[device_id]})"))
+            problems.append(SheetProblem(
+                file, row, id_header, f"duplicate id {device_id!r} (also row {seen[device_id]})"))
         seen[device_id] = row
         entry["id"] = device_id
     if kept_as_tag:

@@ -26,28 +26,28 @@ import calendar
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from enum import Enum
+from enum import StrEnum
 
 from inventory.model import Category, Device
 
 DEFAULT_HORIZON_MONTHS = 12
 
 
-class LifeStatus(str, Enum):
+class LifeStatus(StrEnum):
     EXCEEDED = "exceeded"
     DUE = "due"
     IN_SERVICE = "in_service"
     UNKNOWN = "unknown"          # no acquisition date or no service life
 
 
-class SupportStatus(str, Enum):
+class SupportStatus(StrEnum):
     UNSUPPORTED = "unsupported"
     SUPPORT_ENDING = "support_ending"
     SUPPORTED = "supported"
     UNKNOWN = "unknown"          # no support date and no milestone passed
 
 
-class ContractStatus(str, Enum):
+class ContractStatus(StrEnum):
     ENDED = "ended"
     ENDING = "ending"
     ACTIVE = "active"

@@ -170,7 +170,7 @@ def _devices(files: tuple[ConfigFile, ...], categories: dict[str, Category],
         if not isinstance(device.id, str):
             continue
         if device.id in first_seen:
-            problems.append(doc.problem(where + ("id",), f"duplicate id {device.id!r} "
+            problems.append(doc.problem((*where, "id"), f"duplicate id {device.id!r} "
                                                          f"(first at {first_seen[device.id]})"))
         else:
             first_seen[device.id] = f"{doc.file}:{doc.line_of(where)}"
@@ -187,33 +187,33 @@ def _check_device(doc: LocatedDocument, where: Path_, device: schema.DeviceIn,
                   categories: dict[str, Category], credentials: dict[str, Credentials | Invalid],
                   ids: dict[str, str]) -> Iterator[Problem]:
     if device.category not in categories:
-        yield doc.problem(where + ("category",), f"unknown category {device.category!r}"
+        yield doc.problem((*where, "category"), f"unknown category {device.category!r}"
                                                  f"{did_you_mean(device.category, categories)}")
     if device.parent is not None and device.parent not in ids:
-        yield doc.problem(where + ("parent",), f"unknown parent {device.parent!r}"
+        yield doc.problem((*where, "parent"), f"unknown parent {device.parent!r}"
                                                f"{did_you_mean(device.parent, ids)}")
     if device.parent == device.id:
-        yield doc.problem(where + ("parent",), "a device cannot be its own parent")
+        yield doc.problem((*where, "parent"), "a device cannot be its own parent")
     if device.operating_hours is not None:
         try:
             OperatingHours.parse(device.operating_hours)
         except HoursError as exc:
-            yield doc.problem(where + ("operating_hours",), str(exc))
+            yield doc.problem((*where, "operating_hours"), str(exc))
     if isinstance(device.acquired, date):
         for field in ("support_ends", "retired"):
             value = getattr(device, field)
             if value is not None and value < device.acquired:
-                yield doc.problem(where + (field,), f"{value} is before acquired "
+                yield doc.problem((*where, field), f"{value} is before acquired "
                                                     f"({device.acquired})")
     if device.poll is not None:
-        yield from _check_poll(doc, where + ("poll",), device.poll, credentials)
+        yield from _check_poll(doc, (*where, "poll"), device.poll, credentials)
 
 
 def _check_poll(doc: LocatedDocument, where: Path_, poll: schema.PollIn,
                 credentials: dict[str, Credentials | Invalid]) -> Iterator[Problem]:
     attempts = poll.retries + 1
     if poll.timeout * attempts >= poll.interval:
-        yield doc.problem(where + ("timeout",),
+        yield doc.problem((*where, "timeout"),
                           f"a poll can take timeout x attempts = {poll.timeout:g}s x "
                           f"{attempts} = {poll.timeout * attempts:g}s, not less than its "
                           f"interval {poll.interval:g}s: lower timeout or retries, or "
@@ -223,14 +223,14 @@ def _check_poll(doc: LocatedDocument, where: Path_, poll: schema.PollIn,
         if isinstance(cred, Invalid):
             pass  # its own problems are reported where it is defined
         elif cred is None:
-            yield doc.problem(where + ("credentials",),
+            yield doc.problem((*where, "credentials"),
                               f"unknown credentials {poll.credentials!r}"
                               f"{did_you_mean(poll.credentials, credentials)}")
         elif poll.protocol == "snmp" and not isinstance(cred, SnmpCredentials):
-            yield doc.problem(where + ("credentials",),
+            yield doc.problem((*where, "credentials"),
                               f"credentials {poll.credentials!r} are not SNMP credentials")
         elif poll.protocol == "http" and not isinstance(cred, HttpCredentials):
-            yield doc.problem(where + ("credentials",),
+            yield doc.problem((*where, "credentials"),
                               f"credentials {poll.credentials!r} are not HTTP credentials")
     elif poll.protocol == "snmp":
         yield doc.problem(where, "an snmp poll needs credentials (a key of credentials:)")
@@ -242,7 +242,8 @@ def _parent_cycles(placed: list[tuple[LocatedDocument, int, schema.DeviceIn]]
     where = {device.id: (doc, index) for doc, index, device in placed}
     reported: set[str] = set()
     for start in parent_of:
-        chain, node = [], start
+        chain: list[str] = []
+        node: str | None = start
         while node is not None and node in parent_of and node not in chain:
             chain.append(node)
             node = parent_of[node]
@@ -295,6 +296,7 @@ def _poll(p: schema.PollIn) -> PollSpec:
                     interval=p.interval, timeout=p.timeout, retries=p.retries,
                     method=p.method, expect_status=tuple(p.expect_status),
                     expect_text=p.expect_text, expect_regex=p.expect_regex,
-                    expect_json=tuple(parse_expectation(text) for text in p.expect_json), headers=tuple(p.headers.items()),
+                    expect_json=tuple(parse_expectation(text) for text in p.expect_json),
+                    headers=tuple(p.headers.items()),
                     body=p.body, follow_redirects=p.follow_redirects, verify_tls=p.verify_tls,
                     monitored_interfaces=tuple(p.monitored_interfaces))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
@@ -17,7 +17,7 @@ from config.expectations import Expectation
 from config.model import AgentSettings, AlertSettings, Credentials, InfluxSettings, ThresholdItems
 
 
-class Criticality(str, Enum):
+class Criticality(StrEnum):
     """How much an outage or an ageing asset matters; orders the replacement plan."""
 
     CRITICAL = "critical"

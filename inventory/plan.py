@@ -43,7 +43,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from inventory.lifecycle import Lifecycle, LifeStatus, Policy, SupportStatus, assess
@@ -51,8 +51,11 @@ from inventory.model import Criticality, Device
 
 DEFAULT_REPEATED_OUTAGES = 3
 
+# How candidates rank: a tuple compared element by element (see `_candidate`).
+SortKey = tuple[Any, ...]
 
-class Reason(str, Enum):
+
+class Reason(StrEnum):
     """Why an asset is in the plan. The values are the stable codes used in exports."""
 
     SERVICE_LIFE = "service_life"
@@ -193,7 +196,7 @@ def build_plan(devices: Iterable[Device], policy: Policy, *, year: int, horizon:
         raise ValueError(f"repeated_outages must be 1 or more, not {repeated_outages}")
     first_day, last_year = date(year, 1, 1), year + horizon
     labels = {key: CategoryLabel(c.key, c.name_ko, c.name_en) for key, c in policy.items()}
-    candidates: list[tuple[tuple, dict[str, Any]]] = []
+    candidates: list[tuple[SortKey, dict[str, Any]]] = []
     undated: list[Asset] = []
     for device in devices:
         if device.is_retired(first_day):
@@ -226,7 +229,7 @@ def _due_year(device: Device, life_ends: date | None, support_ends: date | None,
 
 def _candidate(device: Device, lifecycle: Lifecycle, labels: Mapping[str, CategoryLabel],
                year: int, outage_count: int | None,
-               repeated_outages: int) -> tuple[tuple, dict[str, Any]]:
+               repeated_outages: int) -> tuple[SortKey, dict[str, Any]]:
     """The sort key (the priority rule) and fields of the row for `device` in `year`.
 
     `lifecycle` is the device assessed on 1 Jan of `year`.
@@ -241,12 +244,12 @@ def _candidate(device: Device, lifecycle: Lifecycle, labels: Mapping[str, Catego
                                                  (Reason.LEASE, lease_due),
                                                  (Reason.OUTAGE_HISTORY, repeated)) if holds)
     life = lifecycle.service_life
-    row = dict(
-        year=year, asset=_asset(device, labels),
-        service_life_years=life.years if life else None,
-        years_elapsed=year - device.acquired.year if device.acquired else None,
-        life_ends=lifecycle.life_ends, support_ends=lifecycle.support_ends,
-        lease_ends=device.lease_ends, reasons=reasons, outages=outage_count)
+    row = {
+        "year": year, "asset": _asset(device, labels),
+        "service_life_years": life.years if life else None,
+        "years_elapsed": year - device.acquired.year if device.acquired else None,
+        "life_ends": lifecycle.life_ends, "support_ends": lifecycle.support_ends,
+        "lease_ends": device.lease_ends, "reasons": reasons, "outages": outage_count}
     key = (year,
            0 if lifecycle.status is LifeStatus.EXCEEDED else 1 if life_due else 2,
            0 if lifecycle.support is SupportStatus.UNSUPPORTED else 1 if support_due else 2,
@@ -257,7 +260,7 @@ def _candidate(device: Device, lifecycle: Lifecycle, labels: Mapping[str, Catego
     return key, row
 
 
-def _prioritise(candidates: list[tuple[tuple, dict[str, Any]]]) -> tuple[PlanRow, ...]:
+def _prioritise(candidates: list[tuple[SortKey, dict[str, Any]]]) -> tuple[PlanRow, ...]:
     """Rows sorted by year and priority key, numbered 1.. within each year."""
     candidates.sort(key=lambda pair: pair[0])
     rows: list[PlanRow] = []

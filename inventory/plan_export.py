@@ -21,7 +21,7 @@ import io
 import json
 import math
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from openpyxl import Workbook
@@ -54,7 +54,8 @@ TEXT: dict[str, dict[str, str]] = {
            "missing_note": "단가가 입력되지 않은 {n}건은 합계에 포함되지 않았습니다.",
            "partial": "(단가 미입력 {n}건 제외)",
            "partial_cells": "노란색 칸: 단가 미입력 항목이 있어 실제 소요액보다 적게 합산됨."},
-    "en": {"title": "Equipment replacement plan", "year": "{year}", "totals": "Required funds by year",
+    "en": {"title": "Equipment replacement plan", "year": "{year}",
+           "totals": "Required funds by year",
            "unit": "thousand KRW", "sum": "Total", "missing_rows": "Rows without cost",
            "cost_missing": "cost missing", "undated": "Undated (no acquisition or support date)",
            "undated_note": "undated", "none": "none", "plan_sheet": "Plan",
@@ -99,7 +100,8 @@ COLUMNS = (
     Column("location", "설치장소", "Location", lambda r, _: r.asset.location),
     Column("acquired", "도입연도", "Acquired", lambda r, _: r.asset.acquired_year, "int"),
     Column("quantity", "수량", "Qty", lambda r, _: r.asset.quantity, "int"),
-    Column("life", "내용연수(년)", "Service life (years)", lambda r, _: r.service_life_years, "int"),
+    Column("life", "내용연수(년)", "Service life (years)", lambda r, _: r.service_life_years,
+           "int"),
     Column("elapsed", "경과연수(년)", "Years elapsed", lambda r, _: r.years_elapsed, "int"),
     Column("reasons", "교체사유", "Reasons", _reasons),
     Column("unit_cost", "단가(원)", "Unit cost (KRW)", lambda r, _: r.asset.unit_cost_krw, "won"),
@@ -140,7 +142,7 @@ def _csv(plan: ReplacementPlan, lang: str) -> bytes:
     for asset in plan.undated:
         row = _undated_row(asset)
         values = {c.key: _blank(c.value(row, lang)) for c in UNDATED_COLUMNS}
-        values["note"] = "; ".join(filter(None, [TEXT[lang]["undated_note"], values["note"]]))
+        values["note"] = "; ".join(filter(None, [TEXT[lang]["undated_note"], str(values["note"])]))
         writer.writerow(values.get(column.key, "") for column in COLUMNS)
     return out.getvalue().encode("utf-8-sig")
 
@@ -235,7 +237,7 @@ def _md(plan: ReplacementPlan, lang: str) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def _md_table(columns: tuple[Column, ...], rows, lang: str) -> list[str]:
+def _md_table(columns: tuple[Column, ...], rows: Sequence[PlanRow], lang: str) -> list[str]:
     header = [_md_header(column, lang) for column in columns]
     align = ["---:" if column.kind != "text" else "---" for column in columns]
     body = [[_md_cell(column, column.value(row, lang)) for column in columns] for row in rows]
@@ -271,7 +273,8 @@ def _md_totals(plan: ReplacementPlan, lang: str) -> list[str]:
         lines.append(_md_line([category.display_name(lang), *(_md_amount(a, lang) for a in amounts),
                                _md_amount(totals.by_category[category.key], lang)]))
     year_amounts = [totals.by_year[y] for y in totals.years]
-    lines.append(_md_line([f"**{text['sum']}**", *(f"**{_md_amount(a, lang)}**" for a in year_amounts),
+    lines.append(_md_line([f"**{text['sum']}**",
+                           *(f"**{_md_amount(a, lang)}**" for a in year_amounts),
                            f"**{_md_amount(totals.overall, lang)}**"]))
     if totals.overall.cost_missing_rows:
         lines.append(_md_line([text["missing_rows"],
@@ -318,7 +321,8 @@ def _xlsx(plan: ReplacementPlan, lang: str) -> bytes:
     return out.getvalue()
 
 
-def _fill_table(sheet: Worksheet, columns: tuple[Column, ...], rows, lang: str) -> None:
+def _fill_table(sheet: Worksheet, columns: tuple[Column, ...], rows: Sequence[PlanRow],
+                lang: str) -> None:
     sheet.append([column.label(lang) for column in columns])
     for row in rows:
         sheet.append([column.value(row, lang) for column in columns])
@@ -342,7 +346,7 @@ def _fill_totals(sheet: Worksheet, plan: ReplacementPlan, lang: str) -> None:
     lines.append((text["sum"], [totals.by_year[y] for y in totals.years], totals.overall))
     for label, amounts, overall in lines:
         sheet.append([label, *(_xlsx_amount(a) for a in (*amounts, overall))])
-        for cell, amount in zip(sheet[sheet.max_row][1:], (*amounts, overall)):
+        for cell, amount in zip(sheet[sheet.max_row][1:], (*amounts, overall), strict=False):
             cell.fill = _PARTIAL_FILL if amount.cost_missing_rows else PatternFill()
     sum_row = sheet.max_row
     sheet.append([text["missing_rows"], *(totals.by_year[y].cost_missing_rows

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
-from typing import IO
+from typing import BinaryIO, TextIO
 
 from config.errors import ConfigError
 from inventory.load import load_config
@@ -58,16 +58,33 @@ def parse_date_argument(text: str) -> date:
 
 
 @contextmanager
-def output(path: Path | None, binary: bool = False) -> Iterator[IO]:
-    """stdout, or the file at `path` (written whole: a failure leaves no partial file)."""
+def text_output(path: Path | None) -> Iterator[TextIO]:
+    """stdout, or the UTF-8 file at `path` (written whole: a failure leaves no partial file)."""
     if path is None:
-        yield sys.stdout.buffer if binary else sys.stdout
+        yield sys.stdout
         return
+    with _whole_file(path) as temporary, \
+            open(temporary, "w", encoding="utf-8", newline="") as handle:
+        yield handle
+
+
+@contextmanager
+def binary_output(path: Path | None) -> Iterator[BinaryIO]:
+    """stdout's bytes, or the file at `path` (written whole, as `text_output`)."""
+    if path is None:
+        yield sys.stdout.buffer
+        return
+    with _whole_file(path) as temporary, open(temporary, "wb") as handle:
+        yield handle
+
+
+@contextmanager
+def _whole_file(path: Path) -> Iterator[Path]:
+    """A temporary path beside `path`, renamed to it when the block succeeds and removed
+    when it fails; an OSError becomes a CommandError (exit 2) naming the file."""
     temporary = path.with_name(f".{path.name}.tmp")
     try:
-        with open(temporary, "wb" if binary else "w",
-                  **({} if binary else {"encoding": "utf-8", "newline": ""})) as handle:
-            yield handle
+        yield temporary
         temporary.replace(path)
     except OSError as exc:
         temporary.unlink(missing_ok=True)

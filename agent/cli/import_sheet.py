@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from agent.cli.common import CommandError, output
+from agent.cli.common import CommandError, text_output
 from config.errors import ConfigError
 from inventory.importer import import_sheet, to_yaml
 from inventory.load import load_service_life_table
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     try:
-        with output(args.output) as handle:
+        with text_output(args.output) as handle:
             handle.write(to_yaml(result))
     except CommandError as exc:
         print(f"lifeline import: {exc}", file=sys.stderr)

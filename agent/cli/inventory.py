@@ -14,8 +14,8 @@ from agent.cli.common import (
     CommandError,
     add_config_argument,
     load_or_report,
-    output,
     parse_date_argument,
+    text_output,
     today,
 )
 from agent.cli.table import render_table
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     rows = [r for r in rows_as_of(config, as_of, horizon) if _wanted(r, args)]
     writer = {"table": _write_table, "json": _write_json, "csv": _write_csv}[args.format]
     try:
-        with output(args.output) as out:
+        with text_output(args.output) as out:
             writer(rows, config, out)
     except CommandError as exc:
         print(f"lifeline inventory: {exc}", file=sys.stderr)
@@ -76,7 +76,8 @@ def rows_as_of(config: Config, as_of: date, horizon_months: int) -> list[Row]:
 
 
 def _wanted(row: Row, args: argparse.Namespace) -> bool:
-    if args.status and not {row.lifecycle.status.value, row.lifecycle.support.value} & set(args.status):
+    statuses = {row.lifecycle.status.value, row.lifecycle.support.value}
+    if args.status and not statuses & set(args.status):
         return False
     if args.category and row.device.category not in args.category:
         return False
@@ -116,7 +117,7 @@ CSV_COLUMNS = ["id", "name", "category", "site", "location", "model", "quantity"
 
 
 def _write_csv(rows: Iterable[Row], config: Config, out: Any) -> None:
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS + ["contracts"], extrasaction="ignore")
+    writer = csv.DictWriter(out, fieldnames=[*CSV_COLUMNS, "contracts"], extrasaction="ignore")
     writer.writeheader()
     for row in rows:
         data = record(row)

@@ -1,4 +1,5 @@
-"""`lifeline plan CONFIG --year Y [--horizon N] [--format csv|xlsx|json|md] [--lang ko|en] [-o FILE]`.
+"""`lifeline plan CONFIG --year Y [--horizon N] [--format csv|xlsx|json|md] [--lang ko|en]
+[-o FILE]`.
 
 The replacement plan for budget years Y..Y+N (see `inventory.plan`), written to stdout for
 the text formats or to FILE; xlsx needs -o (a workbook on a terminal helps no one).
@@ -10,7 +11,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from agent.cli.common import CommandError, add_config_argument, load_or_report, output
+from agent.cli.common import CommandError, add_config_argument, binary_output, load_or_report
 from alerts.evaluation.store import recent_outage_counts
 from inventory.plan import DEFAULT_REPEATED_OUTAGES, build_plan
 from inventory.plan_export import FORMATS, LANGS, TEXT_FORMATS, export
@@ -37,12 +38,13 @@ def run(args: argparse.Namespace) -> int:
     config = load_or_report(args.config)
     if config is None:
         return 1
+    outages = recent_outage_counts(config.agent.state_dir, datetime.now(config.agent.zone))
     plan = build_plan(config.devices, config.categories, year=args.year, horizon=args.horizon,
-                      outages=recent_outage_counts(config.agent.state_dir, datetime.now(config.agent.zone)),
+                      outages=outages,
                       repeated_outages=DEFAULT_REPEATED_OUTAGES)
     data = export(plan, args.format, args.lang)
     try:
-        with output(args.output, binary=True) as handle:
+        with binary_output(args.output) as handle:
             handle.write(data)
             handle.flush()
     except CommandError as exc:

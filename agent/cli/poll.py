@@ -16,6 +16,7 @@ from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from agent.cli.common import add_config_argument, load_or_report, today
+from agent.cli.table import render_table
 from collectors.base import PollResult, Sample
 from inventory.model import Config, Device
 
@@ -104,19 +105,16 @@ def _sample_json(sample: Sample, zone: ZoneInfo) -> dict[str, Any]:
 
 
 def _table(devices: list[Device], results: dict[str, PollResult]) -> str:
-    rows = [("DEVICE", "RESULT", "UP", "TIME", "SAMPLES", "HOSTNAME", "ERROR")]
+    rows: list[list[object]] = []
     for device in devices:
         r = results.get(device.id)
         if r is None:
-            rows.append((device.id, "skipped", "-", "-", "-", "-", _skipped_reason(device)))
+            rows.append([device.id, "skipped", None, None, None, None, _skipped_reason(device)])
             continue
-        hostname = (r.identity.sys_name if r.identity else None) or "-"
-        rows.append((device.id, r.code.label, "yes" if r.reachable else "no",
-                     f"{r.duration * 1000:.0f}ms", str(len(r.samples)), hostname,
-                     r.error or ""))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1]
-             for row in rows]
+        rows.append([device.id, r.code.label, "yes" if r.reachable else "no",
+                     f"{r.duration * 1000:.0f}ms", len(r.samples),
+                     r.identity.sys_name if r.identity else None, r.error or ""])
     up = sum(1 for r in results.values() if r.reachable)
-    lines.append(f"{len(results)} polled, {up} answered, {len(results) - up} down")
-    return "\n".join(line.rstrip() for line in lines) + "\n"
+    return (render_table(["DEVICE", "RESULT", "UP", "TIME", "SAMPLES", "HOSTNAME", "ERROR"],
+                         rows, right_aligned=(3, 4))
+            + f"{len(results)} polled, {up} answered, {len(results) - up} down\n")

@@ -15,16 +15,18 @@ def _pad(text: str, width: int, right: bool) -> str:
     return gap + text if right else text + gap
 
 
+def _line(cells: Sequence[str], widths: Sequence[int], right_aligned: Sequence[int]) -> str:
+    return "  ".join(_pad(cell, width, i in right_aligned)
+                     for i, (cell, width) in enumerate(zip(cells, widths, strict=True))).rstrip()
+
+
 def render_table(headers: Sequence[str], rows: Sequence[Sequence[object]],
                  right_aligned: Sequence[int] = ()) -> str:
     """A table with a header rule; None shows as '-'. `right_aligned`: column indexes."""
     cells = [[("-" if value is None else str(value)) for value in row] for row in rows]
     widths = [display_width(h) for h in headers]
     for row in cells:
-        widths = [max(w, display_width(c)) for w, c in zip(widths, row)]
-    lines = ["  ".join(_pad(h, w, i in right_aligned) for i, (h, w) in enumerate(zip(headers, widths)))]
-    lines.append("  ".join("-" * w for w in widths))
-    for row in cells:
-        lines.append("  ".join(_pad(c, w, i in right_aligned)
-                               for i, (c, w) in enumerate(zip(row, widths))).rstrip())
+        widths = [max(w, display_width(c)) for w, c in zip(widths, row, strict=True)]
+    lines = [_line(headers, widths, right_aligned), "  ".join("-" * w for w in widths)]
+    lines += [_line(row, widths, right_aligned) for row in cells]
     return "\n".join(lines) + "\n"

@@ -234,7 +234,8 @@ def open_kiosks(devices: list[dict[str, Any]], zone: ZoneInfo) -> tuple[list[str
     from inventory.hours import OperatingHours
 
     now = datetime.now(zone)
-    opened, closed = [], []
+    opened: list[str] = []
+    closed: list[str] = []
     for device in devices:
         if device.get("category") != "kiosk" or "poll" not in device:
             continue

@@ -1,8 +1,8 @@
 """HTTP checks (`poll.protocol: http`) for kiosks, CCTV VMS servers and web services.
 
 Public API:
-- `collectors.http.collector.HttpCollector(credentials, ...)` and `.from_config(config)`;
-  `await collector.collect(device) -> PollResult` (never raises); `await collector.aclose()`.
+- `collectors.http.collector.HttpCollector(credentials, ...)` and `.from_config(config)`,
+  a `collectors.base.Collector`.
 - `collectors.http.catalogue`: the `http_response` / `kiosk` catalogue entries and
   Telegraf's result codes.
 

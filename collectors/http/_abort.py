@@ -12,10 +12,15 @@ import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING
 
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+if TYPE_CHECKING:
+    # urllib3 declares this Protocol for type checkers only (its pools' return type).
+    from urllib3._base_connection import BaseHTTPConnection
 
 _current = threading.local()
 
@@ -25,14 +30,14 @@ class Attempt:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._connections: list[Any] = []
+        self._connections: list[HTTPConnection] = []
         self._aborted = False
 
     @property
     def aborted(self) -> bool:
         return self._aborted
 
-    def track(self, connection: Any) -> None:
+    def track(self, connection: HTTPConnection) -> None:
         with self._lock:
             self._connections.append(connection)
             if self._aborted:
@@ -61,8 +66,8 @@ def install(adapter: HTTPAdapter) -> None:
                                                   "https": _TrackedHTTPSPool}
 
 
-def _shut(connection: Any) -> None:
-    sock = getattr(connection, "sock", None)
+def _shut(connection: HTTPConnection) -> None:
+    sock = connection.sock
     if sock is None:
         return
     try:
@@ -73,18 +78,16 @@ def _shut(connection: Any) -> None:
         pass
 
 
-class _Tracked:
-    def _get_conn(self, timeout: float | None = None) -> Any:
-        connection = super()._get_conn(timeout)  # type: ignore[misc]
-        attempt = getattr(_current, "attempt", None)
-        if attempt is not None:
+class _TrackedHTTPPool(HTTPConnectionPool):
+    def _get_conn(self, timeout: float | None = None) -> BaseHTTPConnection:
+        connection = super()._get_conn(timeout)
+        attempt: Attempt | None = getattr(_current, "attempt", None)
+        # Both pools hand out HTTPConnection (HTTPS: its subclass), the kind with a socket.
+        if attempt is not None and isinstance(connection, HTTPConnection):
             attempt.track(connection)
         return connection
 
 
-class _TrackedHTTPPool(_Tracked, HTTPConnectionPool):
-    pass
-
-
-class _TrackedHTTPSPool(_Tracked, HTTPSConnectionPool):
+# HTTPS settings from HTTPSConnectionPool, the tracking from _TrackedHTTPPool (MRO order).
+class _TrackedHTTPSPool(_TrackedHTTPPool, HTTPSConnectionPool):
     pass

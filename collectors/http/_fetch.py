@@ -9,13 +9,17 @@ by `MAX_BODY`.
 from __future__ import annotations
 
 import re
+import ssl
 import time as _time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import urlsplit
 
 import requests
 from cryptography import x509
+from urllib3.connection import HTTPConnection
+from urllib3.util.ssltransport import SSLTransport
 
 from collectors.base import ResultCode
 from collectors.http._abort import Attempt, tracking
@@ -147,9 +151,12 @@ def _failed(exc: BaseException, req: Request) -> Fetched:
 def _cert_not_after(resp: requests.Response) -> datetime | None:
     """The server certificate's notAfter, read from the live socket (also when
     verify_tls is off, so that an expired certificate still reports its days)."""
+    sock = _tls_socket(resp)
+    if sock is None:
+        return None
     try:
-        der = resp.raw.connection.sock.getpeercert(binary_form=True)
-    except (AttributeError, ValueError, OSError):
+        der = sock.getpeercert(binary_form=True)
+    except (ValueError, OSError):
         return None
     if not der:
         return None
@@ -159,17 +166,24 @@ def _cert_not_after(resp: requests.Response) -> datetime | None:
         return None
 
 
+def _tls_socket(resp: requests.Response) -> ssl.SSLSocket | SSLTransport | None:
+    """The response's TLS socket; None for plain HTTP or a connection already gone."""
+    connection = resp.raw.connection if resp.raw is not None else None
+    sock = connection.sock if isinstance(connection, HTTPConnection) else None
+    return sock if isinstance(sock, (ssl.SSLSocket, SSLTransport)) else None
+
+
 def _is(exc: BaseException, kind: type[BaseException]) -> bool:
-    while exc is not None:
-        if isinstance(exc, kind):
+    """Whether `exc`, or an exception it was raised from or during, is a `kind`."""
+    link: BaseException | None = exc
+    while link is not None:
+        if isinstance(link, kind):
             return True
-        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+        link = link.__cause__ or link.__context__
     return False
 
 
 def _host(req: Request) -> str:
-    from urllib.parse import urlsplit
-
     return urlsplit(req.url).hostname or req.url
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from collectors.catalogue import ANY_FIELD, Entry
+from collectors.catalogue_entry import ANY_FIELD, Entry, MeasurementTags
 
 MEASUREMENT = "http_response"
 KIOSK_MEASUREMENT = "kiosk"
@@ -46,6 +46,6 @@ ENTRIES: tuple[Entry, ...] = (
           "joined with _ (printer.paper_level -> printer_paper_level), true/false as 1/0, "
           "ISO times as <key>_age_seconds; short strings become tags"),
 )
-TAGS: dict[str, list[str]] = {MEASUREMENT: ["server", "method", "status_code", "result",
-                                            "result_type"],
-                              KIOSK_MEASUREMENT: ["(health JSON strings)"]}
+TAGS: MeasurementTags = {MEASUREMENT: ["server", "method", "status_code", "result",
+                                       "result_type"],
+                         KIOSK_MEASUREMENT: ["(health JSON strings)"]}

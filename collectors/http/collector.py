@@ -1,10 +1,10 @@
-"""`HttpCollector`: one HTTP check of one device, returned as a PollResult, never raised.
+"""`HttpCollector`, the `collectors.base.Collector` for HTTP: one check of one device.
 
 Requests go through one `requests.Session` per collector (connection reuse, a bounded
 urllib3 pool, proxies from the environment ignored, cookies never kept) in a bounded
 thread pool, so the agent's event loop is never blocked. Each attempt ends by
-`poll.timeout` (the event loop stops waiting then, and shuts the sockets of a worker still waiting);
-`poll.retries` more attempts are made only after a timeout or a connection failure.
+`poll.timeout` (the event loop stops waiting then, and shuts the sockets of a worker still
+waiting); `poll.retries` more attempts are made only after a timeout or a connection failure.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from http.cookiejar import DefaultCookiePolicy
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -28,6 +28,7 @@ from requests.adapters import HTTPAdapter
 from collectors.base import (
     FieldValue,
     HttpFacts,
+    JsonValue,
     PollResult,
     ResultCode,
     Sample,
@@ -90,7 +91,7 @@ class _Verdict:
     result: HttpResult
     error: str | None = None
     failed: list[str] = field(default_factory=list)
-    document: Any = None
+    document: JsonValue = None
     string_match: bool | None = None
 
 
@@ -303,7 +304,7 @@ def _judge_body(check: _Check, fetched: Fetched) -> _Verdict:
                     True if check.checks_body else None)
 
 
-def _document(check: _Check, fetched: Fetched) -> tuple[Any, str | None]:
+def _document(check: _Check, fetched: Fetched) -> tuple[JsonValue, str | None]:
     """The body as JSON when the check wants it (expect_json, kiosk profile) or the server
     says it is JSON; the second item says why it is not, when it must be."""
     must = bool(check.expectations) or check.spec.profile == "kiosk"

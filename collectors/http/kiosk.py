@@ -9,11 +9,11 @@ store with series.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import TypeVar
 
-from collectors.base import FieldValue, Sample
+from collectors.base import FieldValue, JsonValue, Sample
 from collectors.http.catalogue import KIOSK_MEASUREMENT
 
 MAX_DEPTH = 3
@@ -22,9 +22,10 @@ MAX_TAGS = 16
 MAX_TAG_LENGTH = 64
 _NAME = re.compile(r"[^A-Za-z0-9_]")
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+_Value = TypeVar("_Value")
 
 
-def kiosk_sample(document: Any, tags: Mapping[str, str], at: datetime,
+def kiosk_sample(document: JsonValue, tags: Mapping[str, str], at: datetime,
                  zone: tzinfo | None = None) -> Sample | None:
     """The `kiosk` point of a health JSON object, or None when it holds no numbers.
     Times written without an offset are read in `zone` (the agent's timezone)."""
@@ -49,7 +50,8 @@ def kiosk_sample(document: Any, tags: Mapping[str, str], at: datetime,
     return Sample(KIOSK_MEASUREMENT, {**tags, **extra}, fields, at)
 
 
-def _flatten(node: dict[str, Any], prefix: str, depth: int):  # type: ignore[no-untyped-def]
+def _flatten(node: Mapping[str, JsonValue], prefix: str, depth: int
+             ) -> Iterator[tuple[str, JsonValue]]:
     for key, value in node.items():
         name = prefix + _NAME.sub("_", str(key))
         if isinstance(value, dict):
@@ -59,7 +61,7 @@ def _flatten(node: dict[str, Any], prefix: str, depth: int):  # type: ignore[no-
             yield name, value
 
 
-def _put(target: dict[str, Any], name: str, value: Any, limit: int) -> None:
+def _put(target: dict[str, _Value], name: str, value: _Value, limit: int) -> None:
     if len(target) < limit:
         target[name] = value
 

@@ -2,8 +2,7 @@
 
 Public API:
 - `SnmpCollector(credentials, *, profiles=None, max_in_flight=256)` and
-  `SnmpCollector.from_config(config)`; `await collector.collect(device) -> PollResult`
-  (never raises); `await collector.aclose()` before the event loop ends.
+  `SnmpCollector.from_config(config)`, a `collectors.base.Collector`.
 - `load_profiles(directory=PROFILE_DIR) -> ProfileSet`, raising `ProfileError`.
 """
 from __future__ import annotations

@@ -1,17 +1,19 @@
-"""The pysnmp side of SNMPv3: building USM users and targets, one request, value mapping.
+"""The pysnmp side of SNMPv3: the engine, USM users and targets, one request, value mapping.
 
-Imported lazily (pysnmp takes ~100 ms to import and build an engine): a process that
-polls only v1/v2c devices never loads it.
+Imported lazily, by `engine.EngineHolder.usm()` (pysnmp takes ~150 ms to import and build
+an engine): a process that polls only v1/v2c devices never loads it. This module imports
+nothing of Lifeline's that imports it back.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from pysnmp.hlapi.v3arch.asyncio import (
     ContextData,
     ObjectIdentity,
     ObjectType,
+    SnmpEngine,
     UdpTransportTarget,
     UsmUserData,
     bulk_cmd,
@@ -22,11 +24,8 @@ from pysnmp.hlapi.v3arch.asyncio import auth as _auth
 from pysnmp.proto import errind, rfc1902, rfc1905
 
 from collectors.snmp import ber
-from collectors.snmp.errors import SnmpAuthError, SnmpError, SnmpTimeout
-
-if TYPE_CHECKING:
-    from collectors.snmp.engine import EngineHolder
-    from collectors.snmp.transport import Address, UsmParams
+from collectors.snmp.errors import SnmpAuthError, SnmpError, SnmpTimeoutError
+from collectors.snmp.target import Address, UsmParams, address_text
 
 AUTH_PROTOCOLS = {
     None: _auth.USM_AUTH_NONE,
@@ -69,20 +68,73 @@ _TAGS = {
     rfc1905.EndOfMibView.tagSet: ber.END_OF_MIB_VIEW,
 }
 
+# Where pysnmp's observer sees the authoritative engine id of an answering agent.
+_ENGINE_ID_POINTS = ("rfc3412.prepareDataElements:response",
+                     "rfc3412.prepareDataElements:internal")
+
 _object_types: dict[bytes, ObjectType] = {}
 
 
-def user_data(params: UsmParams) -> UsmUserData:
-    return UsmUserData(
-        params.user,
-        authKey=params.auth_key, privKey=params.priv_key,
-        authProtocol=AUTH_PROTOCOLS[params.auth_protocol],
-        privProtocol=PRIV_PROTOCOLS[params.priv_protocol],
-    )
+class UsmEngine:
+    """pysnmp's `SnmpEngine` for one event loop, with the USM users built for it. Every
+    agent's engine id, as it answers, goes to `on_engine_id(address, engine_id)`."""
 
+    def __init__(self, on_engine_id: Callable[[str, bytes], None]) -> None:
+        self._on_engine_id = on_engine_id
+        self._engine = SnmpEngine()
+        self._engine.observer.register_observer(self._observe, *_ENGINE_ID_POINTS)
+        self._users: dict[UsmParams, UsmUserData] = {}
 
-async def make_target(target: Address, timeout: float, retries: int) -> UdpTransportTarget:
-    return await UdpTransportTarget.create(target, timeout=timeout, retries=retries)
+    async def target(self, address: Address, attempt_timeout: float,
+                     retries: int) -> UdpTransportTarget:
+        return await UdpTransportTarget.create(address, timeout=attempt_timeout,
+                                               retries=retries)
+
+    async def request(self, target: UdpTransportTarget, params: UsmParams, pdu: int,
+                      oids: Sequence[bytes], non_repeaters: int, max_repetitions: int,
+                      address: str) -> ber.Response:
+        """One GET, GETNEXT or GETBULK; failures raised as SnmpError subclasses."""
+        auth = self._user(params)
+        context = ContextData(contextName=params.context)
+        varbinds = [_object_type(o) for o in oids]
+        if pdu == ber.GETBULK:
+            result = await bulk_cmd(self._engine, auth, target, context, non_repeaters,
+                                    max_repetitions, *varbinds, lookupMib=False)
+        elif pdu == ber.GETNEXT:
+            result = await next_cmd(self._engine, auth, target, context, *varbinds,
+                                    lookupMib=False)
+        else:
+            result = await get_cmd(self._engine, auth, target, context, *varbinds,
+                                   lookupMib=False)
+        indication, status, index, answered = result
+        if indication:
+            raise _error(indication, address)
+        return ber.Response(0, int(status), int(index), [_varbind(vb) for vb in answered])
+
+    def close(self) -> None:
+        self._engine.observer.unregister_observer(self._observe)
+        self._engine.close_dispatcher()
+        self._users.clear()
+
+    def _user(self, params: UsmParams) -> UsmUserData:
+        user = self._users.get(params)
+        if user is None:
+            user = self._users[params] = UsmUserData(
+                params.user,
+                authKey=params.auth_key, privKey=params.priv_key,
+                authProtocol=AUTH_PROTOCOLS[params.auth_protocol],
+                privProtocol=PRIV_PROTOCOLS[params.priv_protocol],
+            )
+        return user
+
+    def _observe(self, engine: SnmpEngine, point: str, variables: Mapping[str, Any],
+                 context: object) -> None:
+        # Any: pysnmp is untyped; these are its transport address tuple and OctetString.
+        address = variables.get("transportAddress")
+        engine_id = variables.get("securityEngineId")
+        if address is None or engine_id is None:
+            return
+        self._on_engine_id(address_text(address), bytes(engine_id))
 
 
 def _object_type(oid: bytes) -> ObjectType:
@@ -96,29 +148,9 @@ def _object_type(oid: bytes) -> ObjectType:
     return cached
 
 
-async def request(holder: EngineHolder, target: UdpTransportTarget, params: UsmParams,
-                  pdu: int, oids: Sequence[bytes], non_repeaters: int, max_repetitions: int,
-                  address: str) -> ber.Response:
-    engine = holder.pysnmp_engine()
-    auth = holder.usm_user(params)
-    context = ContextData(contextName=params.context)
-    varbinds = [_object_type(o) for o in oids]
-    if pdu == ber.GETBULK:
-        result = await bulk_cmd(engine, auth, target, context, non_repeaters,
-                                max_repetitions, *varbinds, lookupMib=False)
-    elif pdu == ber.GETNEXT:
-        result = await next_cmd(engine, auth, target, context, *varbinds, lookupMib=False)
-    else:
-        result = await get_cmd(engine, auth, target, context, *varbinds, lookupMib=False)
-    indication, status, index, answered = result
-    if indication:
-        raise _error(indication, address)
-    return ber.Response(0, int(status), int(index), [_varbind(vb) for vb in answered])
-
-
 def _error(indication: object, address: str) -> SnmpError:
     if isinstance(indication, errind.RequestTimedOut):
-        return SnmpTimeout(f"no answer from {address}")
+        return SnmpTimeoutError(f"no answer from {address}")
     if isinstance(indication, _AUTH_INDICATIONS):
         return SnmpAuthError(f"{address} rejected our SNMPv3 credentials: {indication}")
     if isinstance(indication, errind.NotInTimeWindow):

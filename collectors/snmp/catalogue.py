@@ -1,31 +1,14 @@
 """The SNMP part of the metric catalogue: what the profiles declare.
 
-The catalogue itself (`collectors/metrics.csv`, its rendering and the README section) is
-`collectors.catalogue`, which merges these entries with the other collectors'. The
-generic names are re-exported here for existing callers. Regenerate after changing a
-profile:
+`collectors.catalogue` merges these entries with the other collectors' into
+`collectors/metrics.csv`. Regenerate after changing a profile:
 
     .venv/bin/python -m collectors.catalogue --write
 """
 from __future__ import annotations
 
-import sys
-
 from collectors.base import POLL_MEASUREMENT
-from collectors.catalogue import (
-    BEGIN,
-    CATALOGUE,
-    END,
-    HEADER,
-    POLL_ENTRIES,
-    README,
-    Entry,
-    main,
-    read,
-    readme_section,
-    render_csv,
-    render_markdown,
-)
+from collectors.catalogue_entry import POLL_ENTRIES, Entry, MeasurementTags, add_tags
 from collectors.snmp.profiles import Column, ProfileSet
 
 
@@ -55,25 +38,18 @@ def from_profiles(profiles: ProfileSet) -> list[Entry]:
     return sorted(found.values())
 
 
-def tags_of(profiles: ProfileSet) -> dict[str, list[str]]:
+def tags_of(profiles: ProfileSet) -> MeasurementTags:
     """measurement -> the row tags it carries besides the common ones."""
-    out: dict[str, list[str]] = {}
+    out: MeasurementTags = {}
     for profile in profiles.values():
         for table in profile.tables:
             for measurement in table.measurements():
-                names = out.setdefault(measurement, [])
-                for name in [table.index_tag] + [c.name for c in table.columns if c.tag]:
-                    if name not in names:
-                        names.append(name)
+                add_tags(out, measurement,
+                         [table.index_tag] + [c.name for c in table.columns if c.tag])
         for group in profile.groups:
             out.setdefault(group.measurement, [])
     out.setdefault(POLL_MEASUREMENT, [])
     return out
 
 
-__all__ = ["BEGIN", "CATALOGUE", "END", "HEADER", "POLL_ENTRIES", "README", "Entry",
-           "from_profiles", "read", "readme_section", "render_csv", "render_markdown",
-           "tags_of"]
-
-if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
+__all__ = ["from_profiles", "tags_of"]

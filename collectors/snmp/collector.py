@@ -1,7 +1,7 @@
-"""`SnmpCollector`: poll one device with its profile and return a PollResult, never raise.
+"""`SnmpCollector`, the `collectors.base.Collector` for SNMP: polls a device as its
+profile says.
 
-Create one per process (it owns the shared UDP socket and the pysnmp engine) and
-`await collector.aclose()` before the event loop ends.
+Create one per process: it owns the shared UDP socket and the pysnmp engine.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import time as _time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from collectors.base import Identity, PollResult, ResultCode, SnmpFacts, device_tags, poll_sample
 from collectors.snmp import samples as _samples
@@ -21,12 +21,13 @@ from collectors.snmp.counters import CounterTracker
 from collectors.snmp.engine import EngineHolder
 from collectors.snmp.errors import SnmpConfigError, SnmpError
 from collectors.snmp.profiles import Profile, ProfileSet, Table, load_profiles
-from collectors.snmp.transport import CommunitySession, Session, UsmParams, UsmSession, resolve
+from collectors.snmp.target import UsmParams, resolve
+from collectors.snmp.transport import CommunitySession, Session, UsmSession
 from config.model import SecretError, SnmpCredentials
 
 if TYPE_CHECKING:
     from config.model import Credentials
-    from inventory.model import Config, Device
+    from inventory.model import Config, Device, PollSpec
 
 log = logging.getLogger(__name__)
 
@@ -37,12 +38,15 @@ IDENTITY_REFRESH = 3600.0       # seconds between ENTITY-MIB chassis lookups of 
 # timed out; 16 at a time -> none).
 MAX_V3_IN_FLIGHT = 16
 
+# What a device's table requests depend on: profile, chassis wanted, columns it lacks, rows.
+_PlanKey = tuple[str, bool, frozenset[str], tuple[tuple[str, int], ...]]
+
 
 @dataclass(slots=True)
 class _DeviceState:
     """What one device's previous polls taught us; rebuilt when its config changes."""
 
-    key: tuple[Any, ...]
+    key: tuple[PollSpec, Credentials | None]
     session: Session
     v1: bool
     rows: dict[str, int] = field(default_factory=dict)
@@ -51,7 +55,7 @@ class _DeviceState:
     chassis: tuple[str | None, str | None] | None = None
     chassis_at: float = 0.0
     hostname: str | None = None
-    plan: tuple[Any, ...] | None = None               # (key, table requests) cache
+    plan: tuple[_PlanKey, tuple[walker.TableRequest, ...]] | None = None   # a cache
 
 
 @dataclass(slots=True)
@@ -172,7 +176,7 @@ class SnmpCollector:
                 continue
             cols = tuple(c.oid for c in table.columns if c.fallback_for
                          and c.fallback_for not in state.missing
-                         and not fetched.columns.get(_column(table, c.fallback_for).oid))
+                         and not fetched.columns.get(table.column(c.fallback_for).oid))
             if cols:
                 extra.append(walker.TableRequest(cols, max(1, _row_count(table, fetched))))
         if not extra or asyncio.get_running_loop().time() >= deadline:
@@ -254,7 +258,8 @@ class SnmpCollector:
 
     def _requests(self, profile: Profile, state: _DeviceState, want_chassis: bool
                   ) -> tuple[walker.TableRequest, ...]:
-        key = (profile.name, want_chassis, frozenset(state.missing), tuple(state.rows.items()))
+        key: _PlanKey = (profile.name, want_chassis, frozenset(state.missing),
+                         tuple(state.rows.items()))
         if state.plan is not None and state.plan[0] == key:
             return state.plan[1]
         tables = list(profile.tables)
@@ -293,7 +298,7 @@ def _learn_rows(profile: Profile, state: _DeviceState, fetched: walker.Fetched) 
             primary = col.fallback_for
             if primary is None or not count:
                 continue
-            if fetched.columns.get(_column(table, primary).oid):
+            if fetched.columns.get(table.column(primary).oid):
                 state.missing.discard(primary)
             else:
                 state.missing.add(primary)
@@ -301,10 +306,6 @@ def _learn_rows(profile: Profile, state: _DeviceState, fetched: walker.Fetched) 
 
 def _row_count(table: Table, fetched: walker.Fetched) -> int:
     return max((len(fetched.columns.get(c.oid, ())) for c in table.columns), default=0)
-
-
-def _column(table: Table, name: str):  # type: ignore[no-untyped-def]
-    return next(c for c in table.columns if c.name == name)
 
 
 def _address(address: str | None, port: int | None) -> str:

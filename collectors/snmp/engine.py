@@ -12,17 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from collectors.snmp.transport import UdpDispatcher
+from collectors.snmp.udp import UdpDispatcher
 
 if TYPE_CHECKING:
-    from collectors.snmp.transport import UsmParams
+    # Only for annotations: importing it would load pysnmp, which v1/v2c never needs.
+    from collectors.snmp._pysnmp import UsmEngine
 
 log = logging.getLogger(__name__)
-
-_ENGINE_ID_POINTS = ("rfc3412.prepareDataElements:response",
-                     "rfc3412.prepareDataElements:internal")
 
 
 class EngineIds:
@@ -62,8 +60,7 @@ class EngineHolder:
         self.engine_ids = EngineIds()
         self._dispatcher: UdpDispatcher | None = None
         self._dispatcher_lock = asyncio.Lock()
-        self._engine: Any = None
-        self._users: dict[UsmParams, Any] = {}
+        self._usm: UsmEngine | None = None
 
     async def dispatcher(self) -> UdpDispatcher:
         if self._dispatcher is None:
@@ -72,35 +69,19 @@ class EngineHolder:
                     self._dispatcher = await UdpDispatcher.open(asyncio.get_running_loop())
         return self._dispatcher
 
-    def pysnmp_engine(self) -> Any:
-        if self._engine is None:
-            from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
-
-            self._engine = SnmpEngine()
-            self._engine.observer.register_observer(self._observe, *_ENGINE_ID_POINTS)
-        return self._engine
-
-    def usm_user(self, params: UsmParams) -> Any:
-        user = self._users.get(params)
-        if user is None:
+    def usm(self) -> UsmEngine:
+        """The SNMPv3 engine, built (and pysnmp imported) on the first v3 request."""
+        if self._usm is None:
+            # Deferred: pysnmp costs ~150 ms to import and only SNMPv3 needs it.
             from collectors.snmp import _pysnmp
 
-            user = self._users[params] = _pysnmp.user_data(params)
-        return user
-
-    def _observe(self, engine: Any, point: str, variables: dict, ctx: Any) -> None:
-        address = variables.get("transportAddress")
-        engine_id = variables.get("securityEngineId")
-        if address is None or engine_id is None:
-            return
-        self.engine_ids.record(f"{address[0]}:{address[1]}", bytes(engine_id))
+            self._usm = _pysnmp.UsmEngine(on_engine_id=self.engine_ids.record)
+        return self._usm
 
     async def close(self) -> None:
         if self._dispatcher is not None:
             self._dispatcher.close()
             self._dispatcher = None
-        if self._engine is not None:
-            self._engine.observer.unregister_observer(self._observe)
-            self._engine.close_dispatcher()
-            self._engine = None
-        self._users.clear()
+        if self._usm is not None:
+            self._usm.close()
+            self._usm = None

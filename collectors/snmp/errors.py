@@ -14,7 +14,7 @@ class SnmpError(Exception):
     code = ResultCode.BAD_RESPONSE
 
 
-class SnmpTimeout(SnmpError):
+class SnmpTimeoutError(SnmpError):
     code = ResultCode.TIMEOUT
 
 

@@ -8,10 +8,10 @@ frozen `Profile` records with OIDs already encoded, so a poll never parses anyth
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -107,7 +107,7 @@ class ProfileSpec(_Strict):
 
     @field_validator("extends", mode="before")
     @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
+    def _one_or_many(cls, value: object) -> object:
         return [value] if isinstance(value, str) else value
 
 
@@ -159,7 +159,12 @@ class Table:
     derived: tuple[Derived, ...] = ()
 
     def measurements(self) -> tuple[str, ...]:
-        return (self.measurement,) if self.measurement else tuple(dict.fromkeys(self.routes.values()))
+        if self.measurement:
+            return (self.measurement,)
+        return tuple(dict.fromkeys(self.routes.values()))
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +177,9 @@ class Group:
 
 
 @dataclass(frozen=True, slots=True)
-class Identity:
+class IdentityObjects:
+    """Where a profile reads what the device says it is (the poll's `base.Identity`)."""
+
     sys_descr: bytes | None
     sys_object_id: bytes | None
     sys_name: bytes | None
@@ -185,7 +192,7 @@ class Profile:
     name: str
     description: str
     chain: tuple[str, ...]              # itself and what it extends, for documentation
-    identity: Identity
+    identity: IdentityObjects
     groups: tuple[Group, ...]
     tables: tuple[Table, ...]
     required: tuple[str, ...]
@@ -200,7 +207,7 @@ class ProfileSet(Mapping[str, Profile]):
     def __getitem__(self, name: str) -> Profile:
         return self._profiles[name]
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[str]:
         return iter(self._profiles)
 
     def __len__(self) -> int:
@@ -244,7 +251,7 @@ def _chain(name: str, specs: Mapping[str, tuple[Path, ProfileSpec]],
         raise ProfileError(f"unknown profile {name!r}{where}")
     out: list[ProfileSpec] = []
     for parent in specs[name][1].extends:
-        for spec in _chain(parent, specs, seen + (name,)):
+        for spec in _chain(parent, specs, (*seen, name)):
             if spec not in out:
                 out.append(spec)
     out.append(specs[name][1])
@@ -287,6 +294,10 @@ def _enc(oid: str) -> bytes:
     return ber.encode_oid(ber.parse_oid(oid))
 
 
+def _enc_optional(oid: str | None) -> bytes | None:
+    return None if oid is None else _enc(oid)
+
+
 def _column(spec: ColumnSpec) -> Column:
     return Column(
         name=spec.name, oid=_enc(spec.oid), tag=spec.tag, hidden=spec.hidden,
@@ -313,7 +324,7 @@ def _table(spec: TableSpec) -> Table:
                       for d in spec.derived))
 
 
-def _identity(spec: IdentitySpec) -> Identity:
+def _identity(spec: IdentitySpec) -> IdentityObjects:
     chassis = None
     if spec.chassis is not None:
         c = spec.chassis
@@ -323,10 +334,10 @@ def _identity(spec: IdentitySpec) -> Identity:
             columns=(Column("class", _enc(c.class_oid), hidden=True),
                      Column("serial", _enc(c.serial), tag=True),
                      Column("model", _enc(c.model), tag=True)))
-    return Identity(
-        *(None if o is None else _enc(o)
-          for o in (spec.sys_descr, spec.sys_object_id, spec.sys_name, spec.uptime)),
-        chassis)
+    return IdentityObjects(
+        sys_descr=_enc_optional(spec.sys_descr), sys_object_id=_enc_optional(spec.sys_object_id),
+        sys_name=_enc_optional(spec.sys_name), uptime=_enc_optional(spec.uptime),
+        chassis=chassis)
 
 
 def _check(profile: Profile, path: Path) -> None:

@@ -19,7 +19,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from collectors.snmp import ber
-from collectors.snmp.errors import NO_SUCH_NAME, TOO_BIG, SnmpError, SnmpResponseError, SnmpTimeout
+from collectors.snmp.errors import (
+    NO_SUCH_NAME,
+    TOO_BIG,
+    SnmpError,
+    SnmpResponseError,
+    SnmpTimeoutError,
+)
 from collectors.snmp.transport import Session
 
 MAX_VARBINDS = 100          # net-snmp's default maxGetbulkResponses; most agents allow more
@@ -66,7 +72,7 @@ class _Job:
 def scalar_request_oid(instance: bytes) -> bytes:
     """The OID whose GETNEXT is `instance`: drop a trailing .0, else decrement the last."""
     subs = ber.decode_oid(instance)
-    pred = subs[:-1] if subs[-1] == 0 else subs[:-1] + (subs[-1] - 1,)
+    pred = subs[:-1] if subs[-1] == 0 else (*subs[:-1], subs[-1] - 1)
     return ber.encode_oid(pred)
 
 
@@ -102,7 +108,7 @@ async def fetch(session: Session, *, v1: bool, scalars: Sequence[bytes],
             if out.answers == 0:
                 raise
             out.failures.append(str(exc))
-            if isinstance(exc, SnmpTimeout):
+            if isinstance(exc, SnmpTimeoutError):
                 break               # the deadline is spent: the rest would time out too
         pending_scalars = []
     return out
@@ -120,7 +126,7 @@ async def _run(session: Session, job: _Job, scalars: list[bytes], out: Fetched, 
         if not active and not nonrep:
             return
         if loop.time() >= deadline:
-            raise SnmpTimeout(f"{session.address}: poll deadline reached")
+            raise SnmpTimeoutError(f"{session.address}: poll deadline reached")
         if active:
             reps = max(1, min(reps, MAX_VARBINDS // len(active)))
         oids = [o for o, _ in nonrep] + [c.last for c in active]
@@ -163,7 +169,8 @@ def _on_error_status(session: Session, response: ber.Response,
 
 def _take_scalars(varbinds: Sequence[ber.Varbind], nonrep: list[tuple[bytes, bytes]],
                   out: Fetched) -> None:
-    for (oid, tag, value), (_, instance) in zip(varbinds, nonrep):
+    # An agent may answer fewer varbinds than asked: the scalars left out stay absent.
+    for (oid, tag, value), (_, instance) in zip(varbinds, nonrep, strict=False):
         if oid == instance and tag not in ber.EXCEPTION_TAGS:
             out.scalars[instance] = (tag, value)
 

@@ -220,7 +220,10 @@ def test_unknown_service_life_category_needs_a_name(write) -> None:
 
 def test_shipped_table_has_the_required_categories() -> None:
     table = load_service_life_table()
-    required = ["backbone_switch", "switch", "router", "firewall", "ips", "security_appliance", "server", "storage", "backup", "ups", "crac", "cctv_server", "cctv_camera", "nvr", "kiosk", "pc", "notebook", "monitor", "printer", "mfp_lease", "wifi_ap", "signage"]
+    required = ["backbone_switch", "switch", "router", "firewall", "ips", "security_appliance",
+                "server", "storage", "backup", "ups", "crac", "cctv_server", "cctv_camera",
+                "nvr", "kiosk", "pc", "notebook", "monitor", "printer", "mfp_lease", "wifi_ap",
+                "signage"]
     for key in required:
         category = table[key]
         assert category.name_ko and category.name_en, key

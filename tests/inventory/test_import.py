@@ -17,7 +17,8 @@ from inventory.load import load_config, load_service_life_table
 
 HEADER = "구분,품명,모델,제조사,도입연도,수량,내용연수,설치장소,단가(천원),관리번호,비고"
 ROWS = [
-    "행정망 백본,행정망 백본 스위치,EX-9000,ExampleNet,2008년,2,7,4층 전산실,\"239,931\",BB-001,이중화",
+    "행정망 백본,행정망 백본 스위치,EX-9000,ExampleNet,2008년,2,7,4층 전산실,"
+    "\"239,931\",BB-001,이중화",
     "침입방지 시스템,서비스망 IPS,GL-IPS 3000,GL,2012,1,6년,4층 전산실,53528,,",
 ]
 
@@ -220,7 +221,8 @@ def test_import_command_reports_encoding_and_unknown_columns(tmp_path, capsys):
     assert run_cli(["import", str(sheet), "-o", str(out)]) == 0
     err = capsys.readouterr().err
     assert "read as CP949" in err and "not understood" in err and "담당자" in err
-    assert yaml.safe_load(out.read_text(encoding="utf-8"))["devices"][0]["name"] == "행정망 백본 스위치"
+    written = yaml.safe_load(out.read_text(encoding="utf-8"))
+    assert written["devices"][0]["name"] == "행정망 백본 스위치"
 
 
 def test_plan_command_from_imported_sheet(tmp_path, capsys):

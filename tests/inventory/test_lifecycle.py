@@ -84,7 +84,8 @@ def test_eox_milestones() -> None:
 
 
 def test_device_override_beats_category() -> None:
-    result = assess(device(acquired=date(2015, 1, 1), service_life_years=8), POLICY, date(2021, 1, 1))
+    overridden = device(acquired=date(2015, 1, 1), service_life_years=8)
+    result = assess(overridden, POLICY, date(2021, 1, 1))
     assert result.service_life.years == 8 and result.service_life.origin == "device"
     assert result.status is LifeStatus.IN_SERVICE
 

@@ -53,7 +53,8 @@ def test_district_backbone_pair_ips_and_media_control_in_2021():
     plan = plan_of(*district_2021())
     rows = {row.asset.device_id: row for row in plan.rows}
     backbone = rows["bb-sw-1"]
-    assert (backbone.years_elapsed, backbone.service_life_years, backbone.asset.quantity) == (13, 7, 2)
+    assert (backbone.years_elapsed, backbone.service_life_years,
+            backbone.asset.quantity) == (13, 7, 2)
     assert backbone.reasons == (Reason.SERVICE_LIFE, Reason.VENDOR_SUPPORT)
     assert to_thousand_krw(backbone.asset.total_cost_krw) == 479_862
     assert (rows["ips-1"].years_elapsed, rows["ips-1"].service_life_years) == (9, 6)
@@ -69,7 +70,7 @@ def test_district_backbone_pair_ips_and_media_control_in_2021():
 def test_district_priority_unsupported_critical_backbone_first():
     plan = plan_of(*district_2021())
     # All three exceeded their life before 2021; only the backbone is also unsupported.
-    assert [row.asset.device_id for row in plan.rows][0] == "bb-sw-1"
+    assert next(row.asset.device_id for row in plan.rows) == "bb-sw-1"
     assert [row.priority for row in plan.rows] == [1, 2, 3]
 
 

@@ -18,10 +18,9 @@ BACKBONE = "행정망 백본 스위치"
 
 @pytest.fixture
 def plan():
-    devices = district_2021() + [
-        dev("fw-web", category="ips", name="웹 방화벽 | 별관", acquired=date(2015, 1, 1)),
-        dev("mystery", category="ips", name="출처 미상 장비", unit_cost_krw=5_000_000),
-    ]
+    devices = [*district_2021(),
+               dev("fw-web", category="ips", name="웹 방화벽 | 별관", acquired=date(2015, 1, 1)),
+               dev("mystery", category="ips", name="출처 미상 장비", unit_cost_krw=5_000_000)]
     return build_plan(devices, POLICY, year=2021, horizon=1)
 
 
@@ -34,7 +33,7 @@ def test_csv_has_bom_korean_headers_and_labels(plan):
     assert data.startswith(b"\xef\xbb\xbf")
     header, *rows = rows_of_csv(data)
     assert header[:5] == ["연도", "순위", "관리번호", "구분", "품명"]
-    first = dict(zip(header, rows[0]))
+    first = dict(zip(header, rows[0], strict=False))
     assert first["품명"] == BACKBONE and first["구분"] == "백본 스위치"
     assert first["교체사유"] == "내용연수 경과, 제조사 기술지원 종료"
     assert (first["경과연수(년)"], first["수량"], first["금액(원)"]) == ("13", "2", "479862000")
@@ -42,7 +41,7 @@ def test_csv_has_bom_korean_headers_and_labels(plan):
 
 def test_csv_flags_missing_cost_and_lists_undated_last(plan):
     header, *rows = rows_of_csv(export(plan, "csv", "ko"))
-    by_id = {row[header.index("관리번호")]: dict(zip(header, row)) for row in rows}
+    by_id = {row[header.index("관리번호")]: dict(zip(header, row, strict=False)) for row in rows}
     assert by_id["fw-web"]["비고"] == "단가 미입력" and by_id["fw-web"]["금액(원)"] == ""
     assert rows[-1][header.index("관리번호")] == "mystery"
     assert by_id["mystery"]["연도"] == "" and "일정 미상" in by_id["mystery"]["비고"]
@@ -51,7 +50,7 @@ def test_csv_flags_missing_cost_and_lists_undated_last(plan):
 def test_csv_english_headers_and_reasons(plan):
     header, first, *_ = rows_of_csv(export(plan, "csv", "en"))
     assert header[:3] == ["Year", "Priority", "ID"]
-    record = dict(zip(header, first))
+    record = dict(zip(header, first, strict=False))
     assert record["Reasons"] == "service life exceeded, vendor support ended"
     assert record["Category"] == "Backbone switch"
 
@@ -104,7 +103,7 @@ def test_xlsx_plan_sheet_frozen_formatted_korean(plan):
     assert sheet.freeze_panes == "A2"
     header = [cell.value for cell in sheet[1]]
     assert header[3:5] == ["구분", "품명"]
-    first = {name: cell for name, cell in zip(header, sheet[2])}
+    first = dict(zip(header, sheet[2], strict=False))
     assert first["품명"].value == BACKBONE
     assert first["교체사유"].value == "내용연수 경과, 제조사 기술지원 종료"
     assert first["금액(원)"].value == 479_862_000

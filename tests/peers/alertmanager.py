@@ -52,19 +52,19 @@ def running_alertmanager(workdir: Path) -> Iterator[AlertmanagerPeer]:
     config = workdir / "alertmanager.yml"
     config.write_text(CONFIG, encoding="utf-8")
     port = free_tcp_port()
-    log = open(workdir / "alertmanager.log", "wb")
-    proc = subprocess.Popen(
-        [BINARY, f"--config.file={config}", f"--storage.path={workdir / 'data'}",
-         f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
-        stdout=log, stderr=subprocess.STDOUT)
-    peer = AlertmanagerPeer(port, proc)
-    try:
-        deadline = time.monotonic() + 30
-        while not _ready(peer.url):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"alertmanager did not start; see {workdir}/alertmanager.log")
-            time.sleep(0.1)
-        yield peer
-    finally:
-        stop(proc)
-        log.close()
+    with open(workdir / "alertmanager.log", "wb") as log:
+        proc = subprocess.Popen(
+            [BINARY, f"--config.file={config}", f"--storage.path={workdir / 'data'}",
+             f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
+            stdout=log, stderr=subprocess.STDOUT)
+        peer = AlertmanagerPeer(port, proc)
+        try:
+            deadline = time.monotonic() + 30
+            while not _ready(peer.url):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"alertmanager did not start; see {workdir}/alertmanager.log")
+                time.sleep(0.1)
+            yield peer
+        finally:
+            stop(proc)

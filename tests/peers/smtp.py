@@ -49,7 +49,7 @@ class _Handler:
     def __init__(self, peer: SmtpPeer) -> None:
         self.peer = peer
 
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,  # noqa: N802 (aiosmtpd's hook name)
                           options: Any) -> str:
         if address in self.peer.refuse:
             return "550 5.1.1 no such user"

@@ -24,7 +24,8 @@ def test_validate_reports_every_problem_and_exits_1(write) -> None:
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     lines = result.stderr.splitlines()
-    assert f"{path}:2: devices[0].category: unknown category 'swich' (did you mean 'switch'?)" in lines
+    assert (f"{path}:2: devices[0].category: unknown category 'swich' "
+            "(did you mean 'switch'?)") in lines
     assert any(line.startswith(f"{path}:3: devices[1].acquired: not a date") for line in lines)
     assert any("duplicate id 'a'" in line for line in lines)
     assert lines[-1] == f"{path}: 3 problems; nothing was loaded"
@@ -72,3 +73,11 @@ def test_validate_warns_about_unset_secrets_without_showing_values(write) -> Non
     assert "warning: credentials v2: environment variable T_COMMUNITY is not set" in unset.stderr
     set_ = run_lifeline("validate", path, env={"T_COMMUNITY": "hunter2-community"})
     assert "warning" not in set_.stderr and "hunter2-community" not in set_.stdout + set_.stderr
+
+
+def test_version_is_the_installed_distributions() -> None:
+    from importlib.metadata import version
+
+    result = run_lifeline("--version")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"lifeline {version('lifeline')}"

@@ -72,7 +72,7 @@ def test_kiosk_outage_and_paper_out_fire_and_resolve(demo) -> None:
     assert list(kiosks.values()) == [["firing", "resolved"]], down
     paper = events(directory, "kiosk_paper_out")
     assert list(paper.values()) == [["firing", "resolved"]] and set(paper) != set(kiosks)
-    outage = [a for a in alerts(directory) if a["labels"]["rule"] == "kiosk_paper_out"][0]
+    outage = next(a for a in alerts(directory) if a["labels"]["rule"] == "kiosk_paper_out")
     assert outage["labels"]["kind"] == "outage"
 
 

@@ -98,7 +98,7 @@ def test_moving_counters_advance_and_bad_lines_name_file_and_line(tmp_path: Path
     rec.write_text("1.3.6.1.2.1.1.3.0|67:numeric|rate=100,initial=500\n"
                    "1.3.6.1.2.1.1.5.0|4x|6869\n", encoding="utf-8")
     recording = Recording.load(rec)
-    oid, tag, first = recording.get(recording.entries[0][0], 1000.0)
+    oid, _tag, first = recording.get(recording.entries[0][0], 1000.0)
     _, _, later = recording.get(oid, 1010.0)
     assert later - first == 1000
     assert recording.next(oid, 0.0)[2] == b"hi"

@@ -55,7 +55,7 @@ def test_switch24_counters_move_and_rates_are_kept(two_rounds) -> None:
     assert not any(x.wrapped for x in rates.values())
 
 
-def test_32_bit_switch_uses_ifInOctets_and_ifSpeed(two_rounds) -> None:
+def test_32_bit_switch_uses_32_bit_octets_and_if_speed(two_rounds) -> None:
     r = two_rounds[1]["switch32"]
     rows = {s.tags["ifIndex"]: s for s in only(r, "interface")}
     assert len(rows) == 8

@@ -1,0 +1,122 @@
+"""One UDP socket for every v1/v2c request of the process (`UdpDispatcher`), answers
+matched to their request by request-id and source address.
+
+A request is re-sent with the same message and request-id on each retry, so a late
+answer to the first attempt still counts.
+"""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import socket
+from typing import cast
+
+from collectors.snmp import ber
+from collectors.snmp.errors import SnmpTimeoutError
+from collectors.snmp.target import Address, address_text
+
+
+class _Exchange:
+    """One outstanding request: its message, the attempts left, the future it resolves."""
+
+    __slots__ = (
+        "address",
+        "attempt_timeout",
+        "attempts_left",
+        "deadline",
+        "dispatcher",
+        "future",
+        "message",
+        "timer",
+    )
+
+    def __init__(self, dispatcher: UdpDispatcher, message: bytes, address: Address,
+                 attempts: int, attempt_timeout: float, deadline: float) -> None:
+        self.dispatcher = dispatcher
+        self.future: asyncio.Future[bytes] = dispatcher.loop.create_future()
+        self.message = message
+        self.address = address
+        self.attempts_left = attempts
+        self.attempt_timeout = attempt_timeout
+        self.deadline = deadline
+        self.timer: asyncio.TimerHandle | None = None
+
+    def send(self) -> None:
+        loop = self.dispatcher.loop
+        remaining = self.deadline - loop.time()
+        if self.attempts_left <= 0 or remaining <= 0:
+            if not self.future.done():
+                self.future.set_exception(
+                    SnmpTimeoutError(f"no answer from {address_text(self.address)}"))
+            return
+        self.attempts_left -= 1
+        self.dispatcher.sendto(self.message, self.address)
+        # Retry from a timer callback rather than a loop of awaits: one future per request.
+        self.timer = loop.call_later(min(self.attempt_timeout, remaining), self.send)
+
+
+class UdpDispatcher(asyncio.DatagramProtocol):
+    """One UDP socket for every v1/v2c request of the process, demultiplexed by request-id."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.transport: asyncio.DatagramTransport | None = None
+        self.pending: dict[int, _Exchange] = {}
+        self._ids = itertools.count(1)
+        self.stray = 0          # answers nobody waited for (late, spoofed or malformed)
+
+    @classmethod
+    async def open(cls, loop: asyncio.AbstractEventLoop) -> UdpDispatcher:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        # Many agents answering at once: a larger buffer avoids drops that look like timeouts.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
+        sock.bind(("0.0.0.0", 0))
+        sock.setblocking(False)
+        _, protocol = await loop.create_datagram_endpoint(lambda: cls(loop), sock=sock)
+        return protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # asyncio types the argument as the base class; a datagram endpoint passes this one.
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def next_request_id(self) -> int:
+        rid = next(self._ids)
+        if rid >= 0x7FFFFFFF:
+            self._ids = itertools.count(1)
+        return rid
+
+    def sendto(self, message: bytes, address: Address) -> None:
+        assert self.transport is not None
+        self.transport.sendto(message, address)
+
+    def datagram_received(self, data: bytes, addr: tuple[object, ...]) -> None:
+        try:
+            _, _, request_id = ber.peek_header(data)
+        except ber.BerError:
+            self.stray += 1
+            return
+        exchange = self.pending.get(request_id)
+        # Only the address we asked may answer: a stray datagram must not resolve a request.
+        if exchange is None or exchange.future.done() or addr[:2] != exchange.address:
+            self.stray += 1
+            return
+        exchange.future.set_result(data)
+
+    async def exchange(self, message: bytes, request_id: int, address: Address,
+                       attempts: int, attempt_timeout: float, deadline: float) -> bytes:
+        ex = _Exchange(self, message, address, attempts, attempt_timeout, deadline)
+        self.pending[request_id] = ex
+        try:
+            ex.send()
+            return await ex.future
+        finally:
+            if ex.timer is not None:
+                ex.timer.cancel()
+            del self.pending[request_id]
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
+__all__ = ["UdpDispatcher"]
