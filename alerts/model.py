@@ -1,21 +1,35 @@
-"""The records that cross between the alert engine and the delivery side.
+"""The records that cross between the evaluating and the delivering side, and out of
+the alerts package.
 
-The engine (rules -> conditions -> state machine, alerts/engine.py) decides *what* to
-tell and *when*; it emits `Notification`s into the outbox. The delivery side
-(alerts/routing.py, alerts/outbox.py, alerts/channels/) decides *where* and makes
-sure each notification reaches each routed channel once, retrying until it does or
-expires. Nothing else crosses that line.
+The evaluating side (`alerts.evaluation`: rules -> conditions -> state machine) decides
+*what* to tell and *when*; it emits `Notification`s into a `NotificationSink` (the
+outbox). The delivering side (`alerts.delivery`: routing, outbox, channels) decides
+*where* and makes sure each notification reaches each routed channel once, retrying
+until it does or expires. Nothing else crosses that line. `AlertStatus` is what the
+package tells the agent about itself (`AlertService.status()`).
+
+    Alert, Notification, Event, Severity    what is told
+    NotificationSink                        where the evaluating side puts it (the outbox)
+    Channel, RefreshingChannel              what the delivering side sends through
+    DeliveryError                           what a channel raises when it cannot
+    AlertStatus, AlertCounts, FiringAlert,
+    ChannelStats                            the package's report on itself
+    Clock                                   now, injected into both sides
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
-from typing import Literal, Protocol
+from enum import StrEnum
+from typing import Literal, Protocol, runtime_checkable
+
+# Now, timezone-aware: injected into both sides (tests move it, nothing sleeps).
+Clock = Callable[[], datetime]
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     CRITICAL = "critical"
     WARNING = "warning"
     INFO = "info"
@@ -34,7 +48,7 @@ class Alert:
     a hash of rule + device_id + instance."""
 
     fingerprint: str
-    rule: str                  # e.g. device_down, interface_down, ups_on_battery, lifecycle_exceeded
+    rule: str                  # device_down, interface_down, ups_on_battery, lifecycle_exceeded...
     kind: str                  # outage | interface | ups | host | http | lifecycle | drift
     severity: Severity
     device_id: str
@@ -82,8 +96,84 @@ class Channel(Protocol):
     delivers the whole group as one message where the medium allows (one mail, one
     webhook post, one Alertmanager POST), and raises DeliveryError on failure."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def send(self, notifications: Sequence[Notification],
              group: Mapping[str, str]) -> None:
         ...
+
+
+@runtime_checkable
+class RefreshingChannel(Channel, Protocol):
+    """A channel whose peer forgets a firing alert unless told again (Alertmanager): the
+    outbox re-posts the firing alerts routed there every `refresh_interval` seconds (0:
+    never). `refresh` raises DeliveryError like `send`."""
+
+    @property
+    def refresh_interval(self) -> float: ...
+
+    def refresh(self, alerts: Sequence[Alert]) -> None: ...
+
+
+class NotificationSink(Protocol):
+    """Where the evaluating side puts notifications: the outbox, inside the engine's open
+    transaction (`conn`), so a state change and the notices it causes commit together."""
+
+    def enqueue(self, conn: sqlite3.Connection,
+                notifications: Sequence[Notification]) -> None: ...
+
+
+# ---- what the alerts package reports about itself ------------------------------------
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlertCounts:
+    """Alerts by state; one alert may count in several (firing and silenced)."""
+
+    pending: int = 0
+    firing: int = 0
+    suppressed: int = 0          # firing, but a down parent speaks for it
+    silenced: int = 0
+    acked: int = 0
+    flapping: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FiringAlert:
+    """One firing alert, as `lifeline status` and `lifeline alerts list` show it."""
+
+    id: str                      # the fingerprint
+    rule: str
+    device_id: str
+    instance: str
+    severity: str
+    since: datetime
+    suppressed: bool = False
+    silenced: bool = False
+    acked: bool = False
+    flapping: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChannelStats:
+    """One channel's delivery figures; the error text never holds a secret."""
+
+    pending: int = 0
+    delivered: int = 0
+    failed: int = 0
+    expired: int = 0
+    retries: int = 0
+    resent_after_restart: int = 0
+    last_error: str | None = None
+    last_error_at: str | None = None       # ISO 8601, as stored
+    last_delivery_at: str | None = None
+    oldest_pending: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlertStatus:
+    """Alert counts, the firing alerts oldest first, and each channel's delivery."""
+
+    counts: AlertCounts = AlertCounts()
+    firing: tuple[FiringAlert, ...] = ()
+    delivery: Mapping[str, ChannelStats] = field(default_factory=dict)

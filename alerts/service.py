@@ -9,48 +9,54 @@
     svc.status(); svc.reload(config); svc.close()
 
 The engine thread and the delivery thread each use their own sqlite3 connection (the
-store's, the outbox's); WAL lets them work side by side.
+store's, the outbox's); WAL lets them work side by side. Both stores' tables are
+migrated on open (config/state_dir.py); a file a newer Lifeline wrote raises SchemaError.
 """
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
-from alerts.evaluation.engine import Engine, Sink
+from alerts.delivery.channels import build_channels
+from alerts.delivery.outbox import Outbox
+from alerts.evaluation.engine import Engine
 from alerts.evaluation.store import DB_NAME, Store
+from alerts.model import AlertStatus, Clock, NotificationSink
 from collectors.base import PollResult
 from inventory.model import Config
 
-log = logging.getLogger("lifeline.alerts")
 
-
-def _build_outbox(config: Config, db_path: Path, clock: Callable[[], datetime]) -> Any:
-    from alerts.delivery.channels import build_channels
-    from alerts.delivery.outbox import Outbox
-
+def _build_outbox(config: Config, db_path: Path, clock: Clock) -> Outbox:
     return Outbox(db_path, config, build_channels(config, clock), clock)
 
 
 class AlertService:
-    def __init__(self, config: Config, store: Store, outbox: Any, sink: Sink,
-                 clock: Callable[[], datetime]) -> None:
+    """The evaluating side (the engine on its store) and the delivering side (the
+    outbox), wired on one database; `outbox` None when a `sink` stands in for it."""
+
+    def __init__(self, config: Config, store: Store, outbox: Outbox | None,
+                 sink: NotificationSink, clock: Clock) -> None:
         self._store, self._outbox, self._clock = store, outbox, clock
         self.engine = Engine(config, store, sink, clock)
 
     @classmethod
-    def open(cls, config: Config, clock: Callable[[], datetime] | None = None,
-             sink: Sink | None = None) -> AlertService:
+    def open(cls, config: Config, clock: Clock | None = None,
+             sink: NotificationSink | None = None) -> AlertService:
         """Opens `state_dir/alerts.db` and builds the delivery side. `sink` replaces the
         outbox (tests that only look at what the engine emits)."""
         zone = config.agent.zone
         now = clock or (lambda: datetime.now(zone))
         db_path = Path(config.agent.state_dir) / DB_NAME
         store = Store(db_path)
-        outbox = None if sink is not None else _build_outbox(config, db_path, now)
-        return cls(config, store, outbox, sink or outbox, now)
+        try:
+            if sink is not None:
+                return cls(config, store, None, sink, now)
+            outbox = _build_outbox(config, db_path, now)
+            return cls(config, store, outbox, outbox, now)
+        except BaseException:
+            store.close()
+            raise
 
     @property
     def db_path(self) -> Path:
@@ -73,11 +79,12 @@ class AlertService:
         if self._outbox is not None:
             self._outbox.deliver_due(wait=wait)
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> AlertStatus:
         """Alerts by state, and per channel the outbox backlog and delivery failures."""
-        status: dict[str, Any] = {"alerts": self.engine.status()}
-        status["delivery"] = self._outbox.stats() if self._outbox is not None else {}
-        return status
+        status = self.engine.status()
+        if self._outbox is None:
+            return status
+        return replace(status, delivery=self._outbox.stats())
 
     def reload(self, config: Config) -> None:
         """A new valid config (SIGHUP): rules, thresholds, devices, channels, routes. The

@@ -2,8 +2,9 @@
 unsilence ID | history [--device ID]]`.
 
 Works on `state_dir/alerts.db` while the agent runs in another process (SQLite WAL and a
-busy timeout): acks and silences written here are picked up by the agent's next tick.
-Exit 0, or 1 for bad input (unknown id, malformed matcher, bad duration).
+busy timeout): acks and silences written here are picked up by the agent's next tick;
+`list` and `history` leave the alerts as they are. Exit 0, or 1 for bad input (unknown
+id, malformed matcher, bad duration).
 """
 from __future__ import annotations
 
@@ -11,22 +12,27 @@ import argparse
 import getpass
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from agent.cli.common import add_config_argument, load_or_report
 from agent.cli.table import render_table
+from agent.status import alert_status_json
 from config.durations import format_duration, parse_duration
 from inventory.model import Config
+
+if TYPE_CHECKING:       # imported when run: `lifeline --help` stays quick
+    from alerts.evaluation.store import Outage, SilenceRecord, Store
 
 AVAILABILITY_DAYS = 30
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_argument(parser)
+    parser.set_defaults(json=False)         # `lifeline alerts CONFIG` alone lists
     actions = parser.add_subparsers(dest="action", metavar="ACTION",
                                     parser_class=type(parser))
     listing = actions.add_parser("list", help="alerts firing or pending, and silences")
@@ -62,9 +68,9 @@ def run(args: argparse.Namespace) -> int:
                 parse_matcher(text)
         except ValueError as exc:
             return _bad(str(exc))
-    if args.action == "history" and args.device:
-        if args.device not in {d.id for d in config.devices}:
-            return _bad(f"unknown device id: {args.device}")
+    if (args.action == "history" and args.device
+            and args.device not in {d.id for d in config.devices}):
+        return _bad(f"unknown device id: {args.device}")
     store = Store.in_dir(Path(config.agent.state_dir))
     try:
         return _ACTIONS[args.action or "list"](config, store, args)
@@ -93,37 +99,43 @@ def _when(epoch: float | None, zone: ZoneInfo) -> str | None:
 
 # ---- list -----------------------------------------------------------------------------
 
-def _list(config: Config, store: Any, args: argparse.Namespace) -> int:
-    from alerts.evaluation.engine import Engine, MemorySink
+def _list(config: Config, store: Store, args: argparse.Namespace) -> int:
+    from alerts.evaluation.report import read_alerts
 
     zone = config.agent.zone
-    engine = Engine(config, store, MemorySink(), lambda: datetime.now(zone))
-    status = engine.status()
+    alerts = read_alerts(config, store, datetime.now(zone))
     acks = store.acks()
-    pending = [s for s in engine.states() if s.status == "pending"]
     silences = store.silences(datetime.now(zone).timestamp())
-    if getattr(args, "json", False):
-        document = {"firing": status["firing"], "counts": status["counts"],
+    if args.json:
+        shown = alert_status_json(alerts.status)
+        document = {"firing": shown["firing"], "counts": shown["counts"],
                     "pending": [{"id": s.fingerprint, "rule": s.rule, "device_id": s.device_id,
-                                 "instance": s.instance, "polls": s.polls} for s in pending],
+                                 "instance": s.instance, "polls": s.polls}
+                                for s in alerts.pending],
                     "silences": [_silence_json(s, zone) for s in silences]}
         print(json.dumps(document, ensure_ascii=False, indent=2))
         return 0
-    rows = []
-    for alert in status["firing"]:
-        flags = [name for name in ("suppressed", "silenced", "acked", "flapping") if alert[name]]
-        ack = acks.get(alert["id"])
+    rows: list[list[object]] = []
+    for alert in alerts.status.firing:
+        flags = [name for name, on in (("suppressed", alert.suppressed),
+                                       ("silenced", alert.silenced), ("acked", alert.acked),
+                                       ("flapping", alert.flapping)) if on]
+        ack = acks.get(alert.id)
         if ack is not None:
             flags[flags.index("acked")] = f"acked by {ack.author}" + (
                 f": {ack.reason}" if ack.reason else "")
-        rows.append([alert["id"], "firing", alert["severity"], alert["device_id"], alert["rule"],
-                     alert["instance"] or None, alert["since"][:16].replace("T", " "),
+        rows.append([alert.id, "firing", alert.severity, alert.device_id, alert.rule,
+                     alert.instance or None,
+                     alert.since.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
                      ", ".join(flags) or None])
-    for s in pending:
+    for s in alerts.pending:
         rows.append([s.fingerprint, "pending", s.severity, s.device_id, s.rule, s.instance or None,
                      _when(s.active_since, zone), f"{s.polls} polls"])
     headers = ["ID", "STATE", "SEVERITY", "DEVICE", "RULE", "INSTANCE", "SINCE", "NOTE"]
-    print(render_table(headers, rows) if rows else "no alerts firing or pending", end="\n" if not rows else "")
+    if rows:
+        print(render_table(headers, rows), end="")
+    else:
+        print("no alerts firing or pending")
     if silences:
         print()
         print(render_table(["SILENCE", "MATCHERS", "UNTIL", "AUTHOR", "REASON"],
@@ -132,7 +144,7 @@ def _list(config: Config, store: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def _silence_json(s: Any, zone: ZoneInfo) -> dict[str, Any]:
+def _silence_json(s: SilenceRecord, zone: ZoneInfo) -> dict[str, object]:
     return {"id": s.id, "matchers": list(s.matchers), "starts": _when(s.starts, zone),
             "ends": _when(s.ends, zone), "author": s.author, "reason": s.reason}
 
@@ -148,7 +160,7 @@ def _author(args: argparse.Namespace) -> str:
         return "unknown"
 
 
-def _ack(config: Config, store: Any, args: argparse.Namespace) -> int:
+def _ack(config: Config, store: Store, args: argparse.Namespace) -> int:
     wanted = args.id.strip().lower()
     if len(wanted) < 4:
         return _bad(f"alert id {args.id!r} is too short: give at least 4 characters")
@@ -168,7 +180,7 @@ def _ack(config: Config, store: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def _silence(config: Config, store: Any, args: argparse.Namespace) -> int:
+def _silence(config: Config, store: Store, args: argparse.Namespace) -> int:
     zone = config.agent.zone
     now = datetime.now(zone).timestamp()
     record = store.add_silence(args.matchers, now, now + args.duration, args.reason,
@@ -178,7 +190,7 @@ def _silence(config: Config, store: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def _unsilence(config: Config, store: Any, args: argparse.Namespace) -> int:
+def _unsilence(config: Config, store: Store, args: argparse.Namespace) -> int:
     if not store.remove_silence(args.id, datetime.now(config.agent.zone).timestamp()):
         return _bad(f"no silence in force with id {args.id!r}")
     print(f"silence {args.id} lifted")
@@ -187,7 +199,7 @@ def _unsilence(config: Config, store: Any, args: argparse.Namespace) -> int:
 
 # ---- history ------------------------------------------------------------------------------
 
-def _history(config: Config, store: Any, args: argparse.Namespace) -> int:
+def _history(config: Config, store: Store, args: argparse.Namespace) -> int:
     zone = config.agent.zone
     now = datetime.now(zone)
     since = (now - timedelta(days=AVAILABILITY_DAYS)).timestamp()
@@ -203,28 +215,31 @@ def _history(config: Config, store: Any, args: argparse.Namespace) -> int:
         print(f"{args.device}: availability over {AVAILABILITY_DAYS} days "
               f"{_availability(outages, since, now.timestamp()):.3f}%")
         return 0
-    by_device: dict[str, list[Any]] = {}
+    by_device: dict[str, list[Outage]] = {}
     for outage in outages:
         by_device.setdefault(outage.device_id, []).append(outage)
-    rows = [[device_id, len(items), format_duration(round(_down(items, since, now.timestamp()))),
-             f"{_availability(items, since, now.timestamp()):.3f}%"]
-            for device_id, items in sorted(by_device.items())]
-    if not rows:
+    totals: list[list[object]] = [
+        [device_id, len(items), format_duration(round(_down(items, since, now.timestamp()))),
+         f"{_availability(items, since, now.timestamp()):.3f}%"]
+        for device_id, items in sorted(by_device.items())]
+    if not totals:
         print(f"no outages in the last {AVAILABILITY_DAYS} days")
         return 0
     print(render_table(["DEVICE", "OUTAGES", "DOWN", f"AVAILABILITY ({AVAILABILITY_DAYS} d)"],
-                       rows, right_aligned=(1, 2, 3)), end="")
+                       totals, right_aligned=(1, 2, 3)), end="")
     return 0
 
 
-def _down(outages: Sequence[Any], since: float, until: float) -> float:
+def _down(outages: Sequence[Outage], since: float, until: float) -> float:
     """Seconds down within [since, until], outages clipped to the window."""
-    return sum(max(0.0, min(o.ended or until, until) - max(o.started, since)) for o in outages)
+    return sum((max(0.0, min(o.ended or until, until) - max(o.started, since))
+                for o in outages), 0.0)
 
 
-def _availability(outages: Sequence[Any], since: float, until: float) -> float:
+def _availability(outages: Sequence[Outage], since: float, until: float) -> float:
     return 100.0 * (1 - _down(outages, since, until) / (until - since))
 
 
-_ACTIONS = {"list": _list, "ack": _ack, "silence": _silence, "unsilence": _unsilence,
-            "history": _history}
+_ACTIONS: dict[str, Callable[[Config, Store, argparse.Namespace], int]] = {
+    "list": _list, "ack": _ack, "silence": _silence, "unsilence": _unsilence,
+    "history": _history}

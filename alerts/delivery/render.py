@@ -24,7 +24,8 @@ _SEVERITY = {"ko": {"critical": "심각", "warning": "경고", "info": "정보"}
              "en": {"critical": "critical", "warning": "warning", "info": "info"}}
 _WORDS = {
     "ko": {"alerts": "건", "started": "시작", "ended": "종료", "lasted": "지속 시간",
-           "device": "장비", "instance": "대상", "value": "측정값", "behind": "하위 장비 {n}대 응답 없음",
+           "device": "장비", "instance": "대상", "value": "측정값",
+           "behind": "하위 장비 {n}대 응답 없음",
            "group": "그룹", "footer": "Lifeline 알림"},
     "en": {"alerts": " alerts", "started": "Started", "ended": "Ended", "lasted": "lasted",
            "device": "Device", "instance": "Instance", "value": "Value",

@@ -14,7 +14,7 @@ MAX_DOUBLINGS = 30      # 2**30 x initial is far past any cap; keeps the float f
 def backoff(failures: int, initial: float, maximum: float) -> float:
     """Seconds to wait after the `failures`-th failure in a row (1 for the first):
     `initial`, doubling each time, never more than `maximum`."""
-    return min(maximum, initial * 2 ** min(max(0, failures - 1), MAX_DOUBLINGS))
+    return min(maximum, initial * 2.0 ** min(max(0, failures - 1), MAX_DOUBLINGS))
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:

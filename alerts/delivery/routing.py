@@ -57,10 +57,7 @@ def _matcher(pattern: str) -> tuple[bool, re.Pattern[str] | frozenset[str]]:
 
 def value_matches(pattern: str, value: str) -> bool:
     negated, test = _matcher(pattern)
-    if isinstance(test, frozenset):
-        hit = value in test
-    else:
-        hit = test.fullmatch(value) is not None
+    hit = value in test if isinstance(test, frozenset) else test.fullmatch(value) is not None
     return hit != negated
 
 

@@ -5,7 +5,7 @@ and `now`, and returns an `Evaluation`: the conditions that hold now, and the ru
 could check at all. A rule that was checked and whose instance is not among the active
 conditions has cleared; a rule that could not be checked (the device did not answer, the
 measurement is missing) leaves its alerts as they are. Nothing here keeps state or reads a
-clock: the `for` durations, counting and notifying live in alerts/state.py.
+clock: the `for` durations, counting and notifying live in alerts/evaluation/state.py.
 
 | rule                 | kind      | fires when                                                |
 |----------------------|-----------|-----------------------------------------------------------|
@@ -40,7 +40,15 @@ from zoneinfo import ZoneInfo
 
 from alerts.evaluation.thresholds import Thresholds
 from alerts.model import Severity
-from collectors.base import CounterRate, HttpFacts, PollResult, ResultCode, Sample, SnmpFacts
+from collectors.base import (
+    CounterRate,
+    HttpFacts,
+    Identity,
+    PollResult,
+    ResultCode,
+    Sample,
+    SnmpFacts,
+)
 from inventory.hours import OperatingHours
 from inventory.lifecycle import ContractStatus, Lifecycle, LifeStatus, SupportStatus
 from inventory.model import Criticality, Device
@@ -220,7 +228,8 @@ def _ups(b: _Builder, t: Thresholds, m: dict[str, list[Sample]]) -> None:
     if "BatteryBad" in alarms:
         b.add("ups_battery_bad", "ups", Severity.WARNING, "battery needs replacing",
               "배터리 교체 필요")
-    loads = [v for s in m.get("ups_output", []) if (v := _num(s.fields.get("percent_load"))) is not None]
+    loads = [v for s in m.get("ups_output", [])
+             if (v := _num(s.fields.get("percent_load"))) is not None]
     load = max(loads) if loads else None
     if "OutputOverload" in alarms or (load is not None and load > t.ups_overload_percent):
         b.add("ups_overload", "ups", Severity.WARNING, f"output overload ({_pct(load)} load)",
@@ -292,7 +301,8 @@ def _http(b: _Builder, device: Device, t: Thresholds, result: PollResult,
             expired = days <= 0
             b.add("http_cert_expiring", "http",
                   Severity.CRITICAL if expired else Severity.WARNING,
-                  "TLS certificate expired" if expired else f"TLS certificate expires in {days:.0f} days",
+                  "TLS certificate expired" if expired
+                  else f"TLS certificate expires in {days:.0f} days",
                   "TLS 인증서 만료됨" if expired else f"TLS 인증서 {days:.0f}일 후 만료",
                   value=days, repeat=max(t.repeat, 86400.0))
 
@@ -320,7 +330,8 @@ def _kiosk(b: _Builder, device: Device, t: Thresholds, rows: list[Sample],
     severity = outage_severity(device)
     faults = {
         "kiosk_paper_out": (
-            _word(tags, "printer_paper") in KIOSK_PAPER_OUT or _num(f.get("printer_paper_level")) == 0,
+            _word(tags, "printer_paper") in KIOSK_PAPER_OUT
+            or _num(f.get("printer_paper_level")) == 0,
             "printer out of paper", "용지 없음"),
         "kiosk_printer_error": (
             _word(tags, "printer_state", "printer_status") in KIOSK_FAULTS
@@ -367,10 +378,11 @@ def _drift(b: _Builder, device: Device, result: PollResult) -> None:
                   f"{name} 불일치: 장비 {actual!r}, 자산대장 {expected!r}", instance=name)
 
 
-def _drift_pairs(device: Device, said: object) -> Iterator[tuple[str, str | None, str | None]]:
-    yield "sys_object_id", device.sys_object_id, getattr(said, "sys_object_id", None)
-    yield "model", device.model, getattr(said, "model", None)
-    yield "serial", device.serial, getattr(said, "serial", None)
+def _drift_pairs(device: Device, said: Identity
+                 ) -> Iterator[tuple[str, str | None, str | None]]:
+    yield "sys_object_id", device.sys_object_id, said.sys_object_id
+    yield "model", device.model, said.model
+    yield "serial", device.serial, said.serial
 
 
 def _normal(name: str, value: str) -> str:

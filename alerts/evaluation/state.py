@@ -4,9 +4,9 @@
         ▲                            │                                          │
         └───────condition clears─────┴──────────────condition clears────────────┘
 
-Transitions (`hold`, `clear`, `ripen`) only change the state. `next_event` then says
-which notification, if any, is due now given the gates (silenced, suppressed by a down
-parent, acknowledged, outside opening hours):
+Transitions (`hold`, `clear`, `ripen`, `settle`, `end`) only change the state.
+`next_event` then says which notification, if any, is due now given the gates
+(silenced, suppressed by a down parent, acknowledged, outside opening hours):
 
 * firing, not yet notified, not gated: `firing` (once per episode);
 * firing, notified, `repeat` elapsed since the last notice, not acked/quiet: `repeat`;
@@ -16,11 +16,13 @@ parent, acknowledged, outside opening hours):
   `firing` notice marked flapping, then quiet until nothing changed for `flap_stable`;
   then the final state is told (a recovery always).
 
-Times are epoch seconds (floats): states are persisted as JSON by alerts/store.py.
+`LiveStates` is the one place the states are kept in memory (the engine's); they are
+persisted as JSON by alerts/evaluation/store.py. Times are epoch seconds (floats).
 """
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -90,7 +92,7 @@ class AlertState:
 
 @dataclass(frozen=True, slots=True)
 class Gates:
-    """What may stop a notice now (computed by the engine for one state)."""
+    """What may stop a notice now, for one state (`alerts.evaluation.gates` computes it)."""
 
     silenced: bool = False
     suppressed: bool = False    # a parent is down: the parent's alert speaks for this one
@@ -135,6 +137,16 @@ def clear(state: AlertState, now: float, t: Thresholds) -> bool:
     state.resolved_at = now
     _changed(state, now, t)
     return True
+
+
+def end(state: AlertState, now: float) -> None:
+    """Ends the episode for good (the device is no longer watched): inactive, nothing
+    counting, not flapping. A recovery still owed (`notified`) is the caller's to tell."""
+    if state.status != INACTIVE or state.resolved_at is None:
+        state.resolved_at = now
+    state.status, state.polls = INACTIVE, 0
+    state.flapping = state.flap_notice_owed = False
+    state.changes = []
 
 
 def _changed(state: AlertState, now: float, t: Thresholds) -> None:
@@ -188,3 +200,44 @@ def record_sent(state: AlertState, event: Event, now: float) -> str:
         state.notified, state.last_sent = True, now
         state.flap_notice_owed = False
     return f"{state.fingerprint}:{event}:{state.seq}"
+
+
+class LiveStates(Mapping[str, AlertState]):
+    """The live states in memory, by fingerprint and by device: those loaded from the
+    store and those changed since, until they are no longer `live`. Changed on the engine
+    thread only; `snapshot()` may be taken from another."""
+
+    def __init__(self, states: Iterable[AlertState] = ()) -> None:
+        self._all: dict[str, AlertState] = {}
+        self._by_device: dict[str, dict[str, AlertState]] = {}
+        self.reset(states)
+
+    def reset(self, states: Iterable[AlertState]) -> None:
+        """Forget everything and hold `states` (as loaded from the store)."""
+        self._all, self._by_device = {}, {}
+        for state in states:
+            self.add(state)
+
+    def add(self, state: AlertState) -> AlertState:
+        self._all[state.fingerprint] = state
+        self._by_device.setdefault(state.device_id, {})[state.fingerprint] = state
+        return state
+
+    def discard(self, state: AlertState) -> None:
+        self._all.pop(state.fingerprint, None)
+        self._by_device.get(state.device_id, {}).pop(state.fingerprint, None)
+
+    def of_device(self, device_id: str) -> list[AlertState]:
+        return list(self._by_device.get(device_id, {}).values())
+
+    def snapshot(self) -> list[AlertState]:
+        return list(self._all.values())
+
+    def __getitem__(self, fp: str) -> AlertState:
+        return self._all[fp]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all)
+
+    def __len__(self) -> int:
+        return len(self._all)

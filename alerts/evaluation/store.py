@@ -1,6 +1,7 @@
-"""The alert store: SQLite in `state_dir/alerts.db`, WAL mode.
+"""The alert store: SQLite in `state_dir/alerts.db`, opened and migrated as every state
+database is (config/state_dir.py: WAL, a busy timeout, the "alerts" schema version).
 
-Tables (the outbox adds its own to the same file):
+Tables (the outbox keeps its own, schema "outbox", in the same file):
 
 * `alert_state`: one row per fingerprint, the `AlertState` as JSON. Written in the same
   transaction as the notifications it causes (`Store.transaction`), so after a restart
@@ -11,7 +12,7 @@ Tables (the outbox adds its own to the same file):
 * `acks`: the acknowledged fingerprints of the current episode (cleared on resolve).
 
 One `Store` per thread: sqlite3 connections are not shared. The CLI opens its own while
-the agent runs; `busy_timeout` makes either side wait for the other's short writes.
+the agent runs; the busy timeout makes either side wait for the other's short writes.
 Times are epoch seconds.
 """
 from __future__ import annotations
@@ -19,17 +20,20 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from alerts.evaluation.state import AlertState
+from config.state_dir import Schema, open_database, transaction
 
 DB_NAME = "alerts.db"
 
-_SCHEMA = """
+# Migration 1 is what the code before schema versions created (IF NOT EXISTS), so it
+# adopts such a database as it is.
+SCHEMA = Schema("alerts", ("""
 CREATE TABLE IF NOT EXISTS alert_state (
     fingerprint TEXT PRIMARY KEY, device_id TEXT NOT NULL, rule TEXT NOT NULL,
     status TEXT NOT NULL, data TEXT NOT NULL, updated REAL NOT NULL);
@@ -41,8 +45,9 @@ CREATE TABLE IF NOT EXISTS silences (
     id TEXT PRIMARY KEY, matchers TEXT NOT NULL, starts REAL NOT NULL, ends REAL NOT NULL,
     reason TEXT NOT NULL, author TEXT NOT NULL, created REAL NOT NULL, removed REAL);
 CREATE TABLE IF NOT EXISTS acks (
-    fingerprint TEXT PRIMARY KEY, at REAL NOT NULL, author TEXT NOT NULL, reason TEXT NOT NULL);
-"""
+    fingerprint TEXT PRIMARY KEY, at REAL NOT NULL, author TEXT NOT NULL,
+    reason TEXT NOT NULL);
+""",))
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,26 +77,13 @@ class Ack:
     reason: str
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """A connection in autocommit mode (transactions are explicit), WAL, busy timeout."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), timeout=10.0, isolation_level=None,
-                           check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA busy_timeout=10000")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    return conn
-
-
 class Store:
-    """One thread's view of alerts.db."""
+    """One thread's view of alerts.db. Raises config.state_dir.SchemaError for a file a
+    newer Lifeline wrote."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.conn = connect(path)
-        with self.transaction():
-            for statement in filter(str.strip, _SCHEMA.split(";")):
-                self.conn.execute(statement)
+        self.conn = open_database(path, SCHEMA)
 
     @classmethod
     def in_dir(cls, state_dir: Path) -> Store:
@@ -100,17 +92,10 @@ class Store:
     def close(self) -> None:
         self.conn.close()
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error); yields the connection so the
         outbox can enqueue in the same transaction."""
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+        return transaction(self.conn)
 
     # ---- alert state ----------------------------------------------------------------
 
@@ -124,7 +109,8 @@ class Store:
             if s.live:
                 self.conn.execute(
                     "INSERT INTO alert_state VALUES (?,?,?,?,?,?) ON CONFLICT(fingerprint) DO "
-                    "UPDATE SET status=excluded.status, data=excluded.data, updated=excluded.updated",
+                    "UPDATE SET status=excluded.status, data=excluded.data, "
+                    "updated=excluded.updated",
                     (s.fingerprint, s.device_id, s.rule, s.status,
                      json.dumps(s.to_json(), ensure_ascii=False), now))
             else:

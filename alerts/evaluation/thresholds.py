@@ -73,7 +73,3 @@ class ThresholdTable:
             found = _apply(self._categories.get(device.category, self._base), device.thresholds)
             self._cache[device.id] = found
         return found
-
-    @property
-    def base(self) -> Thresholds:
-        return self._base

@@ -9,7 +9,8 @@ from kits.alerts_engine import SNMP, FakeClock, down, up, write_config
 from peers.webhook import running_webhook
 
 DEVICES = f"""\
-- {{id: core, name: Core, category: backbone_switch, criticality: critical, site: hall, poll: {SNMP}}}
+- {{id: core, name: Core, category: backbone_switch, criticality: critical, site: hall,
+   poll: {SNMP}}}
 - {{id: edge, name: Edge, category: backbone_switch, parent: core, site: hall, poll: {SNMP}}}
 """
 
@@ -51,7 +52,7 @@ def test_restart_while_firing_no_duplicates_and_recovery_delivered(tmp_path):
         for _ in range(3):                              # the 500 is retried after backoff
             _round(svc, clock, down, ["edge", "core"], every=10)
         assert _posted(peer) == [("firing", "core")]
-        assert svc.status()["alerts"]["counts"]["suppressed"] == 1
+        assert svc.status().counts.suppressed == 1
         svc.close()
 
         svc = AlertService.open(config, clock=clock)    # the agent restarts
@@ -61,6 +62,6 @@ def test_restart_while_firing_no_duplicates_and_recovery_delivered(tmp_path):
         _round(svc, clock, up, ["core", "edge"])
         _round(svc, clock, up, ["core", "edge"])
         assert _posted(peer) == [("firing", "core"), ("resolved", "core")]
-        delivery = svc.status()["delivery"]
+        delivery = svc.status().delivery
         assert delivery
         svc.close()

@@ -8,41 +8,27 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from alerts.delivery.outbox import Outbox
 from alerts.model import Alert, Notification, Severity
 from inventory.load import load_config
 from inventory.model import Config
 
-SEOUL = ZoneInfo("Asia/Seoul")
+from kits.alerts_clock import SEOUL
+
 T0 = datetime(2024, 5, 2, 9, 0, tzinfo=SEOUL)
-
-
-class Clock:
-    """An injected clock: time moves only when a test says so."""
-
-    def __init__(self, start: datetime = T0) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> datetime:
-        self.now += timedelta(seconds=seconds)
-        return self.now
 
 
 def make_alert(device_id: str = "bb-sw-1", **overrides: Any) -> Alert:
     labels = {"device_id": device_id, "device_name": f"{device_id} name",
               "category": "backbone_switch", "site": "district-hall", "criticality": "critical"}
     labels.update(overrides.pop("labels", {}))
-    fields: dict[str, Any] = dict(
-        fingerprint=f"fp-{overrides.get('rule', 'device_down')}-{device_id}",
-        rule="device_down", kind="outage", severity=Severity.CRITICAL, device_id=device_id,
-        labels=labels, summary=f"{device_id} is unreachable",
-        summary_ko=f"{device_id} 응답 없음", description="3 polls unanswered",
-        description_ko="3회 연속 무응답", starts_at=T0)
+    fields: dict[str, Any] = {
+        "fingerprint": f"fp-{overrides.get('rule', 'device_down')}-{device_id}",
+        "rule": "device_down", "kind": "outage", "severity": Severity.CRITICAL,
+        "device_id": device_id, "labels": labels, "summary": f"{device_id} is unreachable",
+        "summary_ko": f"{device_id} 응답 없음", "description": "3 polls unanswered",
+        "description_ko": "3회 연속 무응답", "starts_at": T0}
     fields.update(overrides)
     return Alert(**fields)
 

@@ -1,40 +1,35 @@
-"""Helpers for the alert engine tests: a fake clock, configs, poll results, an engine."""
+"""Helpers for the alert engine tests: configs, poll results, an engine on a real store
+with a list standing in for the outbox (and the fake clock, from kits.alerts_clock)."""
 from __future__ import annotations
 
+import sqlite3
 import textwrap
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-from alerts.evaluation.engine import Engine, MemorySink
+from alerts.evaluation.engine import Engine
 from alerts.evaluation.store import Store
 from alerts.model import Notification
 from collectors.base import PollResult, ResultCode, Sample
 from inventory.load import load_config
 from inventory.model import Config
 
-SEOUL = ZoneInfo("Asia/Seoul")
+from kits.alerts_clock import SEOUL as SEOUL  # re-exported: the engine tests' zone
+from kits.alerts_clock import FakeClock as FakeClock
+
 # A polled device in the YAML of `write_config`
 SNMP = "{protocol: snmp, address: 127.0.0.1, credentials: v2}"
 
 
-class FakeClock:
-    """The engine's clock; tests move it, nothing sleeps."""
+class ListOutbox:
+    """Stands in for the outbox: keeps the notifications the engine emits in a list."""
 
-    def __init__(self, start: datetime | None = None) -> None:
-        self.now = start or datetime(2026, 3, 2, 12, 0, tzinfo=SEOUL)   # a Monday
+    def __init__(self) -> None:
+        self.notifications: list[Notification] = []
 
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> datetime:
-        self.now += timedelta(seconds=seconds)
-        return self.now
-
-    def set(self, when: datetime) -> None:
-        self.now = when
+    def enqueue(self, conn: sqlite3.Connection, notifications: Sequence[Notification]) -> None:
+        self.notifications.extend(notifications)
 
 
 def write_config(tmp: Path, devices: str, alerts: str = "", state_dir: Path | None = None
@@ -75,7 +70,7 @@ class Rig:
 
     config: Config
     clock: FakeClock
-    sink: MemorySink = field(default_factory=MemorySink)
+    sink: ListOutbox = field(default_factory=ListOutbox)
     engine: Engine = field(init=False)
     store: Store = field(init=False)
 

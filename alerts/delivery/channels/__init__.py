@@ -7,7 +7,6 @@ token or password file is picked up without a restart.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -15,7 +14,7 @@ from alerts.delivery.channels.alertmanager import AlertmanagerChannel
 from alerts.delivery.channels.email import EmailChannel
 from alerts.delivery.channels.log import LogChannel
 from alerts.delivery.channels.webhook import WebhookChannel
-from alerts.model import Channel
+from alerts.model import Channel, Clock
 from config.model import (
     AlertmanagerSettings,
     ChannelSettings,
@@ -24,8 +23,6 @@ from config.model import (
     WebhookSettings,
 )
 from inventory.model import Config
-
-Clock = Callable[[], datetime]
 
 
 def build_channel(settings: ChannelSettings, zone: ZoneInfo, clock: Clock) -> Channel:

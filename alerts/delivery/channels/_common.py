@@ -64,4 +64,5 @@ def post_json(url: str, body: Any, *, headers: Mapping[str, str], timeout: float
         return
     message = f"{where}: HTTP {status} {response.reason or ''}".rstrip()
     retryable = status == 429 or status >= 500
-    raise DeliveryError(message, retryable=retryable, retry_after=parse_retry_after(response.headers.get("Retry-After")))
+    raise DeliveryError(message, retryable=retryable,
+                        retry_after=parse_retry_after(response.headers.get("Retry-After")))

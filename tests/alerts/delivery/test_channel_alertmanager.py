@@ -14,8 +14,9 @@ from alerts.delivery.outbox import Outbox
 from alerts.model import DeliveryError
 from alerts.service import AlertService
 
-from kits.alerts_delivery import SEOUL, Clock, enqueue, load, make_alert, make_notification
-from kits.alerts_engine import SNMP, FakeClock, down, up, write_config
+from kits.alerts_clock import FakeClock
+from kits.alerts_delivery import SEOUL, enqueue, load, make_alert, make_notification
+from kits.alerts_engine import SNMP, down, up, write_config
 from peers.alertmanager import AlertmanagerPeer, running_alertmanager
 from peers.ports import free_tcp_port
 
@@ -28,12 +29,12 @@ def am(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AlertmanagerPeer]:
         yield peer
 
 
-def now_clock() -> Clock:
+def now_clock() -> FakeClock:
     # Alertmanager judges endsAt against its own wall clock: start from the real now.
-    return Clock(datetime.now(SEOUL).replace(microsecond=0))
+    return FakeClock(datetime.now(SEOUL).replace(microsecond=0))
 
 
-def make_channel(tmp_path: Path, url: str, clock: Clock, extra: str = ""):
+def make_channel(tmp_path: Path, url: str, clock: FakeClock, extra: str = ""):
     config = load(tmp_path, f"""\
         alerts:
           channels:
@@ -56,7 +57,8 @@ def test_a_firing_alert_arrives_with_its_labels(tmp_path, am):
     [alert] = find(am, "am-sw-1")
     labels = alert["labels"]
     assert labels["alertname"] == "device_down"
-    assert (labels["severity"], labels["kind"], labels["instance"]) == ("critical", "outage", "Gi0/1")
+    assert (labels["severity"], labels["kind"], labels["instance"]) == (
+        "critical", "outage", "Gi0/1")
     assert (labels["site"], labels["category"]) == ("district-hall", "backbone_switch")
     assert labels["room_floor"] == "4F"
     assert alert["annotations"]["summary"] == "am-sw-1 응답 없음"
@@ -97,7 +99,7 @@ def test_the_outbox_reposts_firing_alerts_and_delivers_recoveries(tmp_path, am):
     outbox.refresh_active([])
     outbox.deliver_due(wait=True)
     assert find(am, "am-sw-3") == []
-    assert outbox.stats()["am"]["delivered"] == 2
+    assert outbox.stats()["am"].delivered == 2
 
 
 def test_an_alertmanager_that_is_down_is_retried(tmp_path):

@@ -9,7 +9,8 @@ from alerts.delivery.channels import build_channels
 from alerts.delivery.outbox import Outbox
 from alerts.model import DeliveryError
 
-from kits.alerts_delivery import Clock, enqueue, load, make_notification
+from kits.alerts_clock import FakeClock
+from kits.alerts_delivery import T0, enqueue, load, make_notification
 from peers.ports import free_tcp_port
 from peers.smtp import running_smtp
 
@@ -23,7 +24,7 @@ def channel(tmp_path: Path, smtp: str, extra: str = "", wait: str = "0s"):
             - {{name: mail, type: email, smtp: "{smtp}", from: noc@example.org,
                to: [oncall@example.org, boss@example.org], timeout: 5s, group_wait: {wait}{extra}}}
         """)
-    return config, build_channels(config, Clock())["mail"]
+    return config, build_channels(config, FakeClock(T0))["mail"]
 
 
 def test_one_readable_korean_mail_per_group(tmp_path):
@@ -111,7 +112,7 @@ def test_a_server_that_is_not_there_is_retried(tmp_path):
 def test_a_burst_through_the_outbox_is_one_mail(tmp_path):
     with running_smtp() as peer:
         config, _ = channel(tmp_path, peer.address, wait="30s")
-        clock = Clock()
+        clock = FakeClock(T0)
         outbox = Outbox(tmp_path / "alerts.db", config, build_channels(config, clock), clock)
         enqueue(outbox, [make_notification(device_id=f"sw-{i}") for i in range(5)])
         outbox.deliver_due(wait=True)
@@ -120,4 +121,4 @@ def test_a_burst_through_the_outbox_is_one_mail(tmp_path):
             outbox.deliver_due(wait=True)
     [received] = peer.mails
     assert received.message["Subject"] == "[Lifeline] 발생 5건: outage, district-hall"
-    assert outbox.stats()["mail"]["delivered"] == 5
+    assert outbox.stats()["mail"].delivered == 5

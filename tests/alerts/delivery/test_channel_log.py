@@ -7,7 +7,8 @@ import re
 from alerts.delivery.channels import build_channels
 from alerts.model import Severity
 
-from kits.alerts_delivery import Clock, load, make_notification
+from kits.alerts_clock import FakeClock
+from kits.alerts_delivery import T0, load, make_notification
 
 LINE = re.compile(r'^alert (firing|repeat|resolved)( [a-z_]+=("([^"\\]|\\.)*"|\S+))+$')
 
@@ -18,7 +19,7 @@ def test_one_parseable_line_per_notification(tmp_path, caplog):
         alerts:
           channels: [{name: journal, type: log, lang: en}]
         """)
-    log = build_channels(config, Clock())["journal"]
+    log = build_channels(config, FakeClock(T0))["journal"]
     log.send([make_notification(device_id="sw-1", suppressed=("a", "b")),
               make_notification("resolved", device_id="sw-2", severity=Severity.WARNING,
                                 instance="Gi0/1")],
@@ -40,5 +41,5 @@ def test_korean_summary_is_quoted_and_kept(tmp_path, caplog):
         alerts:
           channels: [{name: journal, type: log}]
         """)
-    build_channels(config, Clock())["journal"].send([make_notification()], {})
+    build_channels(config, FakeClock(T0))["journal"].send([make_notification()], {})
     assert 'summary="bb-sw-1 응답 없음"' in caplog.records[-1].getMessage()

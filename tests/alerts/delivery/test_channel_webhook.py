@@ -11,7 +11,8 @@ from alerts.delivery.channels import build_channels
 from alerts.delivery.outbox import Outbox
 from alerts.model import DeliveryError
 
-from kits.alerts_delivery import Clock, enqueue, load, make_notification
+from kits.alerts_clock import FakeClock
+from kits.alerts_delivery import T0, enqueue, load, make_notification
 from peers.webhook import WebhookPeer, running_webhook
 
 TOKEN = "s3cr3t-hook-token"
@@ -35,7 +36,7 @@ def channel(tmp_path: Path, url: str, extra: str = "", timeout: str = "1s"):
             - {{name: hook, type: webhook, url: "{url}", token_env: LL_TEST_HOOK_TOKEN,
                headers: {{X-Team: noc}}, timeout: {timeout}, group_wait: 0s{extra}}}
         """)
-    return config, build_channels(config, Clock())["hook"]
+    return config, build_channels(config, FakeClock(T0))["hook"]
 
 
 def test_json_body_as_documented(tmp_path, peer):
@@ -135,12 +136,12 @@ def test_a_missing_token_names_the_variable_only(tmp_path, peer, monkeypatch):
 def test_500_then_recovery_delivers_exactly_once_through_the_outbox(tmp_path):
     with running_webhook([500, 500]) as peer:
         config, _ = channel(tmp_path, peer.url("/hook?token=querysecret"))
-        clock = Clock()
+        clock = FakeClock(T0)
         outbox = Outbox(tmp_path / "alerts.db", config, build_channels(config, clock), clock)
         enqueue(outbox, [make_notification()])
         outbox.deliver_due(wait=True)
         stats = outbox.stats()["hook"]
-        assert stats["pending"] == 1 and "HTTP 500" in stats["last_error"]
+        assert stats.pending == 1 and "HTTP 500" in stats.last_error
         assert "querysecret" not in str(stats) and TOKEN not in str(stats)
         for _ in range(5):
             clock.advance(60)
@@ -150,5 +151,5 @@ def test_500_then_recovery_delivers_exactly_once_through_the_outbox(tmp_path):
     assert [a["notificationId"] for a in accepted.body["alerts"]] == [
         "fp-device_down-bb-sw-1:firing:1"]
     assert len({r.headers["Idempotency-Key"] for r in peer.received}) == 1
-    assert outbox.stats()["hook"]["delivered"] == 1
+    assert outbox.stats()["hook"].delivered == 1
     assert os.environ["LL_TEST_HOOK_TOKEN"] == TOKEN

@@ -10,9 +10,13 @@ from contextlib import closing
 
 from alerts.delivery import codec
 from alerts.delivery.channels import build_channels
-from alerts.delivery.outbox import SCHEMA, Outbox, connect
+from alerts.delivery.ledger import Ledger
+from alerts.delivery.outbox import Outbox
+from alerts.delivery.timing import Timings
 
-from kits.alerts_delivery import Clock, enqueue, load, make_notification
+from kits.alerts_clock import FakeClock
+from kits.alerts_delivery import T0, enqueue, load, make_notification
+from kits.alerts_legacy_db import insert_outbox_row, write_old_database
 from peers.webhook import WebhookPeer, running_webhook
 
 
@@ -34,16 +38,16 @@ def posts(peer: WebhookPeer) -> list[tuple[str, str, list[str]]]:
 def test_a_notice_resent_after_a_crash_keeps_its_idempotency_key(tmp_path):
     n1, n2 = make_notification(device_id="sw-1"), make_notification(device_id="sw-2")
     with running_webhook() as peer:
-        config, clock = hook_config(tmp_path, peer.url()), Clock()
+        config, clock = hook_config(tmp_path, peer.url()), FakeClock(T0)
         first = Outbox(tmp_path / "alerts.db", config, build_channels(config, clock), clock)
         enqueue(first, [n1])
         clock.advance(30)
         # The first agent claims and sends; the receiver answers 200; the agent is killed
         # before it records the delivery (its rows stay `sending` under its token).
-        with sqlite3.connect(first.db_path, isolation_level=None) as conn:
-            [batch] = first._claim_due(conn, clock().timestamp())
+        killed = Ledger("the-killed-agent", Timings(config.alerts.channels))
+        with closing(sqlite3.connect(first.db_path, isolation_level=None)) as conn:
+            [batch] = killed.claim_due(conn, clock().timestamp())
             first.channels["hook"].send([n1], json.loads(batch.rows[0].group_labels))
-            conn.execute("UPDATE delivery_outbox SET owner = 'the-killed-agent'")
         clock.advance(1)
         enqueue(first, [n2])                    # the same group, just before the kill
         clock.advance(90)
@@ -54,13 +58,13 @@ def test_a_notice_resent_after_a_crash_keeps_its_idempotency_key(tmp_path):
     assert sent == resent == [n1.id] and newer == [n2.id]
     assert (key_again, delivery_again) == (key, delivery)
     stats = second.stats()["hook"]
-    assert (stats["delivered"], stats["resent_after_restart"]) == (2, 1)
+    assert (stats.delivered, stats.resent_after_restart) == (2, 1)
 
 
 def test_a_retried_notice_keeps_its_key_and_newer_notices_go_apart(tmp_path):
     n1, n2 = make_notification(device_id="sw-1"), make_notification(device_id="sw-2")
     with running_webhook(statuses=[503]) as peer:
-        config, clock = hook_config(tmp_path, peer.url()), Clock()
+        config, clock = hook_config(tmp_path, peer.url()), FakeClock(T0)
         outbox = Outbox(tmp_path / "alerts.db", config, build_channels(config, clock), clock)
         enqueue(outbox, [n1])
         clock.advance(30)
@@ -76,21 +80,16 @@ def test_a_retried_notice_keeps_its_key_and_newer_notices_go_apart(tmp_path):
 
 
 def test_rows_in_flight_in_a_database_from_before_batch_ids_are_resent(tmp_path):
-    old_schema = SCHEMA.replace("    batch           TEXT,"
-                                "                       -- set when first claimed; kept for"
-                                " re-sends\n", "")
-    assert "batch" not in old_schema.split("delivery_channels")[0]
     n1 = make_notification()
     with running_webhook() as peer:
-        config, clock = hook_config(tmp_path, peer.url()), Clock()
+        config, clock = hook_config(tmp_path, peer.url()), FakeClock(T0)
         db = tmp_path / "alerts.db"
-        with closing(connect(db)) as conn:
-            conn.executescript(old_schema)
-            conn.execute("INSERT INTO delivery_outbox (notification_id, channel, group_key,"
-                         " group_labels, fingerprint, event, payload, state, enqueued, due,"
-                         " owner) VALUES (?, 'hook', 'k', '{}', ?, 'firing', ?, 'sending', ?,"
-                         " ?, 'an-old-agent')", (n1.id, n1.alert.fingerprint,
-                                                 codec.dumps(n1), *[clock().timestamp()] * 2))
+        write_old_database(db, batch_ids=False)
+        with closing(sqlite3.connect(db, isolation_level=None)) as conn:
+            insert_outbox_row(conn, notification_id=n1.id, channel="hook",
+                              fingerprint=n1.alert.fingerprint, event="firing",
+                              payload=codec.dumps(n1), state="sending",
+                              at=clock().timestamp(), owner="an-old-agent")
         outbox = Outbox(db, config, build_channels(config, clock), clock)
         outbox.deliver_due(wait=True)
     assert [p[2] for p in posts(peer)] == [[n1.id]]

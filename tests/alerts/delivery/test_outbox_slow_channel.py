@@ -12,7 +12,8 @@ import pytest
 from alerts.delivery.channels import build_channels
 from alerts.delivery.outbox import Outbox
 
-from kits.alerts_delivery import Clock, enqueue, load, make_notification
+from kits.alerts_clock import FakeClock
+from kits.alerts_delivery import T0, enqueue, load, make_notification
 from peers.webhook import WebhookPeer, running_webhook
 
 PATIENCE = 20.0     # how long a condition may take before the test gives up (not a timing)
@@ -51,7 +52,7 @@ def test_a_hung_channel_does_not_delay_the_others(tmp_path, peers):
           routes:
             - {{match: {{}}, channels: [mail, hook]}}
         """)
-    clock = Clock()
+    clock = FakeClock(T0)
     outbox = Outbox(tmp_path / "alerts.db", config, build_channels(config, clock), clock)
     sites = [make_notification(device_id=f"sw-{i}", labels={"site": f"s{i}"}) for i in range(3)]
     enqueue(outbox, sites)                      # three groups on each channel
@@ -69,7 +70,7 @@ def test_a_hung_channel_does_not_delay_the_others(tmp_path, peers):
         enqueue(outbox, [core])
         assert wait_for(lambda: core.id in ids(fast))
         assert len(hung.received) == 1          # still hung on its first group
-        assert outbox.stats()["mail"]["pending"] == 4
+        assert outbox.stats()["mail"].pending == 4
     finally:
         stop.set()
         loop.join()
@@ -79,5 +80,5 @@ def test_a_hung_channel_does_not_delay_the_others(tmp_path, peers):
     everything = sorted(n.id for n in [*sites, core])
     assert sorted(ids(hung)) == everything and sorted(ids(fast)) == everything
     stats = outbox.stats()
-    assert [(stats[c]["delivered"], stats[c]["pending"]) for c in ("mail", "hook")] == [
+    assert [(stats[c].delivered, stats[c].pending) for c in ("mail", "hook")] == [
         (4, 0), (4, 0)]

@@ -93,7 +93,7 @@ def test_routes_and_delivery_keys_load_from_config(tmp_path: Path) -> None:
                group_by: [site], continue: true}
             - {channels: [log]}
         """)
-    first, second = config.alerts.routes
+    first, _ = config.alerts.routes
     assert first.continue_matching and first.group_by == ("site",)
     found = route(make_alert(), config.alerts.routes, ["hook", "log"])
     assert [(d.channel, d.group_key) for d in found] == [

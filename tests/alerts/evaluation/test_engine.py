@@ -43,7 +43,8 @@ def test_outage_fires_after_three_polls_once_and_recovers(rig):
 
 
 def test_outage_polls_threshold_per_category(rig):
-    r = rig(devices(sw("a")), "thresholds:\n  categories:\n    backbone_switch: {outage_polls: 5}\n")
+    r = rig(devices(sw("a")),
+            "thresholds:\n  categories:\n    backbone_switch: {outage_polls: 5}\n")
     r.poll(down, ["a"], rounds=4)
     assert r.events() == []
     r.poll(down, ["a"])
@@ -66,9 +67,9 @@ def test_backbone_down_one_alert_children_suppressed_and_counted(rig):
     assert len(alert.suppressed) == 83
     assert "83 devices behind it unreachable" in alert.summary
     assert "하위 장비 83대" in alert.summary_ko
-    status = r.engine.status()["counts"]
-    assert status["firing"] == 84 and status["suppressed"] == 83
-    r.poll(up, ["core"] + ids[:-1])
+    status = r.engine.status().counts
+    assert status.firing == 84 and status.suppressed == 83
+    r.poll(up, ["core", *ids[:-1]])
     assert r.events()[1:] == [("resolved", "device_down", "core")]   # no orphan recoveries
 
 
@@ -246,8 +247,9 @@ def test_sink_failure_rolls_back_and_nothing_is_lost(rig):
 def test_thresholds_in_the_config_per_device_and_typos_located(tmp_path):
     from config.errors import ConfigError
 
-    config = write_config(tmp_path, devices(sw("a", thresholds="{disk_percent: 95, cpu_for: 10m}")),
-                          "thresholds: {repeat: 2h, categories: {backbone_switch: {mem_percent: 80}}}\n")
+    config = write_config(
+        tmp_path, devices(sw("a", thresholds="{disk_percent: 95, cpu_for: 10m}")),
+        "thresholds: {repeat: 2h, categories: {backbone_switch: {mem_percent: 80}}}\n")
     rig = Rig(config, FakeClock())
     t = rig.engine.thresholds(config.device("a"))
     assert (t.disk_percent, t.cpu_for, t.repeat, t.mem_percent) == (95, 600, 7200, 80)

@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from alerts.evaluation.engine import Engine, MemorySink
+from alerts.evaluation.engine import Engine
 from alerts.evaluation.store import Store
 from collectors.host import HostCollector
 from collectors.http.collector import HttpCollector
 
-from kits.alerts_engine import FakeClock, write_config
+from kits.alerts_engine import FakeClock, ListOutbox, write_config
 from peers.http import HttpPeer, default_health, start_http_peer
 from peers.snmp import stop
 
@@ -66,7 +66,7 @@ def _thresholds(**values: object) -> str:
 
 class Rig:
     def __init__(self, tmp: Path, peer: HttpPeer, **thresholds: object) -> None:
-        self.tmp, self.peer, self.clock, self.sink = tmp, peer, FakeClock(), MemorySink()
+        self.tmp, self.peer, self.clock, self.sink = tmp, peer, FakeClock(), ListOutbox()
         self.config = write_config(tmp, _devices(peer), _thresholds(**thresholds))
         self.engine = Engine(self.config, Store.in_dir(self.config.agent.state_dir),
                              self.sink, self.clock)

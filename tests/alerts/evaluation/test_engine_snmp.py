@@ -8,10 +8,10 @@ import dataclasses
 
 import pytest
 
-from alerts.evaluation.engine import Engine, MemorySink
+from alerts.evaluation.engine import Engine
 from alerts.evaluation.store import Store
 
-from kits.alerts_engine import FakeClock
+from kits.alerts_engine import FakeClock, ListOutbox
 from peers.snmp import RECORDINGS, free_udp_port, poll, start_snmpd, stop
 
 pytestmark = pytest.mark.peer
@@ -51,7 +51,7 @@ class Loop:
     """Real polls into an engine whose clock moves `every` seconds per round."""
 
     def __init__(self, config) -> None:
-        self.config, self.clock, self.sink = config, FakeClock(), MemorySink()
+        self.config, self.clock, self.sink = config, FakeClock(), ListOutbox()
         self.store = Store.in_dir(config.agent.state_dir)
         self.engine = Engine(config, self.store, self.sink, self.clock)
 
@@ -70,7 +70,8 @@ class Loop:
 def test_ups_swapped_to_battery_fires_and_resolves(sim_config, snmpsim):
     host = RECORDINGS["ups-normal"][0]
     config = sim_config(f"  - {{id: ups1, name: 전산실 UPS, category: ups, poll: {{protocol: snmp,"
-                        f" address: '{host}:{snmpsim}', credentials: ups-normal, profile: ups}}}}\n")
+                        f" address: '{host}:{snmpsim}', credentials: ups-normal,"
+                        f" profile: ups}}}}\n")
     loop = Loop(config)
     loop.rounds([config.device("ups1")], 2)
     assert loop.events() == []

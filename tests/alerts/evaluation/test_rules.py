@@ -27,8 +27,8 @@ T = Thresholds()
 
 
 def dev(**kw) -> Device:
-    base = dict(id="d1", name="Dev 1", category="ups",
-                poll=PollSpec(protocol="snmp", address="127.0.0.1", credentials="c"))
+    base = {"id": "d1", "name": "Dev 1", "category": "ups",
+            "poll": PollSpec(protocol="snmp", address="127.0.0.1", credentials="c")}
     base.update(kw)
     return Device(**base)
 
@@ -76,8 +76,8 @@ def test_a_closed_site_that_answers_still_clears():
     assert "device_down" in ev.checked and not ev.active
 
 
-UPS_NORMAL = dict(battery_status=2, seconds_on_battery=0, minutes_remaining=95,
-                  battery_charge=100, output_source=3, alarms_present=0, test_result=1)
+UPS_NORMAL = {"battery_status": 2, "seconds_on_battery": 0, "minutes_remaining": 95,
+              "battery_charge": 100, "output_source": 3, "alarms_present": 0, "test_result": 1}
 
 
 def test_ups_normal_raises_nothing():
@@ -94,7 +94,7 @@ def test_ups_on_battery_low_bad_overload_selftest():
                                                           percent_load=95)),
                     dev(), T, NOW, SEOUL)
     got = active(ev)
-    assert set(r for r, _ in got) == {"ups_on_battery", "ups_low_battery", "ups_battery_bad",
+    assert {r for r, _ in got} == {"ups_on_battery", "ups_low_battery", "ups_battery_bad",
                                      "ups_overload", "ups_selftest_failed"}
     assert got[("ups_on_battery", "")].for_seconds == T.ups_for      # blips are debounced
     assert "배터리" in got[("ups_low_battery", "")].summary_ko
@@ -131,29 +131,35 @@ def test_interface_error_and_discard_rates():
     ev = rules.poll(result(_iface("ge1", 1, index="1"), _iface("ge2", 1, index="2"),
                            facts=SnmpFacts(rates=rates)), d, T, NOW, SEOUL)
     got = active(ev)
-    assert list(got) == [("interface_errors", "ge1")] and got[("interface_errors", "ge1")].value == 5.0
+    assert list(got) == [("interface_errors", "ge1")]
+    assert got[("interface_errors", "ge1")].value == 5.0
     tight = Thresholds(interface_discard_rate=5)
     assert ("interface_discards", "ge2") in active(
-        rules.poll(result(_iface("ge2", 1, index="2"), facts=SnmpFacts(rates=rates)), d, tight, NOW, SEOUL))
+        rules.poll(result(_iface("ge2", 1, index="2"), facts=SnmpFacts(rates=rates)), d, tight,
+                   NOW, SEOUL))
 
 
 def test_host_disk_memory_cpu():
-    samples = [s("disk", {"path": "/cctv"}, used_percent=96.5), s("disk", {"path": "/"}, used_percent=40),
+    samples = [s("disk", {"path": "/cctv"}, used_percent=96.5),
+               s("disk", {"path": "/"}, used_percent=40),
                s("mem", used_percent=91.0), s("cpu", {"cpu": "cpu-total"}, usage_idle=3.0)]
     got = active(rules.poll(result(*samples), dev(category="server"), T, NOW, SEOUL))
-    assert set(got) == {("host_disk_full", "/cctv"), ("host_memory_high", ""), ("host_cpu_high", "")}
+    assert set(got) == {("host_disk_full", "/cctv"), ("host_memory_high", ""),
+                        ("host_cpu_high", "")}
     assert got[("host_cpu_high", "")].for_seconds == T.cpu_for
 
 
 def test_http_failed_slow_and_certificate():
     d = dev(category="kiosk", poll=PollSpec(protocol="http", url="http://127.0.0.1/"))
     row = s("http_response", result_code=6, http_response_code=500, response_time=3.5)
-    got = active(rules.poll(result(row, code=ResultCode.BAD_RESPONSE,
-                                   facts=HttpFacts(result="response_string_mismatch", cert_expiry_days=10)),
+    facts = HttpFacts(result="response_string_mismatch", cert_expiry_days=10)
+    got = active(rules.poll(result(row, code=ResultCode.BAD_RESPONSE, facts=facts),
                             d, T, NOW, SEOUL))
-    assert set(got) == {("http_check_failed", ""), ("http_slow", ""), ("http_cert_expiring", "")}
+    assert set(got) == {("http_check_failed", ""), ("http_slow", ""),
+                        ("http_cert_expiring", "")}
     fine = s("http_response", result_code=0, http_response_code=200, response_time=0.1)
-    ev = rules.poll(result(fine, facts=HttpFacts(result="success", cert_expiry_days=200)), d, T, NOW, SEOUL)
+    ev = rules.poll(result(fine, facts=HttpFacts(result="success", cert_expiry_days=200)), d, T,
+                    NOW, SEOUL)
     assert ev.active == () and {"http_check_failed", "http_cert_expiring"} <= ev.checked
 
 

@@ -28,7 +28,10 @@ def cond(rule: str = OUTAGE, for_seconds: float = 0.0, repeat: float = 3600.0) -
                      for_seconds=for_seconds, repeat=repeat, summary="d1 down")
 
 
-def step(state: AlertState, now: float, gates: Gates = Gates()) -> str | None:
+OPEN = Gates()          # nothing gates the notice
+
+
+def step(state: AlertState, now: float, gates: Gates = OPEN) -> str | None:
     """ripen if due, then emit what is due; returns the event."""
     if ready(state, now, T):
         ripen(state, now, T)

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from alerts.evaluation.engine import UNMONITORED
+from alerts.evaluation.report import read_alerts
+from alerts.evaluation.unmonitored import UNMONITORED
 
 from kits.alerts_engine import SNMP, FakeClock, Rig, down, write_config
 
@@ -139,3 +140,19 @@ def test_an_acknowledged_alert_of_a_retired_device_loses_its_ack(firing, tmp_pat
     firing.engine.tick()
     reload(firing, tmp_path, switch("a", extra=", retired: 2026-03-01") + switch("b"))
     assert firing.store.acks() == {}
+
+
+def test_listing_beside_the_agent_leaves_the_ending_and_its_recovery_to_the_agent(
+        firing, tmp_path):
+    """`lifeline alerts list` under an edited inventory: a's alerts are not shown, but
+    neither ended nor deleted there (their recoveries would be lost): the agent ends them
+    at its reload and tells the recoveries."""
+    n = len(firing.sent())
+    edited = write_config(tmp_path, switch("b"))
+    listed = read_alerts(edited, firing.store, firing.clock())
+    assert [f.device_id for f in listed.status.firing] == ["b"]
+    assert rows(firing, "a") == ["device_down", "lifecycle_exceeded"]
+    assert firing.store.outages("a")[0].ended is None
+    reload(firing, tmp_path, switch("b"))
+    assert sorted((x.event, x.alert.rule) for x in firing.sent()[n:]) == [
+        ("resolved", "device_down"), ("resolved", "lifecycle_exceeded")]

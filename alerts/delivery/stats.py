@@ -1,0 +1,29 @@
+"""Each channel's delivery figures (`alerts.model.ChannelStats`), read from the outbox
+tables: the counters the ledger keeps, and the backlog."""
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from alerts.model import ChannelStats
+
+
+def read_stats(conn: sqlite3.Connection, names: Sequence[str]) -> dict[str, ChannelStats]:
+    """By channel name: every configured channel in `names`, and any other with rows."""
+    found: dict[str, ChannelStats] = {name: ChannelStats() for name in names}
+    for (channel, delivered, failed, expired, retries, resent, last_error, last_error_at,
+         last_delivery_at) in conn.execute(
+            "SELECT channel, delivered, failed, expired, retries, resent_after_restart,"
+            " last_error, last_error_at, last_delivery_at FROM delivery_channels"):
+        found[channel] = ChannelStats(
+            delivered=delivered, failed=failed, expired=expired, retries=retries,
+            resent_after_restart=resent, last_error=last_error, last_error_at=last_error_at,
+            last_delivery_at=last_delivery_at)
+    for channel, count, oldest in conn.execute(
+            "SELECT channel, COUNT(*), MIN(enqueued) FROM delivery_outbox"
+            " WHERE state IN ('pending', 'sending') GROUP BY channel"):
+        found[channel] = replace(found.get(channel, ChannelStats()), pending=count,
+                                 oldest_pending=datetime.fromtimestamp(oldest, UTC).isoformat())
+    return dict(sorted(found.items()))

@@ -1,0 +1,47 @@
+"""What may stop an alert's notice now: the `Gates` of one state.
+
+* silenced: a silence in force matches the alert's labels (alerts/evaluation/silences.py);
+* suppressed: an ancestor's outage speaks for this one (alerts/evaluation/dependencies.py);
+* acked: acknowledged this episode, so no repeats;
+* quiet: the site is closed (alerts/evaluation/hours.py), so no repeats.
+
+Silences and acks are written by `lifeline alerts` in another process: the engine reads
+them again on every tick (`refresh`). Which notice the gates let through is decided by
+`state.next_event`.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from alerts.evaluation.dependencies import Dependencies
+from alerts.evaluation.hours import OpeningHours
+from alerts.evaluation.silences import silencing
+from alerts.evaluation.state import AlertState, Gates
+from alerts.evaluation.store import SilenceRecord
+from inventory.model import Device
+
+
+class Gatekeeper:
+    """The gates of each state, from the silences and acks last read, the dependency
+    tree and the opening hours."""
+
+    def __init__(self, dependencies: Dependencies, hours: OpeningHours) -> None:
+        self._dependencies, self._hours = dependencies, hours
+        self._silences: Sequence[SilenceRecord] = ()
+        self._acks: set[str] = set()
+
+    def refresh(self, silences: Sequence[SilenceRecord], acked: Iterable[str]) -> None:
+        """The silences in force and the acknowledged fingerprints, as stored now."""
+        self._silences, self._acks = silences, set(acked)
+
+    def forget_ack(self, fingerprint: str) -> None:
+        """The episode ended: its ack ends with it (the store's row is the caller's)."""
+        self._acks.discard(fingerprint)
+
+    def gates(self, state: AlertState, device: Device, labels: Mapping[str, str],
+              now: float) -> Gates:
+        return Gates(
+            silenced=silencing(self._silences, labels) is not None,
+            suppressed=self._dependencies.suppressed(state, device, now),
+            acked=state.fingerprint in self._acks,
+            quiet=self._hours.closed(device, now))
