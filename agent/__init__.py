@@ -1,2 +1,19 @@
-"""The runtime: the scheduler and its jobs, reload, status, the agent's endpoint, the
-sinks (`sinks/`), the command line (`cli/`) and the demo lab (`demo/`)."""
+"""The runtime: `lifeline run` and the commands around it. One module per job:
+
+    daemon          Agent: wires the parts below; starts and stops them in order; signals
+    jobs            JobScheduler: the APScheduler on the loop (poll jobs, periodic jobs)
+    schedule        when each device is polled: phase, jitter, what a reload changes
+    polling         PollRunner: one poll with its deadline, its result handed on; StartLag
+    collector_set   the collectors a configuration needs, one per protocol
+    device_states   each polled device's running record (DeviceState, DeviceStates)
+    writer          SinkWriter: the one thread that writes to the sink, and swaps it
+    alerting        AlertCalls (the loop's calls into alerts) and DeliveryThread
+    reload          Reloader: SIGHUP, a new configuration taken or refused
+    reporter        StatusReporter: the status taken every few seconds and written
+    status          AgentStatus and its records; status.json written and read back
+    endpoint        /healthz and /metrics, rendered from AgentStatus
+    logs            plain or JSON log lines carrying the device id
+    _json_fields    typed values read back from JSON, errors naming where they are
+
+and the sinks (`sinks/`), the command line (`cli/`) and the demo lab (`demo/`).
+"""

@@ -13,8 +13,9 @@ coalesced into one instead of piling up (`coalesce=True`, grace of one interval)
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from apscheduler.triggers.interval import IntervalTrigger
@@ -57,7 +58,7 @@ class PollJob:
                 "misfire_grace_time": max(1, int(self.interval)), "replace_existing": True}
 
 
-def poll_jobs(devices: tuple[Device, ...] | list[Device], today: Any) -> dict[str, PollJob]:
+def poll_jobs(devices: Iterable[Device], today: date) -> dict[str, PollJob]:
     """A job for every device that has poll settings and is not retired."""
     return {d.id: PollJob(d.id, d.poll.interval) for d in devices
             if d.poll is not None and not d.is_retired(today)}
@@ -65,6 +66,8 @@ def poll_jobs(devices: tuple[Device, ...] | list[Device], today: Any) -> dict[st
 
 @dataclass(frozen=True, slots=True)
 class JobChanges:
+    """What adopting a new set of jobs changes (`diff_jobs`)."""
+
     added: tuple[PollJob, ...]
     removed: tuple[str, ...]        # job ids
     rescheduled: tuple[PollJob, ...]

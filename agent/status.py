@@ -1,110 +1,283 @@
-"""What the running agent knows about itself, and the file it keeps it in.
+"""What the running agent tells about itself (`AgentStatus`), and the file it keeps it in.
 
-The agent refreshes `STATE_DIR/status.json` every few seconds and when it stops, written
-whole (temporary file + rename) so a reader never sees half of it. `lifeline status` reads
-that file from another process; the HTTP endpoint serves the same snapshot. One snapshot
-format for both, so they cannot disagree.
+The agent builds an `AgentStatus` every few seconds and when it stops
+(agent/reporter.py); `write_status` replaces `STATE_DIR/status.json` whole (temporary file
++ rename), so a reader never sees half of it, and `read_status` reads it back in another
+process (`lifeline status`). The HTTP endpoint renders the same record. One record with
+one JSON form (`AgentStatus.as_json` / `from_json`), so the file, `lifeline status` (table
+and `--json`), /metrics and /healthz cannot disagree.
+
+The file (format 1), key by key:
+
+| key          | what                                                                  |
+|--------------|-----------------------------------------------------------------------|
+| format       | 1; a file without it was written by an older agent                    |
+| written      | when the snapshot was taken, ISO 8601 in the agent's time zone        |
+| written_unix | the same, seconds since the epoch (what /healthz compares with now)   |
+| agent        | `AgentInfo`: name, pid, config, started(_unix), running, devices, ...  |
+| process      | `ProcessUsage`: cpu_seconds (s, user + system), rss_bytes (bytes)     |
+| start_lag    | `StartLagSummary`: count, p50, p99, max (s) of how late polls start   |
+| sink         | `SinkStats.as_json()` (agent/sinks/base.py), null before it opens     |
+| alerts       | `alert_status_json()`: alerts.model.AlertStatus's counts, firing,     |
+|              | delivery;                                                             |
+|              | null when alerts are off or their status could not be read           |
+| devices      | device id -> `DevicePoll`: the device's polls and its last result     |
+
+A file that is damaged, or that another version of Lifeline wrote, raises
+`StatusFileError` with what is wrong and where, never a bare traceback.
 """
 from __future__ import annotations
 
 import json
 import os
-import statistics
-from collections import deque
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
-from collectors.base import PollResult
+from agent._json_fields import FieldError, Fields
+from agent.sinks.base import SinkStats
+from alerts.model import AlertCounts, AlertStatus, ChannelStats, FiringAlert
 
 STATUS_FILE = "status.json"
-LAG_WINDOW = 4096          # start-lag samples kept for the p50/p99 figures
+STATUS_FORMAT = 1
 
 
-@dataclass(slots=True)
-class DeviceState:
-    """The agent's running record of one device's polls (mutable: updated every poll)."""
+class StatusFileError(Exception):
+    """The status file cannot be read; the message says which file and why."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentInfo:
+    """The agent's identity and counters."""
+
+    name: str
+    pid: int
+    config: str                 # the configuration file it runs
+    started: datetime
+    running: bool               # False in the last snapshot, written as it stops
+    devices: int                # devices scheduled for polling
+    in_flight: int              # polls running when the snapshot was taken
+    reloads: int                # configuration reloads that took effect
+    reload_failures: int        # reloads refused: invalid file, or its store would not open
+
+    @property
+    def started_unix(self) -> float:
+        return self.started.timestamp()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProcessUsage:
+    """The agent process's own cost."""
+
+    cpu_seconds: float          # user + system CPU time since it started
+    rss_bytes: int              # resident memory
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StartLagSummary:
+    """How late polls started against their schedule, over the recent polls (seconds)."""
+
+    count: int = 0
+    p50: float | None = None
+    p99: float | None = None
+    max: float | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DevicePoll:
+    """One device's polls as the agent has seen them since it started."""
 
     device_id: str
     protocol: str
-    interval: float
+    interval: float                     # seconds between polls
     polls: int = 0
-    failures: int = 0               # polls that got no answer
+    failures: int = 0                   # polls that got no answer
     consecutive_failures: int = 0
-    overlaps: int = 0               # runs skipped because the previous poll still ran
+    overlaps: int = 0                   # runs skipped because the previous poll still ran
     last_started: datetime | None = None
-    last_result: str | None = None
-    last_code: int | None = None
-    last_duration: float | None = None
+    last_result: str | None = None      # the result code's label: success, timeout, ...
+    last_code: int | None = None        # the result code (collectors/base.py ResultCode)
+    last_duration: float | None = None  # seconds
     last_error: str | None = None
     last_success: datetime | None = None
     next_run: datetime | None = None
 
-    def record(self, result: PollResult) -> bool:
-        """Take one poll's outcome; True when the device went up or down with it."""
-        was_up = self.consecutive_failures == 0      # never polled counts as up
-        self.polls += 1
-        self.last_started = result.started
-        self.last_result = result.code.label
-        self.last_code = int(result.code)
-        self.last_duration = result.duration
-        self.last_error = result.error
-        if result.reachable:
-            self.consecutive_failures = 0
-            self.last_success = result.started
-        else:
-            self.failures += 1
-            self.consecutive_failures += 1
-        return was_up != result.reachable
+    @property
+    def up(self) -> bool | None:
+        """Whether the last poll got an answer; None before the first poll."""
+        return None if self.last_code is None else self.consecutive_failures == 0
 
-    def as_json(self) -> dict[str, Any]:
-        # Field by field, not dataclasses.asdict: asdict deep-copies every value, which
-        # made the 5-second snapshot of 2,000 devices cost 10 % of a core.
-        return {name: (value.isoformat() if isinstance(value, datetime) else value)
-                for name in self.__slots__ for value in (getattr(self, name),)}
+    def as_json(self) -> dict[str, object]:
+        return {"device_id": self.device_id, "protocol": self.protocol,
+                "interval": self.interval, "polls": self.polls, "failures": self.failures,
+                "consecutive_failures": self.consecutive_failures, "overlaps": self.overlaps,
+                "last_started": _iso(self.last_started), "last_result": self.last_result,
+                "last_code": self.last_code, "last_duration": self.last_duration,
+                "last_error": self.last_error, "last_success": _iso(self.last_success),
+                "next_run": _iso(self.next_run)}
 
-
-@dataclass(slots=True)
-class StartLag:
-    """How late polls start against their schedule: the measure of the spread."""
-
-    samples: deque[float] = field(default_factory=lambda: deque(maxlen=LAG_WINDOW))
-
-    def add(self, seconds: float) -> None:
-        self.samples.append(max(0.0, seconds))
-
-    def summary(self) -> dict[str, float | int | None]:
-        values = sorted(self.samples)
-        if not values:
-            return {"count": 0, "p50": None, "p99": None, "max": None}
-        return {"count": len(values), "p50": round(statistics.median(values), 6),
-                "p99": round(values[min(len(values) - 1, int(len(values) * 0.99))], 6),
-                "max": round(values[-1], 6)}
+    @classmethod
+    def from_json(cls, f: Fields) -> DevicePoll:
+        return cls(device_id=f.text("device_id"), protocol=f.text("protocol"),
+                   interval=f.number("interval"), polls=f.integer("polls"),
+                   failures=f.integer("failures"),
+                   consecutive_failures=f.integer("consecutive_failures"),
+                   overlaps=f.integer("overlaps"), last_started=f.optional_time("last_started"),
+                   last_result=f.optional_text("last_result"),
+                   last_code=f.optional_integer("last_code"),
+                   last_duration=f.optional_number("last_duration"),
+                   last_error=f.optional_text("last_error"),
+                   last_success=f.optional_time("last_success"),
+                   next_run=f.optional_time("next_run"))
 
 
-def write_status(state_dir: Path, snapshot: dict[str, Any]) -> None:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentStatus:
+    """Everything the agent tells about itself at one moment (see the module's table)."""
+
+    written: datetime
+    written_unix: float
+    agent: AgentInfo
+    process: ProcessUsage
+    start_lag: StartLagSummary
+    sink: SinkStats | None
+    alerts: AlertStatus | None
+    devices: Mapping[str, DevicePoll]
+
+    def only(self, device_ids: Iterable[str]) -> AgentStatus:
+        """The same status with only these devices (each must be in it)."""
+        return replace(self, devices={d: self.devices[d] for d in device_ids})
+
+    def as_json(self) -> dict[str, object]:
+        agent = self.agent
+        lag = self.start_lag
+        return {
+            "format": STATUS_FORMAT,
+            "written": self.written.isoformat(), "written_unix": self.written_unix,
+            "agent": {"name": agent.name, "pid": agent.pid, "config": agent.config,
+                      "started": agent.started.isoformat(),
+                      "started_unix": agent.started_unix, "running": agent.running,
+                      "devices": agent.devices, "in_flight": agent.in_flight,
+                      "reloads": agent.reloads, "reload_failures": agent.reload_failures},
+            "process": {"cpu_seconds": self.process.cpu_seconds,
+                        "rss_bytes": self.process.rss_bytes},
+            "start_lag": {"count": lag.count, "p50": lag.p50, "p99": lag.p99,
+                          "max": lag.max},
+            "sink": self.sink.as_json() if self.sink is not None else None,
+            "alerts": alert_status_json(self.alerts) if self.alerts is not None else None,
+            "devices": {device_id: d.as_json() for device_id, d in self.devices.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> AgentStatus:
+        """Read back what `as_json` wrote. Raises FieldError, naming the bad value, for
+        anything else (a damaged file, or one another version of Lifeline wrote)."""
+        f = Fields(data)
+        if f.raw("format") != STATUS_FORMAT:
+            raise FieldError(f"format: expected {STATUS_FORMAT}, got {f.raw('format')!r}")
+        a, p, lag = f.child("agent"), f.child("process"), f.child("start_lag")
+        devices = f.child("devices")
+        return cls(
+            written=f.time("written"), written_unix=f.number("written_unix"),
+            agent=AgentInfo(name=a.text("name"), pid=a.integer("pid"),
+                            config=a.text("config"), started=a.time("started"),
+                            running=a.flag("running"), devices=a.integer("devices"),
+                            in_flight=a.integer("in_flight"), reloads=a.integer("reloads"),
+                            reload_failures=a.integer("reload_failures")),
+            process=ProcessUsage(cpu_seconds=p.number("cpu_seconds"),
+                                 rss_bytes=p.integer("rss_bytes")),
+            start_lag=StartLagSummary(count=lag.integer("count"),
+                                      p50=lag.optional_number("p50"),
+                                      p99=lag.optional_number("p99"),
+                                      max=lag.optional_number("max")),
+            sink=None if f.raw("sink") is None else SinkStats.from_json(f.child("sink")),
+            alerts=None if f.raw("alerts") is None else _alert_status(f.child("alerts")),
+            devices={key: DevicePoll.from_json(devices.child(key)) for key in devices.names()})
+
+
+def alert_status_json(status: AlertStatus) -> dict[str, object]:
+    """The alerts section of the status file (and of `lifeline alerts list --json`)."""
+    return {"counts": asdict(status.counts),
+            "firing": [{**asdict(a), "since": a.since.isoformat()} for a in status.firing],
+            "delivery": {name: asdict(s) for name, s in sorted(status.delivery.items())}}
+
+
+def _alert_status(f: Fields) -> AlertStatus:
+    counts, delivery = f.child("counts"), f.child("delivery")
+    unknown = set(counts.names()) - {field.name for field in fields(AlertCounts)}
+    if unknown:
+        raise FieldError(f"{counts.where}: unknown counts {', '.join(sorted(unknown))}")
+    return AlertStatus(
+        counts=AlertCounts(**{key: counts.integer(key) for key in counts.names()}),
+        firing=tuple(_firing(alert) for alert in f.children("firing")),
+        delivery={name: _channel_stats(delivery.child(name)) for name in delivery.names()})
+
+
+def _firing(f: Fields) -> FiringAlert:
+    return FiringAlert(id=f.text("id"), rule=f.text("rule"), device_id=f.text("device_id"),
+                       instance=f.text("instance"), severity=f.text("severity"),
+                       since=f.time("since"), suppressed=f.flag("suppressed"),
+                       silenced=f.flag("silenced"), acked=f.flag("acked"),
+                       flapping=f.flag("flapping"))
+
+
+def _channel_stats(f: Fields) -> ChannelStats:
+    return ChannelStats(
+        pending=f.integer("pending"), delivered=f.integer("delivered"),
+        failed=f.integer("failed"), expired=f.integer("expired"),
+        retries=f.integer("retries"), resent_after_restart=f.integer("resent_after_restart"),
+        last_error=f.optional_text("last_error"), last_error_at=f.optional_text("last_error_at"),
+        last_delivery_at=f.optional_text("last_delivery_at"),
+        oldest_pending=f.optional_text("oldest_pending"))
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def write_status(state_dir: Path, status: AgentStatus) -> None:
     """Replace the status file atomically."""
     state_dir.mkdir(parents=True, exist_ok=True)
     final = state_dir / STATUS_FILE
     temporary = state_dir / f".{STATUS_FILE}.{os.getpid()}.tmp"
-    temporary.write_text(json.dumps(snapshot, ensure_ascii=False, default=str),
-                         encoding="utf-8")
+    temporary.write_text(json.dumps(status.as_json(), ensure_ascii=False), encoding="utf-8")
     temporary.replace(final)
 
 
-def read_status(state_dir: Path) -> dict[str, Any] | None:
-    """The last snapshot written, or None when no agent ever ran with this state_dir."""
+def read_status(state_dir: Path) -> AgentStatus | None:
+    """The last status written, or None when no agent ever ran with this state_dir.
+    Raises StatusFileError for a file that cannot be read as one."""
+    path = state_dir / STATUS_FILE
     try:
-        return json.loads((state_dir / STATUS_FILE).read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StatusFileError(f"cannot read {path}: {exc}") from None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise StatusFileError(f"{path} is damaged (not JSON: {exc}); the agent rewrites "
+                              "it within seconds while it runs") from None
+    if isinstance(data, dict) and "format" not in data:
+        raise StatusFileError(f"{path} was written by an older Lifeline agent; it is "
+                              "rewritten in this version's format once this version's "
+                              "`lifeline run` is running")
+    try:
+        return AgentStatus.from_json(data)
+    except FieldError as exc:
+        raise StatusFileError(f"{path} cannot be read as an agent status ({exc}): it is "
+                              "damaged, or another version of Lifeline wrote it") from None
 
 
 def process_alive(pid: int) -> bool:
+    """Whether a process with this id exists (the status file's agent, still running)."""
+    if pid <= 0:                 # 0 and -1 would signal whole process groups
+        return False
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):
         return False
     except PermissionError:      # alive, owned by someone else
         return True

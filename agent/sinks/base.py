@@ -11,13 +11,16 @@ from __future__ import annotations
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
-from typing import Any, Literal
+from typing import Literal, cast, get_args
 
+from agent._json_fields import Fields
 from collectors.base import Sample
 
 SinkKind = Literal["influxdb", "embedded"]
+_COUNTERS = ("points_written", "points_pending", "spool_bytes", "points_dropped",
+             "points_rejected", "write_errors")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -42,13 +45,31 @@ class SinkStats:
     last_error_at: datetime | None = None
     last_success_at: datetime | None = None
 
-    def for_status(self) -> dict[str, Any]:
-        """Plain JSON-able values; times as ISO 8601 with their offset."""
-        out = asdict(self)
-        for key in ("last_error_at", "last_success_at"):
-            if out[key] is not None:
-                out[key] = out[key].isoformat()
-        return out
+    def as_json(self) -> dict[str, object]:
+        """Plain JSON values (the status file); times as ISO 8601 with their offset."""
+        return {"kind": self.kind, **{name: getattr(self, name) for name in _COUNTERS},
+                "last_error": self.last_error, "last_error_at": _iso(self.last_error_at),
+                "last_success_at": _iso(self.last_success_at)}
+
+    @classmethod
+    def from_json(cls, fields: Fields) -> SinkStats:
+        """Read back what `as_json` wrote; raises FieldError naming a bad value."""
+        kind = fields.text("kind")
+        if kind not in get_args(SinkKind):
+            raise fields.wrong("kind", " or ".join(get_args(SinkKind)), kind)
+        return cls(kind=cast(SinkKind, kind), points_written=fields.integer("points_written"),
+                   points_pending=fields.integer("points_pending"),
+                   spool_bytes=fields.integer("spool_bytes"),
+                   points_dropped=fields.integer("points_dropped"),
+                   points_rejected=fields.integer("points_rejected"),
+                   write_errors=fields.integer("write_errors"),
+                   last_error=fields.optional_text("last_error"),
+                   last_error_at=fields.optional_time("last_error_at"),
+                   last_success_at=fields.optional_time("last_success_at"))
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
 
 
 class Sink(ABC):
@@ -101,7 +122,13 @@ class StatsTracker:
             self._stats = replace(self._stats, **{k: getattr(self._stats, k) + v
                                                   for k, v in counts.items()})
 
-    def snapshot(self, **current: int) -> SinkStats:
-        """The counters, with gauges (points_pending, spool_bytes) filled in by the caller."""
+    def snapshot(self, *, points_pending: int | None = None,
+                 spool_bytes: int | None = None) -> SinkStats:
+        """The counters, with the gauges the caller measures filled in."""
         with self._lock:
-            return replace(self._stats, **current)
+            stats = self._stats
+        if points_pending is not None:
+            stats = replace(stats, points_pending=points_pending)
+        if spool_bytes is not None:
+            stats = replace(stats, spool_bytes=spool_bytes)
+        return stats

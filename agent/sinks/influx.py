@@ -41,7 +41,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from agent.sinks.base import Sink, SinkStats, StatsTracker
 from agent.sinks.lineproto import encode_all
@@ -50,12 +50,16 @@ from alerts.delivery.retry import backoff, parse_retry_after
 from collectors.base import Sample
 from config.model import InfluxSettings, SecretError
 
+if TYPE_CHECKING:       # influxdb-client itself is imported where first used
+    from influxdb_client.client.influxdb_client import InfluxDBClient
+    from influxdb_client.client.write_api import WriteApi
+
 log = logging.getLogger("lifeline.sinks.influx")
 
 FailureKind = Literal["retry", "config", "rejected"]
 
 
-class DeliveryFailure(Exception):
+class InfluxWriteError(Exception):
     """A batch was not delivered. The message never contains the token."""
 
     def __init__(self, kind: FailureKind, message: str, status: int | None = None,
@@ -75,7 +79,7 @@ class RetryPolicy:
     config_error: float = 300.0     # 401/403/404: someone has to fix the token or bucket
     max_retry_after: float = 600.0
 
-    def delay(self, failure: DeliveryFailure, failures_in_a_row: int) -> float:
+    def delay(self, failure: InfluxWriteError, failures_in_a_row: int) -> float:
         """How long to wait after the `failures_in_a_row`-th failure (1 for the first)."""
         if failure.kind == "config":
             return self.config_error
@@ -91,11 +95,11 @@ def _scrub(text: str, secret: str | None) -> str:
     return text.replace(secret, "***") if secret else text
 
 
-def classify(exc: BaseException, secret: str | None = None) -> DeliveryFailure:
+def classify(exc: BaseException, secret: str | None = None) -> InfluxWriteError:
     """What an exception from the write API means for the batch (see the module table)."""
     status = getattr(exc, "status", None)
     if not isinstance(status, int) or status <= 0:
-        return DeliveryFailure("retry", f"cannot reach InfluxDB: {_scrub(_root(exc), secret)}")
+        return InfluxWriteError("retry", f"cannot reach InfluxDB: {_scrub(_root(exc), secret)}")
     message = getattr(exc, "message", None) or getattr(exc, "reason", None) or ""
     if isinstance(message, bytes):
         message = message.decode("utf-8", "replace")
@@ -104,17 +108,17 @@ def classify(exc: BaseException, secret: str | None = None) -> DeliveryFailure:
     retry_after = parse_retry_after(getattr(exc, "retry_after", None)
                                     or headers.get("Retry-After"))
     if status == 429 or status >= 500:
-        return DeliveryFailure("retry", text, status, retry_after)
+        return InfluxWriteError("retry", text, status, retry_after)
     if status in (401, 403, 404):
-        return DeliveryFailure("config", text, status)
-    return DeliveryFailure("rejected", text, status)
+        return InfluxWriteError("config", text, status)
+    return InfluxWriteError("rejected", text, status)
 
 
 def _root(exc: BaseException) -> str:
     """The innermost reason of a urllib3 error chain ('Connection refused', ...)."""
     reason = getattr(exc, "reason", None)
     while isinstance(reason, BaseException) and getattr(reason, "reason", None) is not None:
-        reason = reason.reason
+        reason = getattr(reason, "reason", None)
     return f"{type(exc).__name__}: {reason or exc}"
 
 
@@ -127,8 +131,8 @@ class InfluxTransport:
     def __init__(self, settings: InfluxSettings, timeout: float = 10.0) -> None:
         self._settings = settings
         self._timeout = timeout
-        self._client = None
-        self._write_api = None
+        self._client: InfluxDBClient | None = None
+        self._write_api: WriteApi | None = None
         self._token: str | None = None
 
     @property
@@ -136,36 +140,40 @@ class InfluxTransport:
         return self._token
 
     def send(self, payload: bytes) -> None:
-        """Raises DeliveryFailure unless InfluxDB answered 2xx."""
-        from influxdb_client import WritePrecision
+        """Raises InfluxWriteError unless InfluxDB answered 2xx."""
+        from influxdb_client.domain.write_precision import WritePrecision
 
         try:
             write_api = self._api()
         except SecretError as exc:
-            raise DeliveryFailure("config", f"InfluxDB token: {exc}") from None
+            raise InfluxWriteError("config", f"InfluxDB token: {exc}") from None
         try:
+            # influxdb-client annotates the parameter as WritePrecision, whose members are
+            # plain strings: its own constant does not type-check.
             write_api.write(bucket=self._settings.bucket, org=self._settings.org,
-                            record=payload, write_precision=WritePrecision.NS)
+                            record=payload,
+                            write_precision=WritePrecision.NS)  # type: ignore[arg-type]
         except Exception as exc:
             raise classify(exc, self._token) from None
 
-    def _api(self):  # type: ignore[no-untyped-def]
+    def _api(self) -> WriteApi:
         if self._write_api is None:
-            from influxdb_client import InfluxDBClient
+            from influxdb_client.client.influxdb_client import InfluxDBClient
             from influxdb_client.client.write_api import SYNCHRONOUS
 
             token = self._settings.token.reveal() if self._settings.token else ""
             self._token = token or None
-            self._client = InfluxDBClient(url=self._settings.url, token=token,
-                                          org=self._settings.org, enable_gzip=True,
-                                          timeout=int(self._timeout * 1000), retries=False)
-            self._write_api = self._client.write_api(write_options=SYNCHRONOUS)
+            client = InfluxDBClient(url=self._settings.url, token=token,
+                                    org=self._settings.org, enable_gzip=True,
+                                    timeout=int(self._timeout * 1000), retries=False)
+            self._client = client
+            self._write_api = client.write_api(write_options=SYNCHRONOUS)
         return self._write_api
 
     def reset(self) -> None:
         """Drops the client; the next send builds a new one (re-reading the token)."""
         if self._client is not None:
-            self._client.close()
+            self._client.close()  # type: ignore[no-untyped-call]  # influxdb-client: unannotated
         self._client = self._write_api = None
 
 
@@ -309,7 +317,7 @@ class InfluxSink(Sink):
             return False
         try:
             self._transport.send(batch.payload)
-        except DeliveryFailure as failure:
+        except InfluxWriteError as failure:
             self._failed(batch, failure)
             return False
         self._spool.commit(batch)
@@ -326,7 +334,7 @@ class InfluxSink(Sink):
         self._not_before = 0.0
         self._limit = min(self._settings.batch_size, self._limit * 2)
 
-    def _failed(self, batch: Batch, failure: DeliveryFailure) -> None:
+    def _failed(self, batch: Batch, failure: InfluxWriteError) -> None:
         self._failures += 1
         self._last_failure = failure.kind
         self._tracker.error(str(failure))
@@ -347,7 +355,7 @@ class InfluxSink(Sink):
             self._errors.log(logging.WARNING, f"InfluxDB write failed ({failure}); points "
                              f"stay in the spool and are retried in order")
 
-    def _rejected(self, batch: Batch, failure: DeliveryFailure) -> None:
+    def _rejected(self, batch: Batch, failure: InfluxWriteError) -> None:
         if batch.count > 1:            # find the bad line: halve until it is alone
             self._spool.release(batch)
             self._limit = max(1, batch.count // 2)

@@ -12,8 +12,14 @@ Schema (the same points as InfluxDB: measurement, tags, fields, time):
 
 A device's points over a time range are found through the two indexes: device_id +
 measurement -> series ids -> (series_id, time) ranges. As in InfluxDB, a point with the
-same series and timestamp replaces the earlier one. WAL mode, synchronous=NORMAL: a
-committed write survives the process being killed (a power cut may lose the last ones).
+same series and timestamp replaces the earlier one.
+
+The file is opened the way every Lifeline database is (config/state_dir.py: WAL mode,
+synchronous=NORMAL, a busy timeout; a committed write survives the process being killed,
+a power cut may lose the last ones), and its tables are the `metrics` store's `Schema`:
+migration 1 creates them if they are missing, so a file written before the store kept a
+schema version opens as it is and keeps its points.
+
 Retention: points older than `retention_days` are deleted at open and then every hour by
 a daemon thread; `prune(now)` takes the time, so tests inject it.
 """
@@ -30,11 +36,14 @@ from pathlib import Path
 from agent.sinks.base import Sink, SinkStats, StatsTracker
 from agent.sinks.lineproto import timestamp_ns
 from collectors.base import Sample
+from config.state_dir import Schema, connect, open_database, transaction
 
 log = logging.getLogger("lifeline.sinks.store")
 
 STORE_FILE = "metrics.sqlite3"
-_SCHEMA = """
+# Version 1 is the layout the store had before it recorded a version: IF NOT EXISTS
+# throughout, so such a file passes through it unchanged.
+SCHEMA = Schema("metrics", ("""
 CREATE TABLE IF NOT EXISTS series (
     id INTEGER PRIMARY KEY,
     measurement TEXT NOT NULL,
@@ -48,23 +57,13 @@ CREATE TABLE IF NOT EXISTS points (
     time_ns INTEGER NOT NULL,
     fields TEXT NOT NULL,
     PRIMARY KEY (series_id, time_ns)
-) WITHOUT ROWID;
-"""
+) WITHOUT ROWID
+""",))
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _json(value: object) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
-
-
-def _connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
-    if readonly:
-        return sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
-    connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-    connection.execute("PRAGMA journal_mode=WAL")
-    connection.execute("PRAGMA synchronous=NORMAL")
-    connection.executescript(_SCHEMA)
-    return connection
 
 
 class EmbeddedStore(Sink):
@@ -78,7 +77,7 @@ class EmbeddedStore(Sink):
         self.retention = timedelta(days=retention_days)
         self._clock = clock or (lambda: datetime.now(UTC))
         self._lock = threading.Lock()
-        self._db = _connect(self.path)
+        self._db = open_database(self.path, SCHEMA)
         self._series: dict[tuple[str, str], int] = {}
         self._tracker = StatsTracker("embedded", zone)
         self._stop = threading.Event()
@@ -96,14 +95,12 @@ class EmbeddedStore(Sink):
             if self._stop.is_set():
                 raise RuntimeError("the embedded store is closed")
             try:
-                self._db.execute("BEGIN")
-                rows = [(self._series_id(s), timestamp_ns(s.time), _json(dict(s.fields)))
-                        for s in samples]
-                self._db.executemany("INSERT OR REPLACE INTO points VALUES (?, ?, ?)", rows)
-                self._db.execute("COMMIT")
+                with transaction(self._db):
+                    rows = [(self._series_id(s), timestamp_ns(s.time), _json(dict(s.fields)))
+                            for s in samples]
+                    self._db.executemany("INSERT OR REPLACE INTO points VALUES (?, ?, ?)",
+                                         rows)
             except Exception as exc:       # SQLite, or a field JSON cannot hold: nothing kept
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
                 self._series.clear()       # ids made in the rolled-back transaction are gone
                 self._tracker.error(f"embedded store {self.path}: {exc}")
                 raise
@@ -117,9 +114,9 @@ class EmbeddedStore(Sink):
             self._db.execute("INSERT OR IGNORE INTO series (measurement, device_id, tags) "
                              "VALUES (?, ?, ?)",
                              (sample.measurement, sample.tags.get("device_id", ""), tags))
-            found = self._db.execute("SELECT id FROM series WHERE measurement = ? AND tags = ?",
-                                     key).fetchone()[0]
-            self._series[key] = found
+            row = self._db.execute("SELECT id FROM series WHERE measurement = ? AND tags = ?",
+                                   key).fetchone()
+            found = self._series[key] = int(row[0])
         return found
 
     def prune(self, now: datetime | None = None) -> int:
@@ -131,12 +128,11 @@ class EmbeddedStore(Sink):
             # One range delete per series, on the primary key: no index on time alone to
             # slow every insert down. In slices, so writers wait for short moments only.
             for start in range(0, len(series), 500):
-                self._db.execute("BEGIN")
-                for series_id in series[start:start + 500]:
-                    deleted += self._db.execute(
-                        "DELETE FROM points WHERE series_id = ? AND time_ns < ?",
-                        (series_id, cutoff)).rowcount
-                self._db.execute("COMMIT")
+                with transaction(self._db):
+                    for series_id in series[start:start + 500]:
+                        deleted += self._db.execute(
+                            "DELETE FROM points WHERE series_id = ? AND time_ns < ?",
+                            (series_id, cutoff)).rowcount
         if deleted:
             log.info("embedded store: deleted %d points older than %d days", deleted,
                      self.retention.days)
@@ -169,7 +165,7 @@ def read_points(path: Path, device_id: str, *, measurement: str | None = None,
     each in time order. Read-only: safe while the agent writes."""
     if not Path(path).exists():
         return
-    db = _connect(Path(path), readonly=True)
+    db = connect(Path(path), read_only=True)
     try:
         query = "SELECT id, measurement, tags FROM series WHERE device_id = ?"
         args: list[object] = [device_id]

@@ -147,3 +147,32 @@ def test_the_systemd_unit_is_valid(tmp_path: Path) -> None:
     result = subprocess.run([analyze, "verify", str(copy)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "lifeline.service" not in result.stderr, result.stderr
+
+
+def test_an_agent_that_cannot_start_says_why_and_exits_2(tmp_path: Path) -> None:
+    """The endpoint's port is taken, then the state_dir's alert store was written by a
+    newer Lifeline: each is one clear line, exit 2, no traceback, nothing left running."""
+    import socket
+    import sqlite3
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        config = agent_config(tmp_path / "port", snmp_devices_yaml("127.0.0.1:9", 1),
+                              agent_extra=f"  http_listen: 127.0.0.1:{port}\n")
+        taken = run_lifeline("run", config)
+    assert taken.returncode == 2, taken.stderr
+    assert "cannot start" in taken.stderr and "Traceback" not in taken.stderr
+
+    config = agent_config(tmp_path / "newer", snmp_devices_yaml("127.0.0.1:9", 1))
+    (tmp_path / "newer" / "var").mkdir()
+    database = sqlite3.connect(tmp_path / "newer" / "var" / "alerts.db")
+    database.execute("CREATE TABLE schema_version (store TEXT PRIMARY KEY, version INTEGER)")
+    database.execute("INSERT INTO schema_version VALUES ('alerts', 99)")
+    database.commit()
+    database.close()
+    newer = run_lifeline("run", config)
+    assert newer.returncode == 2, newer.stderr
+    assert "cannot start" in newer.stderr and "newer" in newer.stderr
+    assert "Traceback" not in newer.stderr

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kits.waiting import PATIENCE, eventually
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -69,25 +71,24 @@ class AgentProcess:
         return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path else ""
 
     def status(self) -> dict[str, Any] | None:
+        """status.json as a user's script reads it (the keys are the contract)."""
         try:
             return json.loads((self.state_dir / "status.json").read_text(encoding="utf-8"))
         except (FileNotFoundError, json.JSONDecodeError):
             return None
 
-    def wait_for(self, what: str, check: Callable[[], Any], timeout: float = 30.0) -> Any:
+    def wait_for(self, what: str, check: Callable[[], Any], timeout: float = PATIENCE) -> Any:
         """Poll `check` until it returns something truthy; fail with the agent's log."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def check_alive() -> Any:
             value = check()
-            if value:
-                return value
-            if self.proc is not None and self.proc.poll() is not None:
+            if not value and self.proc is not None and self.proc.poll() is not None:
                 raise AssertionError(f"agent exited ({self.proc.returncode}) while waiting for "
                                      f"{what}:\n{self.log()}")
-            time.sleep(0.1)
-        raise AssertionError(f"timed out waiting for {what}:\n{self.log()[-4000:]}")
+            return value
+        return eventually(check_alive, what, timeout=timeout,
+                          explain=lambda: f":\n{self.log()[-4000:]}")
 
-    def wait_polls(self, device_id: str, polls: int, timeout: float = 30.0) -> dict[str, Any]:
+    def wait_polls(self, device_id: str, polls: int, timeout: float = PATIENCE) -> dict[str, Any]:
         def enough() -> dict[str, Any] | None:
             status = self.status() or {}
             if self.proc is None or status.get("agent", {}).get("pid") != self.proc.pid:

@@ -10,7 +10,6 @@ import gzip
 import json
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,10 +18,12 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from agent.sinks.influx import DeliveryFailure, InfluxSink, InfluxTransport, RetryPolicy
+from agent.sinks.influx import InfluxSink, InfluxTransport, InfluxWriteError, RetryPolicy
 from agent.sinks.spool import Spool
 from collectors.base import Sample
 from config.model import InfluxSettings, SecretRef
+
+from kits.waiting import eventually
 
 FAST = RetryPolicy(initial=0.02, maximum=0.1, config_error=0.05)
 Answer = tuple[int, dict[str, str], bytes]
@@ -81,13 +82,6 @@ def samples(count: int, start: int = 0, **extra_tags: str) -> list[Sample]:
                    base + timedelta(seconds=i)) for i in range(start, start + count)]
 
 
-def eventually(check: Callable[[], bool], limit: float = 15.0) -> None:
-    deadline = time.monotonic() + limit
-    while not check():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.01)
-
-
 def make_sink(tmp_path: Path, url: str, token: SecretRef | None = None,
               batch_size: int = 100) -> InfluxSink:
     settings = InfluxSettings(url=url, org="district", bucket="infra", token=token,
@@ -133,14 +127,14 @@ def test_a_5xx_is_retried_and_every_point_arrives_once_in_order(server, tmp_path
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "engine down" in warnings[0].getMessage()
     assert any("accepts writes again" in r.getMessage() for r in caplog.records)
-    assert json.loads(json.dumps(stats.for_status()))["last_error"] == "HTTP 500: engine down"
+    assert json.loads(json.dumps(stats.as_json()))["last_error"] == "HTTP 500: engine down"
 
 
 def test_429_retry_after_is_read_from_the_real_answer(server):
     recorder, url = server
     recorder.answer = lambda request: (429, {"Retry-After": "7"}, b'{"message":"slow down"}')
     transport = InfluxTransport(InfluxSettings(url=url, org="o", bucket="b"))
-    with pytest.raises(DeliveryFailure) as caught:
+    with pytest.raises(InfluxWriteError) as caught:
         transport.send(b"m v=1i 1\n")
     failure = caught.value
     assert (failure.kind, failure.status, failure.retry_after) == ("retry", 429, 7.0)
@@ -149,7 +143,7 @@ def test_429_retry_after_is_read_from_the_real_answer(server):
 
 
 def test_backoff_doubles_up_to_its_maximum():
-    failure = DeliveryFailure("retry", "refused")
+    failure = InfluxWriteError("retry", "refused")
     policy = RetryPolicy(initial=1, maximum=60)
     assert [policy.delay(failure, n) for n in (1, 2, 3, 7, 8, 100)] == [1, 2, 4, 60, 60, 60]
 
@@ -232,17 +226,19 @@ def test_an_outage_does_not_fdatasync_the_spool_on_every_write(
     syncs = []
     real = os.fdatasync
     monkeypatch.setattr(os, "fdatasync", lambda fd: (syncs.append(fd), real(fd)))
-    # Nothing listens on port 9: every send is refused, the sender backs off.
+    # Nothing listens on port 9: every send is refused, the sender backs off. Its clock
+    # stands still, so the backoff lasts through the writes however long they take here.
     settings = InfluxSettings(url="http://127.0.0.1:9", org="o", bucket="b", batch_size=20,
                               flush_interval=60.0)
-    sink = InfluxSink(settings, Spool(tmp_path / "spool", 1 << 20))
+    sink = InfluxSink(settings, Spool(tmp_path / "spool", 1 << 20), monotonic=lambda: 1000.0)
     try:
+        sink.write(samples(20))                 # a full batch: sent, refused
+        eventually(lambda: sink.stats().write_errors >= 1, "the first refused send")
         for i in range(100):            # five full batches' worth, while backing off
-            sink.write(samples(10, start=10 * i))
-            time.sleep(0.01)
+            sink.write(samples(10, start=20 + 10 * i))
         writes_synced = len(syncs)
     finally:
         sink.close(0.1)
-    assert sink.stats().points_pending == 1000
+    assert sink.stats().points_pending == 1020
     # One sync before the first (failed) send; none per write while backing off.
     assert writes_synced <= 3, writes_synced

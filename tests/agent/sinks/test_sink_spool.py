@@ -116,5 +116,5 @@ def test_commit_after_close_does_not_move_the_cursor(tmp_path: Path):
 def test_a_hand_edited_cursor_is_an_error_naming_the_file(tmp_path: Path):
     Spool(tmp_path, max_bytes=10**6).close()
     (tmp_path / "cursor.json").write_text("{oops")
-    with pytest.raises(SpoolError, match="cursor.json"):
+    with pytest.raises(SpoolError, match=r"cursor\.json"):
         Spool(tmp_path, max_bytes=10**6)

@@ -1,6 +1,7 @@
 """The embedded SQLite store: points kept as written, replaced like InfluxDB, pruned by age."""
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta
@@ -12,6 +13,7 @@ from agent.sinks import open_sink
 from agent.sinks.influx import InfluxSink
 from agent.sinks.store import EmbeddedStore, read_points
 from collectors.base import Sample
+from config.state_dir import SchemaError
 from inventory.load import load_config
 
 NOW = datetime(2030, 3, 1, 12, 0, tzinfo=UTC)
@@ -27,7 +29,7 @@ def test_points_come_back_as_written_series_by_series(tmp_path: Path):
     store = EmbeddedStore(tmp_path / "m.sqlite3", prune_every=None)
     written = [interface("sw-1", i, NOW + timedelta(seconds=t), t * 10 + i)
                for t in range(3) for i in (2, 1)]
-    store.write(written + [interface("sw-2", 1, NOW, 5)])
+    store.write([*written, interface("sw-2", 1, NOW, 5)])
     store.close()
     back = list(read_points(tmp_path / "m.sqlite3", "sw-1"))
     expected = sorted(written, key=lambda s: (s.tags["ifIndex"], s.time))
@@ -43,8 +45,8 @@ def test_filters_by_measurement_and_since(tmp_path: Path):
                  Sample("lifeline_poll", {"device_id": "sw-1"}, {"up": 1}, NOW)])
     store.close()
     path = tmp_path / "m.sqlite3"
-    assert [p.fields["ifHCInOctets"] for p in
-            read_points(path, "sw-1", measurement="interface", since=NOW - timedelta(hours=1))] == [2]
+    recent = read_points(path, "sw-1", measurement="interface", since=NOW - timedelta(hours=1))
+    assert [p.fields["ifHCInOctets"] for p in recent] == [2]
     assert [p.measurement for p in read_points(path, "sw-1", since=NOW)] == \
         ["interface", "lifeline_poll"]
     assert list(read_points(tmp_path / "missing.sqlite3", "sw-1")) == []
@@ -129,3 +131,64 @@ def test_open_sink_picks_the_store_or_influxdb_from_the_config(write, tmp_path: 
     assert (tmp_path / "var2" / "spool" / "cursor.json").exists()
     assert sink.stats().kind == "influxdb"
     sink.close(timeout=0.1)
+
+
+# metrics.sqlite3 as the store wrote it before it kept a schema version (no
+# schema_version table), verbatim.
+_UNVERSIONED_LAYOUT = """
+CREATE TABLE IF NOT EXISTS series (
+    id INTEGER PRIMARY KEY,
+    measurement TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    UNIQUE (measurement, tags)
+);
+CREATE INDEX IF NOT EXISTS series_device ON series (device_id, measurement);
+CREATE TABLE IF NOT EXISTS points (
+    series_id INTEGER NOT NULL REFERENCES series (id),
+    time_ns INTEGER NOT NULL,
+    fields TEXT NOT NULL,
+    PRIMARY KEY (series_id, time_ns)
+) WITHOUT ROWID;
+"""
+
+
+def _compact(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+
+
+def test_a_store_from_before_schema_versions_opens_and_keeps_its_points(tmp_path: Path):
+    path = tmp_path / "metrics.sqlite3"
+    old = sqlite3.connect(path, isolation_level=None)
+    old.execute("PRAGMA journal_mode=WAL")
+    old.executescript(_UNVERSIONED_LAYOUT)
+    earlier = interface("sw-1", 1, NOW, 1)
+    old.execute("INSERT INTO series (measurement, device_id, tags) VALUES (?, ?, ?)",
+                (earlier.measurement, "sw-1", _compact(dict(earlier.tags))))
+    old.execute("INSERT INTO points VALUES (1, ?, ?)",
+                (int(NOW.timestamp()) * 10**9, _compact(dict(earlier.fields))))
+    old.close()
+
+    store = EmbeddedStore(path, prune_every=None)
+    store.write([interface("sw-1", 1, NOW + timedelta(seconds=10), 2)])   # the same series
+    store.close()
+    again = EmbeddedStore(path, prune_every=None)           # at version 1: nothing to do
+    again.close()
+
+    assert [(p.time, p.fields["ifHCInOctets"]) for p in read_points(path, "sw-1")] == \
+        [(NOW, 1), (NOW + timedelta(seconds=10), 2)]
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT store, version FROM schema_version").fetchall() == [("metrics", 1)]
+    assert db.execute("SELECT count(*) FROM series").fetchone() == (1,)
+    db.close()
+
+
+def test_a_store_from_a_newer_lifeline_is_refused(tmp_path: Path):
+    path = tmp_path / "metrics.sqlite3"
+    EmbeddedStore(path, prune_every=None).close()
+    db = sqlite3.connect(path)
+    db.execute("UPDATE schema_version SET version = 2 WHERE store = 'metrics'")
+    db.commit()
+    db.close()
+    with pytest.raises(SchemaError, match="metrics tables are at schema version 2"):
+        EmbeddedStore(path, prune_every=None)

@@ -1,0 +1,137 @@
+"""How the agent drives the alert service (alerts/service.py), each call on its thread.
+
+`AlertCalls`, on the loop thread (the engine's database connection belongs to it): every
+poll's result (`observe`), the timers every few seconds (`tick`), the lifecycle evaluation
+at start and daily (`evaluate_lifecycle`), `status`, `reload`, `close`. A failure in
+observe, tick, lifecycle or status is logged and never stops polling.
+
+`DeliveryThread`: notifications are delivered from a thread of its own, every
+DELIVERY_EVERY_SECONDS, so a slow mail server never delays a poll; once more at stop,
+for what the last polls raised.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from typing import Protocol
+
+from alerts.model import AlertStatus
+from collectors.base import PollResult
+from inventory.model import Config
+
+log = logging.getLogger("lifeline.agent")
+
+ALERT_TICK_SECONDS = 5.0          # how often the daemon has the timers ticked
+DELIVERY_EVERY_SECONDS = 2.0
+
+
+class Alerts(Protocol):
+    """What the agent uses of `alerts.service.AlertService`: its public methods only."""
+
+    def observe(self, result: PollResult) -> None: ...
+
+    def tick(self) -> None: ...
+
+    def evaluate_lifecycle(self) -> None: ...
+
+    def deliver_due(self) -> None: ...
+
+    def status(self) -> AlertStatus: ...
+
+    def reload(self, config: Config) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def open_alerts(config: Config) -> Alerts:
+    from alerts.service import AlertService  # loaded only when alerts are on
+
+    return AlertService.open(config)
+
+
+class AlertCalls:
+    """The loop thread's calls into the alert service; all no-ops while it is off."""
+
+    def __init__(self, service: Alerts | None = None, *, enabled: bool = True) -> None:
+        self.service = service
+        self._enabled = enabled
+
+    def open(self, config: Config) -> None:
+        """Opens the service for `config` unless one was given or alerts are off."""
+        if self.service is None and self._enabled:
+            self.service = open_alerts(config)
+
+    def observe(self, result: PollResult) -> None:
+        if self.service is None:
+            return
+        try:
+            self.service.observe(result)
+        except Exception:
+            log.exception("alert engine failed on this poll",
+                          extra={"device_id": result.device_id})
+
+    def tick(self) -> None:
+        if self.service is None:
+            return
+        try:
+            self.service.tick()
+        except Exception:
+            log.exception("alert timers failed")
+
+    def evaluate_lifecycle(self) -> None:
+        if self.service is None:
+            return
+        try:
+            self.service.evaluate_lifecycle()
+        except Exception:
+            log.exception("lifecycle evaluation failed")
+
+    def status(self) -> AlertStatus | None:
+        """None while alerts are off, or when their status cannot be read (logged)."""
+        if self.service is None:
+            return None
+        try:
+            return self.service.status()
+        except Exception:
+            log.exception("alert status failed")     # the status shows no alert section
+            return None
+
+    def reload(self, config: Config) -> None:
+        """Raises what the service raises: the reload is then reported as failed."""
+        if self.service is not None:
+            self.service.reload(config)
+
+    def close(self) -> None:
+        if self.service is not None:
+            self.service.close()
+
+
+class DeliveryThread:
+    """Calls `deliver_due` every DELIVERY_EVERY_SECONDS on a thread of its own."""
+
+    def __init__(self, service: Alerts) -> None:
+        self._service = service
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="lifeline-delivery",
+                                        daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    async def stop(self) -> None:
+        """Ends the thread, then delivers once more: what the last polls raised."""
+        loop = asyncio.get_running_loop()
+        self._stop.set()
+        await loop.run_in_executor(None, self._thread.join)
+        await loop.run_in_executor(None, self._deliver_once)
+
+    def _run(self) -> None:
+        while not self._stop.wait(DELIVERY_EVERY_SECONDS):
+            self._deliver_once()
+
+    def _deliver_once(self) -> None:
+        try:
+            self._service.deliver_due()
+        except Exception:           # a channel bug must not end delivery for the others
+            log.exception("alert delivery failed; retrying in %.0f s", DELIVERY_EVERY_SECONDS)

@@ -1,0 +1,117 @@
+"""The agent's running record of each device it polls.
+
+One `DeviceState` per scheduled device (mutable: every poll updates it, and so do the
+scheduler's skipped runs and next run times), kept across reloads for the devices that
+stay, and read out as frozen `agent.status.DevicePoll` records for the status. A device
+going down and coming back is logged here, once each, not at every poll. Used from the
+loop thread only.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from agent.schedule import PollJob
+from agent.status import DevicePoll
+from collectors.base import PollResult
+
+log = logging.getLogger("lifeline.agent")
+
+
+@dataclass(slots=True)
+class DeviceState:
+    """One device's polls so far (the fields are DevicePoll's)."""
+
+    device_id: str
+    protocol: str
+    interval: float
+    polls: int = 0
+    failures: int = 0
+    consecutive_failures: int = 0
+    overlaps: int = 0
+    last_started: datetime | None = None
+    last_result: str | None = None
+    last_code: int | None = None
+    last_duration: float | None = None
+    last_error: str | None = None
+    last_success: datetime | None = None
+    next_run: datetime | None = None
+
+    def record(self, result: PollResult) -> bool:
+        """Take one poll's outcome; True when the device went up or down with it."""
+        was_up = self.consecutive_failures == 0      # never polled counts as up
+        self.polls += 1
+        self.last_started = result.started
+        self.last_result = result.code.label
+        self.last_code = int(result.code)
+        self.last_duration = result.duration
+        self.last_error = result.error
+        if result.reachable:
+            self.consecutive_failures = 0
+            self.last_success = result.started
+        else:
+            self.failures += 1
+            self.consecutive_failures += 1
+        return was_up != result.reachable
+
+    def snapshot(self) -> DevicePoll:
+        # Field by field, not dataclasses.asdict: asdict deep-copies every value, which
+        # made the 5-second snapshot of 2,000 devices cost 10 % of a core.
+        return DevicePoll(
+            device_id=self.device_id, protocol=self.protocol, interval=self.interval,
+            polls=self.polls, failures=self.failures,
+            consecutive_failures=self.consecutive_failures, overlaps=self.overlaps,
+            last_started=self.last_started, last_result=self.last_result,
+            last_code=self.last_code, last_duration=self.last_duration,
+            last_error=self.last_error, last_success=self.last_success,
+            next_run=self.next_run)
+
+
+class DeviceStates:
+    """The state of every scheduled device, by id."""
+
+    def __init__(self) -> None:
+        self._states: dict[str, DeviceState] = {}
+
+    def adopt(self, jobs: Mapping[str, PollJob], protocols: Mapping[str, str]) -> None:
+        """The devices of a new configuration: states kept for those that stay (with
+        their new interval and protocol), new ones for those added, the rest dropped."""
+        states: dict[str, DeviceState] = {}
+        for device_id, job in jobs.items():
+            state = self._states.get(device_id) or DeviceState(
+                device_id, protocols[device_id], job.interval)
+            state.interval = job.interval
+            state.protocol = protocols[device_id]
+            states[device_id] = state
+        self._states = states
+
+    def record(self, result: PollResult) -> None:
+        """One poll's outcome; a device that went down or came back is logged."""
+        state = self._states.get(result.device_id)
+        if state is None or not state.record(result):
+            return
+        if result.reachable:
+            log.info("answering again (%s)", result.code.label,
+                     extra={"device_id": result.device_id})
+        else:
+            log.warning("not answering: %s", result.error or result.code.label,
+                        extra={"device_id": result.device_id})
+
+    def overlapped(self, device_id: str) -> None:
+        """A run was skipped because the device's previous poll was still running."""
+        state = self._states.get(device_id)
+        if state is not None:
+            state.overlaps += 1
+        log.warning("previous poll still running; this run skipped",
+                    extra={"device_id": device_id})
+
+    def set_next_runs(self, runs: Mapping[str, datetime]) -> None:
+        for device_id, when in runs.items():
+            state = self._states.get(device_id)
+            if state is not None:
+                state.next_run = when
+
+    def snapshot(self) -> dict[str, DevicePoll]:
+        return {device_id: state.snapshot() for device_id, state in self._states.items()}

@@ -1,0 +1,147 @@
+"""One poll of one device, start to finish: what each device's scheduled job runs.
+
+`PollRunner.poll(device_id)` awaits the device's collector with a deadline: a collector
+that overruns its poll deadline by OVERRUN_GRACE_SECONDS is cut off and the poll counts
+as a timeout, one that raises fails its own device only. The result then goes on: to the
+device's state, its samples to the sink writer (awaited, so a stop finds them written),
+the result itself to the alert engine. The runner keeps the polls in flight, so that a
+stop or a reload can wait for them, and how late each poll started against its schedule
+(`StartLag`).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import statistics
+from collections import deque
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+from agent.alerting import AlertCalls
+from agent.collector_set import Collectors
+from agent.device_states import DeviceStates
+from agent.status import StartLagSummary
+from agent.writer import SinkWriter
+from collectors.base import Collector, PollResult, ResultCode, device_tags, poll_sample
+from inventory.model import Device
+
+log = logging.getLogger("lifeline.agent")
+
+# A collector that overruns its own deadline by this much is cut off: a stuck poll must
+# not hold its device's only job slot forever.
+OVERRUN_GRACE_SECONDS = 5.0
+LAG_WINDOW = 4096          # start-lag samples kept for the p50/p99 figures
+
+
+class StartLag:
+    """How late polls start against their schedule: the measure of the spread."""
+
+    def __init__(self) -> None:
+        self._samples: deque[float] = deque(maxlen=LAG_WINDOW)
+
+    def add(self, seconds: float) -> None:
+        self._samples.append(max(0.0, seconds))
+
+    def summary(self) -> StartLagSummary:
+        values = sorted(self._samples)
+        if not values:
+            return StartLagSummary()
+        return StartLagSummary(
+            count=len(values), p50=round(statistics.median(values), 6),
+            p99=round(values[min(len(values) - 1, int(len(values) * 0.99))], 6),
+            max=round(values[-1], 6))
+
+
+class PollRunner:
+    """Runs the polls of the devices it was last given (`adopt`), on the loop thread."""
+
+    def __init__(self, *, writer: SinkWriter, states: DeviceStates, alerts: AlertCalls,
+                 clock: Callable[[], datetime], stopping: Callable[[], bool]) -> None:
+        self._writer = writer
+        self._states = states
+        self._alerts = alerts
+        self._clock = clock
+        self._stopping = stopping
+        self._devices: dict[str, Device] = {}
+        self._collectors = Collectors({})
+        self._intended: dict[str, datetime] = {}
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._retiring: set[asyncio.Task[None]] = set()
+        self.start_lag = StartLag()
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._in_flight)
+
+    def adopt(self, devices: Mapping[str, Device], collectors: Collectors) -> None:
+        """Poll these devices with these collectors from now on. Polls already running
+        keep the collectors they started with, closed once those polls are done."""
+        retired, self._collectors = self._collectors, collectors
+        self._devices = dict(devices)
+        if retired.by_protocol:
+            task = asyncio.ensure_future(self._close_after_in_flight(retired))
+            self._retiring.add(task)
+            task.add_done_callback(self._retiring.discard)
+
+    def scheduled(self, device_id: str, when: datetime) -> None:
+        """The scheduler starts the device's run that was due at `when`."""
+        self._intended[device_id] = when
+
+    async def poll(self, device_id: str) -> None:
+        device = self._devices.get(device_id)
+        collector = self._collectors.for_device(device) if device else None
+        if device is None or collector is None or self._stopping():
+            return
+        started = self._clock()
+        intended = self._intended.pop(device_id, None)
+        if intended is not None:
+            self.start_lag.add((started - intended).total_seconds())
+        task = asyncio.current_task()
+        assert task is not None
+        self._in_flight.add(task)
+        try:
+            result = await self._collect(collector, device, started)
+            self._states.record(result)
+            if result.samples:
+                await self._writer.write(device.id, result.samples)
+            self._alerts.observe(result)
+        finally:
+            self._in_flight.discard(task)
+
+    async def wait_in_flight(self) -> None:
+        """At stop: the polls in flight, each bounded by its deadline and the grace."""
+        if self._in_flight:
+            longest = max((d.poll.deadline for d in self._devices.values() if d.poll),
+                          default=0.0)
+            await asyncio.wait(set(self._in_flight), timeout=longest + OVERRUN_GRACE_SECONDS)
+
+    async def aclose(self) -> None:
+        await self._collectors.aclose()
+
+    async def _collect(self, collector: Collector, device: Device,
+                       started: datetime) -> PollResult:
+        assert device.poll is not None
+        limit = device.poll.deadline + OVERRUN_GRACE_SECONDS
+        try:
+            return await asyncio.wait_for(collector.collect(device), timeout=limit)
+        except TimeoutError:
+            return _failed(device, started, ResultCode.TIMEOUT,
+                           f"collector overran the poll deadline ({limit:.0f} s) and was cut off")
+        except Exception as exc:    # a collector bug: this device fails, the others go on
+            log.exception("collector raised", extra={"device_id": device.id})
+            return _failed(device, started, ResultCode.BAD_RESPONSE,
+                           f"collector error: {type(exc).__name__}")
+
+    async def _close_after_in_flight(self, collectors: Collectors) -> None:
+        if self._in_flight:
+            await asyncio.wait(set(self._in_flight))
+        await collectors.aclose()
+
+
+def _failed(device: Device, started: datetime, code: ResultCode, error: str) -> PollResult:
+    """A result for a poll the collector could not finish itself."""
+    duration = max(0.0, (datetime.now(started.tzinfo) - started).total_seconds())
+    tags = device_tags(device, agent_host=device.poll.address if device.poll else None,
+                       hostname=None)
+    return PollResult(device_id=device.id, code=code, started=started, duration=duration,
+                      error=error, samples=(poll_sample(code, duration, tags, started),))
