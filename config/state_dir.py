@@ -91,13 +91,37 @@ def migrate(conn: sqlite3.Connection, schema: Schema) -> None:
         with transaction(conn):
             step = schema.migrations[number]
             if isinstance(step, str):
-                for statement in filter(str.strip, step.split(";")):
+                for statement in sql_statements(step):
                     conn.execute(statement)
             else:
                 step(conn)
             conn.execute("INSERT INTO schema_version (store, version) VALUES (?, ?) "
                          "ON CONFLICT (store) DO UPDATE SET version = excluded.version",
                          (schema.store, number + 1))
+
+
+def sql_statements(script: str) -> list[str]:
+    """The statements of an SQL script, split where SQLite says a statement is complete,
+    so a `;` inside a string or a comment does not cut one in two. (`executescript` would
+    split it for us, but it commits first, outside the migration's transaction.)"""
+    statements, current = [], ""
+    pieces = script.split(";")
+    for number, piece in enumerate(pieces, 1):
+        current += piece if number == len(pieces) else piece + ";"
+        if sqlite3.complete_statement(current):
+            if not _only_comments(current):
+                statements.append(current)
+            current = ""
+    if not _only_comments(current):
+        if not sqlite3.complete_statement(current + ";"):   # an unclosed string or comment
+            raise ValueError(f"incomplete SQL statement at the end: {current.strip()[:60]!r}")
+        statements.append(current)                          # the last one needs no `;`
+    return statements
+
+
+def _only_comments(text: str) -> bool:
+    lines = (line.strip() for line in text.replace(";", "").splitlines())
+    return all(not line or line.startswith("--") for line in lines)
 
 
 def stored_version(conn: sqlite3.Connection, store: str) -> int:
