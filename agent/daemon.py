@@ -38,7 +38,7 @@ from agent.schedule import JobChanges, poll_jobs
 from agent.sinks import Sink, SpoolError
 from agent.status import AgentStatus
 from agent.writer import SinkWriter
-from config.state_dir import SchemaError
+from config.sqlite import SchemaError
 from inventory.model import Config
 
 log = logging.getLogger("lifeline.agent")

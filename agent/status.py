@@ -18,8 +18,8 @@ The file (format 1), key by key:
 | process      | `ProcessUsage`: cpu_seconds (s, user + system), rss_bytes (bytes)     |
 | start_lag    | `StartLagSummary`: count, p50, p99, max (s) of how late polls start   |
 | sink         | `SinkStats.as_json()` (agent/sinks/base.py), null before it opens     |
-| alerts       | `alert_status_json()`: alerts.model.AlertStatus's counts, firing,     |
-|              | delivery;                                                             |
+| alerts       | `alert_status_json()`: {alerts: {counts, firing}, delivery} from      |
+|              | alerts.model.AlertStatus;                                             |
 |              | null when alerts are off or their status could not be read           |
 | devices      | device id -> `DevicePoll`: the device's polls and its last result     |
 
@@ -197,20 +197,27 @@ class AgentStatus:
 
 
 def alert_status_json(status: AlertStatus) -> dict[str, object]:
-    """The alerts section of the status file (and of `lifeline alerts list --json`)."""
-    return {"counts": asdict(status.counts),
-            "firing": [{**asdict(a), "since": a.since.isoformat()} for a in status.firing],
+    """The alerts section of the status file: the alerts (counts, the firing ones) and
+    each channel's delivery, nested as the agent has always written them."""
+    return {"alerts": firing_json(status),
             "delivery": {name: asdict(s) for name, s in sorted(status.delivery.items())}}
 
 
+def firing_json(status: AlertStatus) -> dict[str, object]:
+    """The alert counts and the firing alerts (also `lifeline alerts list --json`)."""
+    return {"counts": asdict(status.counts),
+            "firing": [{**asdict(a), "since": a.since.isoformat()} for a in status.firing]}
+
+
 def _alert_status(f: Fields) -> AlertStatus:
-    counts, delivery = f.child("counts"), f.child("delivery")
+    engine, delivery = f.child("alerts"), f.child("delivery")
+    counts = engine.child("counts")
     unknown = set(counts.names()) - {field.name for field in fields(AlertCounts)}
     if unknown:
         raise FieldError(f"{counts.where}: unknown counts {', '.join(sorted(unknown))}")
     return AlertStatus(
         counts=AlertCounts(**{key: counts.integer(key) for key in counts.names()}),
-        firing=tuple(_firing(alert) for alert in f.children("firing")),
+        firing=tuple(_firing(alert) for alert in engine.children("firing")),
         delivery={name: _channel_stats(delivery.child(name)) for name in delivery.names()})
 
 

@@ -10,7 +10,7 @@
 
 The engine thread and the delivery thread each use their own sqlite3 connection (the
 store's, the outbox's); WAL lets them work side by side. Both stores' tables are
-migrated on open (config/state_dir.py); a file a newer Lifeline wrote raises SchemaError.
+migrated on open (config/sqlite.py); a file a newer Lifeline wrote raises SchemaError.
 """
 from __future__ import annotations
 

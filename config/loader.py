@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import functools
 import glob
-import types
-import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from config import schema, shipped
-from config.errors import ConfigError, Path_, Problem, did_you_mean, format_path
+from config.errors import ConfigError, Path_, Problem, did_you_mean
 from config.model import (
     REFRESH_INTERVAL,
     AgentSettings,
@@ -45,6 +43,7 @@ from config.model import (
     ThresholdItems,
     WebhookSettings,
 )
+from config.schema_errors import located
 from config.source import LocatedDocument, load_located
 
 MAX_INCLUDED_FILES = 10_000
@@ -162,8 +161,10 @@ def _validate_file(doc: LocatedDocument, is_main: bool, problems: list[Problem])
     devices = _list_entries(doc, data.get("devices"), ("devices",), schema.DeviceIn, problems)
     credentials = _dict_entries(doc, data.get("credentials"), ("credentials",),
                                 schema.CredentialIn, problems)
+    # Every section that validates is kept, also when another one did not: includes are
+    # still followed and service-life overrides still applied, so that every problem of
+    # the whole configuration is found in one run, without false ones.
     sections: dict[str, Any] = {}
-    valid = True
     for key, value in data.items():
         if key in ("devices", "credentials"):
             continue
@@ -173,8 +174,7 @@ def _validate_file(doc: LocatedDocument, is_main: bool, problems: list[Problem])
             sections[key] = getattr(schema.ConfigFileIn.model_validate({key: value}), key)
         except ValidationError as exc:
             problems.extend(located(doc, error) for error in exc.errors())
-            valid = False
-    parsed = schema.ConfigFileIn.model_construct(**sections) if valid else None
+    parsed = schema.ConfigFileIn.model_construct(**sections)
     return ConfigFile(doc, parsed, devices, credentials)
 
 
@@ -337,8 +337,10 @@ def _agent(main: ConfigFile, problems: list[Problem]) -> AgentSettings:
 
 def _channel(doc: LocatedDocument, c: schema.ChannelIn) -> ChannelSettings:
     """A channel's typed settings; secrets become references, unset timings defaults."""
-    written = {key: getattr(c, key) for key in DeliveryTiming.__slots__
-               if getattr(c, key) is not None}
+    timings = {"group_wait": c.group_wait, "group_interval": c.group_interval,
+               "retry_initial": c.retry_initial, "retry_max": c.retry_max,
+               "expire_after": c.expire_after}
+    written = {key: value for key, value in timings.items() if value is not None}
     common: dict[str, Any] = {"name": c.name, "lang": c.lang, "timeout": c.timeout,
                               "delivery": DeliveryTiming(**written)}
     headers = tuple(sorted(c.headers.items()))
@@ -406,93 +408,3 @@ def threshold_items(t: schema.ThresholdsIn | None) -> ThresholdItems:
         return ()
     written = t.model_dump(exclude_none=True, exclude={"categories"})
     return tuple(sorted(written.items()))
-
-
-# ---- error messages --------------------------------------------------------------------
-
-def located(doc: LocatedDocument, error: Any) -> Problem:
-    """A pydantic error as a Problem at the line where the value was written."""
-    loc: Path_ = tuple(part for part in error["loc"] if not _is_internal(part))
-    kind, value = error["type"], error.get("input")
-    if kind == "inline_secret":
-        loc = (*loc, error["ctx"]["name"])   # point at the key holding the secret
-    if kind == "extra_forbidden":
-        key = loc[-1]
-        hint = did_you_mean(str(key), _allowed_keys(loc[:-1]))
-        return doc.problem(loc, f"unknown key {key!r}{hint}")
-    if kind == "missing":
-        return Problem(str(doc.file), doc.line_of(loc[:-1]), format_path(loc),
-                       "required key is missing")
-    return doc.problem(loc, _message(kind, error, value))
-
-
-def _is_internal(part: Any) -> bool:
-    # pydantic adds union-branch and validator names to `loc`; keep only the data path.
-    return isinstance(part, str) and (("[" in part and part.endswith("]")) or
-                                      part.startswith("function-"))
-
-
-def _message(kind: str, error: Any, value: Any) -> str:
-    if kind in ("literal_error", "enum"):
-        return f"{error['msg'].replace('Input should be', 'must be')}: got {value!r}"
-    if kind in ("int_parsing", "int_type", "int_from_float"):
-        return f"not a whole number: {value!r}"
-    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
-        return f"{error['msg'].replace('Input should be', 'must be')}: got {value!r}"
-    if kind in ("bool_parsing", "bool_type"):
-        return f"not true or false: {value!r}"
-    if kind in ("string_type",):
-        return f"not text: {value!r}"
-    if kind == "string_pattern_mismatch":
-        return f"not a valid identifier or value: {value!r}"
-    if kind in ("list_type",):
-        return f"must be a list, not {type(value).__name__}"
-    if kind in ("dict_type", "model_type", "model_attributes_type"):
-        return f"must be a mapping of keys, not {type(value).__name__}"
-    # our own PydanticCustomError messages are already short and never echo secrets
-    return str(error["msg"]).removeprefix("Value error, ")
-
-
-def _allowed_keys(loc: Path_) -> list[str]:
-    """The keys the schema allows at `loc`, for did-you-mean hints."""
-    annotation: Any = schema.ConfigFileIn
-    for part in loc:
-        model = _unwrap(annotation)
-        if isinstance(model, type) and issubclass(model, BaseModel):
-            field = _field(model, part)
-            if field is None:
-                return []
-            annotation = field
-        elif typing.get_origin(model) is list and isinstance(part, int):
-            annotation = typing.get_args(model)[0]
-        elif typing.get_origin(model) is dict:
-            annotation = typing.get_args(model)[1]
-        else:
-            return []
-    model = _unwrap(annotation)
-    if isinstance(model, type) and issubclass(model, BaseModel):
-        return [f.alias or name for name, f in model.model_fields.items()]
-    return []
-
-
-def _field(model: type[BaseModel], key: Any) -> Any:
-    for name, info in model.model_fields.items():
-        if key in (name, info.alias):
-            return info.annotation
-    return None
-
-
-def _unwrap(annotation: Any) -> Any:
-    """Strip Annotated and Optional/Union to the one model, list or dict inside."""
-    while True:
-        origin = typing.get_origin(annotation)
-        if origin is typing.Annotated:
-            annotation = typing.get_args(annotation)[0]
-        elif origin in (typing.Union, types.UnionType):
-            inner = [a for a in typing.get_args(annotation) if a is not type(None)]
-            structured = [a for a in inner if typing.get_origin(a) in (list, dict)
-                          or (isinstance(a, type) and issubclass(a, BaseModel))
-                          or typing.get_origin(a) is typing.Annotated]
-            annotation = structured[0] if structured else inner[0]
-        else:
-            return annotation

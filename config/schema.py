@@ -19,9 +19,18 @@ from pydantic_core import PydanticCustomError
 from config.durations import parse_duration
 from config.expectations import ExpectationError, parse
 
+# The errors our validators raise: their messages are ours, and shown as they are
+# (config/schema_errors.py words every other error itself).
+OWN_ERRORS = frozenset({
+    "bad_address", "bad_expectation", "bad_regex", "bad_url", "inline_secret",
+    "missing_address", "missing_email", "missing_secret", "missing_url", "missing_user",
+    "not_a_date", "not_a_duration", "not_a_year", "not_loopback", "not_whole",
+    "priv_without_auth", "two_sources", "years_and_rules"})
+
 
 def invalid(kind: str, template: str, **values: Any) -> PydanticCustomError:
     """A validation error; the offending `value` is shown quoted (repr), names as they are."""
+    assert kind in OWN_ERRORS, kind
     return PydanticCustomError(
         kind, template, {k: repr(v) if k == "value" else str(v) for k, v in values.items()})
 

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from agent.cli.common import add_config_argument, load_or_report
 from agent.cli.table import render_table
-from agent.status import alert_status_json
+from agent.status import firing_json
 from config.durations import format_duration, parse_duration
 from inventory.model import Config
 
@@ -107,8 +107,7 @@ def _list(config: Config, store: Store, args: argparse.Namespace) -> int:
     acks = store.acks()
     silences = store.silences(datetime.now(zone).timestamp())
     if args.json:
-        shown = alert_status_json(alerts.status)
-        document = {"firing": shown["firing"], "counts": shown["counts"],
+        document = {**firing_json(alerts.status),
                     "pending": [{"id": s.fingerprint, "rule": s.rule, "device_id": s.device_id,
                                  "instance": s.instance, "polls": s.polls}
                                 for s in alerts.pending],

@@ -46,9 +46,9 @@ from typing import TYPE_CHECKING, Literal
 from agent.sinks.base import Sink, SinkStats, StatsTracker
 from agent.sinks.lineproto import encode_all
 from agent.sinks.spool import Batch, Spool
-from alerts.delivery.retry import backoff, parse_retry_after
 from collectors.base import Sample
 from config.model import InfluxSettings, SecretError
+from config.retry import backoff, parse_retry_after
 
 if TYPE_CHECKING:       # influxdb-client itself is imported where first used
     from influxdb_client.client.influxdb_client import InfluxDBClient

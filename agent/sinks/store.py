@@ -14,7 +14,7 @@ A device's points over a time range are found through the two indexes: device_id
 measurement -> series ids -> (series_id, time) ranges. As in InfluxDB, a point with the
 same series and timestamp replaces the earlier one.
 
-The file is opened the way every Lifeline database is (config/state_dir.py: WAL mode,
+The file is opened the way every Lifeline database is (config/sqlite.py: WAL mode,
 synchronous=NORMAL, a busy timeout; a committed write survives the process being killed,
 a power cut may lose the last ones), and its tables are the `metrics` store's `Schema`:
 migration 1 creates them if they are missing, so a file written before the store kept a
@@ -36,7 +36,7 @@ from pathlib import Path
 from agent.sinks.base import Sink, SinkStats, StatsTracker
 from agent.sinks.lineproto import timestamp_ns
 from collectors.base import Sample
-from config.state_dir import Schema, connect, open_database, transaction
+from config.sqlite import Schema, connect, open_database, transaction
 
 log = logging.getLogger("lifeline.sinks.store")
 

@@ -10,7 +10,6 @@ expired; a duplicate after a crash is recognisable, a recovery never lost.
     timing.py      each channel's group_wait, group_interval, retry and expiry
     ledger.py      the rows' states: claim, delivered/retry/failed, expiry, recovery of
                    sends abandoned by a crash, pruning, per-channel counters
-    retry.py       exponential backoff and Retry-After
     send.py        one Channel.send per batch, and its outcome
     workers.py     a worker thread per channel, so a slow one holds up no other
     keepalive.py   firing alerts re-posted to Alertmanager every refresh_interval

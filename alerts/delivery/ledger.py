@@ -21,10 +21,10 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from alerts.delivery.retry import backoff
+from config.retry import backoff
 from alerts.delivery.timing import Timings
 from alerts.model import DeliveryError
-from config.state_dir import transaction
+from config.sqlite import transaction
 
 LOG = logging.getLogger("lifeline.alerts.outbox")
 

@@ -58,7 +58,7 @@ from alerts.delivery.stats import read_stats
 from alerts.delivery.timing import Timings
 from alerts.delivery.workers import Workers, join
 from alerts.model import Alert, Channel, ChannelStats, Clock, Notification
-from config.state_dir import Schema, connect, open_database
+from config.sqlite import Schema, connect, open_database
 from inventory.model import Config
 
 LOG = logging.getLogger("lifeline.alerts.outbox")
@@ -123,7 +123,7 @@ class Outbox:
 
     `enqueue` runs on the engine's thread and connection; `deliver_due` on a delivery
     thread, which starts one worker thread per channel with work; `stats` anywhere. Each
-    of the latter uses its own connection. Raises config.state_dir.SchemaError for a
+    of the latter uses its own connection. Raises config.sqlite.SchemaError for a
     file a newer Lifeline wrote."""
 
     def __init__(self, db_path: Path, config: Config, channels: Mapping[str, Channel],

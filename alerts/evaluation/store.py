@@ -1,5 +1,5 @@
 """The alert store: SQLite in `state_dir/alerts.db`, opened and migrated as every state
-database is (config/state_dir.py: WAL, a busy timeout, the "alerts" schema version).
+database is (config/sqlite.py: WAL, a busy timeout, the "alerts" schema version).
 
 Tables (the outbox keeps its own, schema "outbox", in the same file):
 
@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from alerts.evaluation.state import AlertState
-from config.state_dir import Schema, open_database, transaction
+from config.sqlite import Schema, open_database, transaction
 
 DB_NAME = "alerts.db"
 
@@ -78,7 +78,7 @@ class Ack:
 
 
 class Store:
-    """One thread's view of alerts.db. Raises config.state_dir.SchemaError for a file a
+    """One thread's view of alerts.db. Raises config.sqlite.SchemaError for a file a
     newer Lifeline wrote."""
 
     def __init__(self, path: Path) -> None:

@@ -48,7 +48,7 @@ KEYS = {
     "device": {"device_id", "protocol", "interval", "polls", "failures",
                "consecutive_failures", "overlaps", "last_started", "last_result", "last_code",
                "last_duration", "last_error", "last_success", "next_run"},
-    "alerts": {"counts", "firing", "delivery"},
+    "alerts": {"alerts", "delivery"},
 }
 
 
@@ -89,7 +89,7 @@ def test_the_file_gives_back_the_record_it_was_written_from(tmp_path: Path) -> N
     assert not list(tmp_path.glob(".*.tmp"))           # written by rename
 
 
-def test_status_json_keeps_its_keys_and_shows_alerts_as_alert_status(tmp_path: Path) -> None:
+def test_status_json_keeps_its_keys_as_the_agent_always_wrote_them(tmp_path: Path) -> None:
     config = agent_config(tmp_path, snmp_devices_yaml("127.0.0.1:9", 1))
     write_status(tmp_path / "var", a_status(running=False))
     result = run_lifeline("status", config, "--json")
@@ -99,8 +99,8 @@ def test_status_json_keeps_its_keys_and_shows_alerts_as_alert_status(tmp_path: P
     for section in ("agent", "process", "start_lag", "sink", "alerts"):
         assert KEYS[section] <= set(shown[section]), section
     assert all(KEYS["device"] <= set(d) for d in shown["devices"].values())
-    assert shown["alerts"]["counts"]["firing"] == 1
-    assert shown["alerts"]["firing"][0]["device_id"] == "bb-sw-1"
+    assert shown["alerts"]["alerts"]["counts"]["firing"] == 1
+    assert shown["alerts"]["alerts"]["firing"][0]["device_id"] == "bb-sw-1"
     assert shown["alerts"]["delivery"]["hook"]["pending"] == 1
     assert shown["devices"]["kiosk-1"]["last_started"] is None
 
@@ -140,11 +140,11 @@ def test_the_table_shows_agent_sink_alerts_and_devices(tmp_path: Path) -> None:
     (json.dumps({**a_status().as_json(), "written": "yesterday"}),
      "written: expected an ISO 8601 time"),
     (json.dumps({**a_status().as_json(), "alerts": {
-        **alert_status_json(AlertStatus()), "counts": {"burning": 3}}}),
-     "alerts.counts: unknown counts burning"),
+        **alert_status_json(AlertStatus()), "alerts": {"counts": {"burning": 3}, "firing": []}}}),
+     "alerts.alerts.counts: unknown counts burning"),
     (json.dumps({**a_status().as_json(), "alerts": {
-        **alert_status_json(AlertStatus()), "firing": [{"id": "x"}]}}),
-     "alerts.firing[0].rule: missing"),
+        **alert_status_json(AlertStatus()), "alerts": {"counts": {}, "firing": [{"id": "x"}]}}}),
+     "alerts.alerts.firing[0].rule: missing"),
     (json.dumps({**a_status().as_json(), "format": 2}), "format: expected 1, got 2"),
 ])
 def test_a_damaged_status_file_is_named_with_what_is_wrong(tmp_path: Path, content: str,

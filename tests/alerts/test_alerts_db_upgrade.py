@@ -16,7 +16,7 @@ from alerts.delivery import codec
 from alerts.evaluation.state import fingerprint
 from alerts.evaluation.store import DB_NAME, Store
 from alerts.service import AlertService
-from config.state_dir import SchemaError
+from config.sqlite import SchemaError
 
 from kits.alerts_delivery import make_notification
 from kits.alerts_engine import SNMP, FakeClock, up, write_config

@@ -78,7 +78,7 @@ def test_every_problem_is_reported_at_once(write) -> None:
         (f"{path}:7: devices[2].operating_hours", "unknown day 'fry'"),
         (f"{path}:11: devices[3].poll.credentials", "unknown credentials 'v3'"),
         (f"{path.parent / 'inv/more.yaml'}:2: devices[0].id", "duplicate id 'a'"),
-        (f"{path.parent / 'inv/more.yaml'}:3: devices[1].quantity", "greater than or equal to 1"),
+        (f"{path.parent / 'inv/more.yaml'}:3: devices[1].quantity", "must be at least 1: got -3"),
     ]
     for prefix, fragment in expected_fragments:
         assert any(p.startswith(prefix) and fragment in p for p in found), (prefix, found)
@@ -270,3 +270,33 @@ def test_hostile_yaml_gets_a_located_error(write, text: str, message: str) -> No
     path = write("main.yaml", text)
     [problem] = problems_of(path)
     assert message in problem
+
+
+def test_a_bad_section_hides_no_other_problem_and_makes_no_false_one(write) -> None:
+    """An invalid `agent:` once stopped includes and overrides from being read: devices
+    in included files went unchecked, and references to them were reported as unknown."""
+    write("inc/more.yaml", "devices:\n  - {id: p, name: P, category: switch, quantity: 0}\n")
+    path = write("main.yaml", """\
+        agent: {bogus: 1}
+        include: [inc/*.yaml]
+        service_life: {newcat: {years: 5, name_en: New}}
+        devices:
+          - {id: a, name: A, category: newcat, parent: p}
+        """)
+    found = problems_of(path)
+    assert [p.split(": ", 1)[1] for p in found] == [
+        "devices[0].quantity: must be at least 1: got 0",
+        "agent.bogus: unknown key 'bogus'"], found
+
+
+def test_schema_errors_are_in_our_words(write) -> None:
+    path = write("main.yaml", """\
+        agent: {log_format: xml, retention_days: 0}
+        devices:
+          - {id: a, name: A, category: switch, criticality: urgent, unit_cost_krw: 1.5}
+        """)
+    assert [p.split(": ", 1)[1] for p in problems_of(path)] == [
+        "agent.log_format: must be one of plain, json: got 'xml'",
+        "agent.retention_days: must be at least 1: got 0",
+        "devices[0].criticality: must be one of critical, high, normal, low: got 'urgent'",
+        "devices[0].unit_cost_krw: not a whole number: 1.5"]

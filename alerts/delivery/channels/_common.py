@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from alerts.delivery.retry import parse_retry_after
+from config.retry import parse_retry_after
 from alerts.model import DeliveryError, Notification
 from config.model import SecretError, SecretRef
 

@@ -13,7 +13,7 @@ from agent.sinks import open_sink
 from agent.sinks.influx import InfluxSink
 from agent.sinks.store import EmbeddedStore, read_points
 from collectors.base import Sample
-from config.state_dir import SchemaError
+from config.sqlite import SchemaError
 from inventory.load import load_config
 
 NOW = datetime(2030, 3, 1, 12, 0, tzinfo=UTC)

@@ -78,26 +78,38 @@ def transaction(conn: sqlite3.Connection, *, immediate: bool = True
 
 def migrate(conn: sqlite3.Connection, schema: Schema) -> None:
     """Bring `schema.store`'s tables to `schema.version`. Raises SchemaError for a
-    database a newer Lifeline wrote."""
+    database a newer Lifeline wrote. Each step reads the version again inside its own
+    write transaction, so two processes opening a new file at once (the agent and a
+    command) apply each migration once."""
     with transaction(conn):
         conn.execute("CREATE TABLE IF NOT EXISTS schema_version ("
                      "store TEXT PRIMARY KEY, version INTEGER NOT NULL)")
-    current = stored_version(conn, schema.store)
+    while True:
+        with transaction(conn):
+            current = stored_version(conn, schema.store)
+            check_version(schema, current)
+            if current == schema.version:
+                return
+            _apply(conn, schema.migrations[current])
+            conn.execute("INSERT INTO schema_version (store, version) VALUES (?, ?) "
+                         "ON CONFLICT (store) DO UPDATE SET version = excluded.version",
+                         (schema.store, current + 1))
+
+
+def check_version(schema: Schema, current: int) -> None:
+    """SchemaError when the stored version is newer than this code knows."""
     if current > schema.version:
         raise SchemaError(f"the {schema.store} tables are at schema version {current}, "
                           f"newer than this Lifeline knows ({schema.version}): "
                           "run the Lifeline that wrote them, or move the file away")
-    for number in range(current, schema.version):
-        with transaction(conn):
-            step = schema.migrations[number]
-            if isinstance(step, str):
-                for statement in sql_statements(step):
-                    conn.execute(statement)
-            else:
-                step(conn)
-            conn.execute("INSERT INTO schema_version (store, version) VALUES (?, ?) "
-                         "ON CONFLICT (store) DO UPDATE SET version = excluded.version",
-                         (schema.store, number + 1))
+
+
+def _apply(conn: sqlite3.Connection, step: Migration) -> None:
+    if isinstance(step, str):
+        for statement in sql_statements(step):
+            conn.execute(statement)
+    else:
+        step(conn)
 
 
 def sql_statements(script: str) -> list[str]:

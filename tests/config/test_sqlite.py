@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from config.state_dir import (
+from config.sqlite import (
     Schema,
     SchemaError,
     migrate,
