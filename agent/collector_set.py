@@ -16,7 +16,7 @@ from collectors.snmp import SnmpCollector
 from inventory.model import Config, Device
 
 # protocol -> collector factory: one collector per protocol per run, closed at the end.
-COLLECTORS: dict[str, Callable[[Config], Collector]] = {
+FACTORIES: dict[str, Callable[[Config], Collector]] = {
     "snmp": SnmpCollector.from_config,
     "http": HttpCollector.from_config,
     "host": HostCollector.from_config,
@@ -33,7 +33,7 @@ class Collectors:
     @classmethod
     def build(cls, config: Config, devices: Iterable[Device]) -> Collectors:
         protocols = {d.poll.protocol for d in devices if d.poll is not None}
-        return cls({p: COLLECTORS[p](config) for p in sorted(protocols) if p in COLLECTORS})
+        return cls({p: FACTORIES[p](config) for p in sorted(protocols) if p in FACTORIES})
 
     def for_device(self, device: Device) -> Collector | None:
         return self.by_protocol.get(device.poll.protocol) if device.poll else None

@@ -200,7 +200,7 @@ def alert_status_json(status: AlertStatus) -> dict[str, object]:
     """The alerts section of the status file: the alerts (counts, the firing ones) and
     each channel's delivery, nested as the agent has always written them."""
     return {"alerts": firing_json(status),
-            "delivery": {name: asdict(s) for name, s in sorted(status.delivery.items())}}
+            "delivery": {name: _channel_json(s) for name, s in sorted(status.delivery.items())}}
 
 
 def firing_json(status: AlertStatus) -> dict[str, object]:
@@ -229,14 +229,24 @@ def _firing(f: Fields) -> FiringAlert:
                        flapping=f.flag("flapping"))
 
 
+def _channel_json(s: ChannelStats) -> dict[str, object]:
+    """One channel's figures; times as ISO 8601 with their offset."""
+    return {"pending": s.pending, "delivered": s.delivered, "failed": s.failed,
+            "expired": s.expired, "retries": s.retries,
+            "resent_after_restart": s.resent_after_restart, "last_error": s.last_error,
+            "last_error_at": _iso(s.last_error_at),
+            "last_delivery_at": _iso(s.last_delivery_at),
+            "oldest_pending": _iso(s.oldest_pending)}
+
+
 def _channel_stats(f: Fields) -> ChannelStats:
     return ChannelStats(
         pending=f.integer("pending"), delivered=f.integer("delivered"),
         failed=f.integer("failed"), expired=f.integer("expired"),
         retries=f.integer("retries"), resent_after_restart=f.integer("resent_after_restart"),
-        last_error=f.optional_text("last_error"), last_error_at=f.optional_text("last_error_at"),
-        last_delivery_at=f.optional_text("last_delivery_at"),
-        oldest_pending=f.optional_text("oldest_pending"))
+        last_error=f.optional_text("last_error"), last_error_at=f.optional_time("last_error_at"),
+        last_delivery_at=f.optional_time("last_delivery_at"),
+        oldest_pending=f.optional_time("oldest_pending"))
 
 
 def _iso(value: datetime | None) -> str | None:

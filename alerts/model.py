@@ -156,7 +156,8 @@ class FiringAlert:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ChannelStats:
-    """One channel's delivery figures; the error text never holds a secret."""
+    """One channel's delivery figures; the error text never holds a secret. Times are
+    timezone-aware."""
 
     pending: int = 0
     delivered: int = 0
@@ -165,9 +166,9 @@ class ChannelStats:
     retries: int = 0
     resent_after_restart: int = 0
     last_error: str | None = None
-    last_error_at: str | None = None       # ISO 8601, as stored
-    last_delivery_at: str | None = None
-    oldest_pending: str | None = None
+    last_error_at: datetime | None = None
+    last_delivery_at: datetime | None = None
+    oldest_pending: datetime | None = None   # when the oldest undelivered one was queued
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -403,7 +403,8 @@ def _alerts(main: ConfigFile, problems: list[Problem]) -> AlertSettings:
 
 
 def threshold_items(t: schema.ThresholdsIn | None) -> ThresholdItems:
-    """The threshold keys actually written, sorted (defaults live in alerts.thresholds)."""
+    """The threshold keys actually written, sorted (the defaults live in
+    alerts/evaluation/thresholds.py)."""
     if t is None:
         return ()
     written = t.model_dump(exclude_none=True, exclude={"categories"})

@@ -355,7 +355,8 @@ class VendorDatesIn(Strict):
 
 
 class ThresholdsIn(Strict):
-    """Alert rule thresholds (alerts/thresholds.py has the defaults and what each means)."""
+    """Alert rule thresholds (alerts/evaluation/thresholds.py has the
+    defaults and what each means)."""
 
     outage_polls: Count | None = Field(None, ge=1, le=100)
     outage_repeat: Delay | None = None
@@ -437,7 +438,7 @@ class ChannelIn(SecretFields):
     to: list[Text] = []
     lang: Literal["ko", "en"] = "ko"
     timeout: Duration = 10.0
-    # Delivery (alerts/outbox.py); unset means the outbox's default, documented in README.
+    # Delivery timing (config.model.DeliveryTiming); unset means its default (docs/channels.md).
     group_wait: Delay | None = None
     group_interval: Delay | None = None
     retry_initial: Duration | None = None

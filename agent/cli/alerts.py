@@ -2,30 +2,38 @@
 unsilence ID | history [--device ID]]`.
 
 Works on `state_dir/alerts.db` while the agent runs in another process (SQLite WAL and a
-busy timeout): acks and silences written here are picked up by the agent's next tick;
-`list` and `history` leave the alerts as they are. Exit 0, or 1 for bad input (unknown
-id, malformed matcher, bad duration).
+busy timeout): acks and silences written here are picked up by the agent's next tick.
+`list` and `history` only read: they open the file read-only and create, migrate or change
+nothing (no file yet: no alerts). Exit 0; 1 for bad input (unknown id, malformed matcher,
+bad duration); 2 when the store cannot be used (written by another version of Lifeline,
+not a database, a state_dir that is not a directory), said in one line.
 """
 from __future__ import annotations
 
 import argparse
 import getpass
 import json
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 from zoneinfo import ZoneInfo
 
-from agent.cli.common import add_config_argument, load_or_report
+from agent.cli.common import EXIT_BAD_INPUT, EXIT_RUNTIME, add_config_argument, load_or_report
 from agent.cli.table import render_table
 from agent.status import firing_json
 from config.durations import format_duration, parse_duration
+from config.sqlite import SchemaError
 from inventory.model import Config
 
 if TYPE_CHECKING:       # imported when run: `lifeline --help` stays quick
     from alerts.evaluation.store import Outage, SilenceRecord, Store
+
+# What a store that cannot be used raises: a file another version wrote, one SQLite
+# cannot read or write, a state_dir that is not a directory.
+STORE_ERRORS = (SchemaError, sqlite3.Error, OSError)
 
 AVAILABILITY_DAYS = 30
 
@@ -58,9 +66,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     config = load_or_report(args.config)
     if config is None:
-        return 1
+        return EXIT_BAD_INPUT
     from alerts.evaluation.silences import parse_matcher
-    from alerts.evaluation.store import Store
+    from alerts.evaluation.store import DB_NAME, Store
 
     if args.action == "silence":
         try:
@@ -71,16 +79,60 @@ def run(args: argparse.Namespace) -> int:
     if (args.action == "history" and args.device
             and args.device not in {d.id for d in config.devices}):
         return _bad(f"unknown device id: {args.device}")
-    store = Store.in_dir(Path(config.agent.state_dir))
+    path = Path(config.agent.state_dir) / DB_NAME
+    action = args.action or "list"
+    if action in _READERS:
+        reader = _READERS[action]
+        return _using(path, lambda: Store.read_only(path),
+                      lambda store: reader(config, store, args))
+    writer = _WRITERS[action]
+    return _using(path, lambda: Store(path), lambda store: writer(config, store, args))
+
+
+def cannot_use(path: Path, exc: BaseException) -> str:
+    """One line for a store that cannot be used (STORE_ERRORS), without a traceback."""
+    return f"cannot use {path}: {_reason(path, exc)}"
+
+
+def _reason(path: Path, exc: BaseException) -> str:
+    if not isinstance(exc, OSError) or not exc.strerror:
+        return str(exc)
+    if path.parent.exists() and not path.parent.is_dir():
+        return f"the state_dir {path.parent} is not a directory"
+    if exc.filename and Path(exc.filename) != path:
+        return f"{exc.filename}: {exc.strerror}"
+    return exc.strerror
+
+
+_S = TypeVar("_S", bound="Store | None")
+
+
+def _using(path: Path, open_store: Callable[[], _S], action: Callable[[_S], int]) -> int:
+    """Runs `action` on the store `open_store` opens (read-only for `list` and `history`:
+    None when there is none yet; for writing, created and migrated, for the others), then
+    closes it. A store that cannot be used is one line and exit 2; an OSError while the
+    action prints (a closed pipe) is not the store's."""
     try:
-        return _ACTIONS[args.action or "list"](config, store, args)
+        store = open_store()
+    except STORE_ERRORS as exc:
+        return _cannot_use(path, exc)
+    try:
+        return action(store)
+    except (SchemaError, sqlite3.Error) as exc:
+        return _cannot_use(path, exc)
     finally:
-        store.close()
+        if store is not None:
+            store.close()
+
+
+def _cannot_use(path: Path, exc: BaseException) -> int:
+    print(f"lifeline alerts: {cannot_use(path, exc)}", file=sys.stderr)
+    return EXIT_RUNTIME
 
 
 def _bad(message: str) -> int:
     print(f"lifeline alerts: {message}", file=sys.stderr)
-    return 1
+    return EXIT_BAD_INPUT
 
 
 def _duration(text: str) -> float:
@@ -99,13 +151,15 @@ def _when(epoch: float | None, zone: ZoneInfo) -> str | None:
 
 # ---- list -----------------------------------------------------------------------------
 
-def _list(config: Config, store: Store, args: argparse.Namespace) -> int:
-    from alerts.evaluation.report import read_alerts
+def _list(config: Config, store: Store | None, args: argparse.Namespace) -> int:
+    from alerts.evaluation.report import StoredAlerts, read_alerts
 
     zone = config.agent.zone
-    alerts = read_alerts(config, store, datetime.now(zone))
-    acks = store.acks()
-    silences = store.silences(datetime.now(zone).timestamp())
+    now = datetime.now(zone)
+    # No store: no agent ran with this state_dir yet, so no alerts.
+    alerts = StoredAlerts.none() if store is None else read_alerts(config, store, now)
+    acks = {} if store is None else store.acks()
+    silences = [] if store is None else store.silences(now.timestamp())
     if args.json:
         document = {**firing_json(alerts.status),
                     "pending": [{"id": s.fingerprint, "rule": s.rule, "device_id": s.device_id,
@@ -198,11 +252,11 @@ def _unsilence(config: Config, store: Store, args: argparse.Namespace) -> int:
 
 # ---- history ------------------------------------------------------------------------------
 
-def _history(config: Config, store: Store, args: argparse.Namespace) -> int:
+def _history(config: Config, store: Store | None, args: argparse.Namespace) -> int:
     zone = config.agent.zone
     now = datetime.now(zone)
     since = (now - timedelta(days=AVAILABILITY_DAYS)).timestamp()
-    outages = store.outages(args.device, since=since)
+    outages = [] if store is None else store.outages(args.device, since=since)
     if args.device:
         rows = [[_when(o.started, zone), _when(o.ended, zone) or "ongoing",
                  format_duration(round((o.ended or now.timestamp()) - o.started))]
@@ -239,6 +293,7 @@ def _availability(outages: Sequence[Outage], since: float, until: float) -> floa
     return 100.0 * (1 - _down(outages, since, until) / (until - since))
 
 
-_ACTIONS: dict[str, Callable[[Config, Store, argparse.Namespace], int]] = {
-    "list": _list, "ack": _ack, "silence": _silence, "unsilence": _unsilence,
-    "history": _history}
+_READERS: dict[str, Callable[[Config, Store | None, argparse.Namespace], int]] = {
+    "list": _list, "history": _history}
+_WRITERS: dict[str, Callable[[Config, Store, argparse.Namespace], int]] = {
+    "ack": _ack, "silence": _silence, "unsilence": _unsilence}

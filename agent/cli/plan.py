@@ -2,7 +2,10 @@
 [-o FILE]`.
 
 The replacement plan for budget years Y..Y+N (see `inventory.plan`), written to stdout for
-the text formats or to FILE; xlsx needs -o (a workbook on a terminal helps no one).
+the text formats or to FILE; xlsx needs -o (a workbook on a terminal helps no one). The
+outage counts behind its outage_history reason are read from `state_dir/alerts.db`
+without changing it (none there: the plan says nothing about outages); a store that
+cannot be used is one line and exit 2.
 """
 from __future__ import annotations
 
@@ -11,10 +14,18 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from agent.cli.common import CommandError, add_config_argument, binary_output, load_or_report
-from alerts.evaluation.store import recent_outage_counts
+from agent.cli.alerts import STORE_ERRORS, cannot_use
+from agent.cli.common import (
+    EXIT_RUNTIME,
+    CommandError,
+    add_config_argument,
+    binary_output,
+    load_or_report,
+)
+from alerts.evaluation.store import DB_NAME, recent_outage_counts
 from inventory.plan import DEFAULT_REPEATED_OUTAGES, build_plan
-from inventory.plan_export import FORMATS, LANGS, TEXT_FORMATS, export
+from inventory.plan_export import FORMATS, TEXT_FORMATS, export
+from inventory.plan_table import LANGS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,7 +49,12 @@ def run(args: argparse.Namespace) -> int:
     config = load_or_report(args.config)
     if config is None:
         return 1
-    outages = recent_outage_counts(config.agent.state_dir, datetime.now(config.agent.zone))
+    try:
+        outages = recent_outage_counts(config.agent.state_dir, datetime.now(config.agent.zone))
+    except STORE_ERRORS as exc:
+        print(f"lifeline plan: {cannot_use(config.agent.state_dir / DB_NAME, exc)}",
+              file=sys.stderr)
+        return EXIT_RUNTIME
     plan = build_plan(config.devices, config.categories, year=args.year, horizon=args.horizon,
                       outages=outages,
                       repeated_outages=DEFAULT_REPEATED_OUTAGES)

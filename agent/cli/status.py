@@ -72,18 +72,11 @@ def _render(status: AgentStatus, running: bool, zone: ZoneInfo) -> str:
     return "\n".join(p for p in parts if p is not None).rstrip() + "\n"
 
 
-def _when(value: datetime | str | None, zone: ZoneInfo) -> str:
-    """A time in the agent's zone; the alert records keep theirs as ISO text."""
-    if not value:
+def _when(value: datetime | None, zone: ZoneInfo) -> str:
+    """A time in the agent's zone, to the second; "-" for none."""
+    if value is None:
         return "-"
-    if isinstance(value, str):
-        try:
-            when = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    else:
-        when = value
-    return when.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _agent_line(status: AgentStatus, running: bool, zone: ZoneInfo) -> str:
@@ -126,7 +119,7 @@ def _alert_lines(alerts: AlertStatus | None, zone: ZoneInfo) -> list[str]:
     for channel, d in sorted(alerts.delivery.items()):
         line = (f"delivery {channel}: {d.delivered} delivered, {d.pending} pending, "
                 f"{d.failed} failed, {d.expired} expired")
-        if d.oldest_pending:
+        if d.oldest_pending is not None:
             line += f"; oldest waiting since {_when(d.oldest_pending, zone)}"
         if d.last_error:
             line += f"\n  last error {_when(d.last_error_at, zone)}: {d.last_error}"

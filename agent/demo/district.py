@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import yaml
 
-import config as shipped
+from config import CONFIG_DIR
 
-CONFIG_DIR = Path(shipped.__file__).resolve().parent
 INVENTORY_DIR = CONFIG_DIR / "inventory"
 RECORDINGS_DIR = CONFIG_DIR / "demo"
 COMMUNITY_FILE = "snmp-community.txt"
@@ -58,6 +58,13 @@ def example_devices() -> list[dict[str, Any]]:
     for path in sorted(INVENTORY_DIR.glob("*.yaml")):
         devices.extend(yaml.safe_load(path.read_text(encoding="utf-8"))["devices"])
     return devices
+
+
+def zone() -> ZoneInfo:
+    """The example district's time zone (its `agent.timezone`), which the demo keeps."""
+    from inventory.load import load_config
+
+    return load_config(CONFIG_DIR / "example.yaml").agent.zone
 
 
 def _example_top() -> dict[str, Any]:

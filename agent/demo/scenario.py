@@ -1,8 +1,8 @@
 """`lifeline demo`: a simulated district on loopback, the real agent on it, a scenario.
 
-The lab (agent/demo_snmp.py, agent/demo_http.py) plays every polled device of the
+The lab (agent/demo/snmp_lab.py, agent/demo/http_lab.py) plays every polled device of the
 example district: SNMP devices from recordings, the eight kiosks as HTTP health
-endpoints, and a webhook receiver. The demo writes a config for it (agent/district.py),
+endpoints, and a webhook receiver. The demo writes a config for it (agent/demo/district.py),
 starts `lifeline run` on it as a child process, and plays the scenario, waiting each time
 for the notification the agent should send:
 
@@ -17,7 +17,6 @@ everything is. Exit 0 when every expected notification arrived, 2 otherwise.
 """
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import shutil
@@ -37,6 +36,7 @@ from agent.demo import district
 from agent.demo.district import Pace
 from agent.demo.http_lab import KioskSimulator, WebhookReceiver, notifications
 from agent.demo.snmp_lab import Recording, SnmpLab
+from agent.status import StatusFileError, read_status
 
 BACKBONE = "bb-sw-1"
 UPS = "ups-srvroom-1"
@@ -155,13 +155,12 @@ def wait_polled(directory: Path, proc: subprocess.Popen[bytes], count: int,
     """Waits until the agent has polled every device once; returns how many it has."""
     deadline = time.monotonic() + limit
     polled = 0
-    status = directory / "var" / "status.json"
     while time.monotonic() < deadline and proc.poll() is None:
         try:
-            devices = json.loads(status.read_text(encoding="utf-8"))["devices"]
-            polled = sum(1 for d in devices.values() if d.get("polls", 0) > 0)
-        except (OSError, ValueError, KeyError):
-            polled = 0
+            status = read_status(directory / "var")
+        except StatusFileError:
+            status = None               # being written for the first time
+        polled = sum(1 for d in status.devices.values() if d.polls) if status else 0
         if polled >= count:
             break
         time.sleep(0.5)
@@ -386,7 +385,7 @@ def run_demo(directory: Path | None, fast: bool, out: TextIO = sys.stdout) -> in
     directory = (directory or Path(tempfile.mkdtemp(prefix="lifeline-demo-"))).resolve()
     directory.mkdir(parents=True, exist_ok=True)
     pace = Pace.of(fast)
-    zone = ZoneInfo("Asia/Seoul")
+    zone = district.zone()
     say = Progress(out, zone)
     outcome = Outcome()
     say.say(f"Lifeline demo ({'fast' if fast else 'watchable pace'}) in {directory}")
@@ -397,7 +396,6 @@ def run_demo(directory: Path | None, fast: bool, out: TextIO = sys.stdout) -> in
     try:
         assert lab.webhook is not None
         document = district.build(directory, devices, lab.webhook.url, pace)
-        zone = ZoneInfo(document["agent"]["timezone"])
         config_path = district.write(directory, document, lab.snmp.community.decode())
         polled = len(lab.recordings) + len(lab.kiosks)
         say.say(f"simulated district on 127.0.0.1: {len(lab.recordings)} SNMP devices, "

@@ -8,8 +8,9 @@ expired; a duplicate after a crash is recognisable, a recovery never lost.
     routing.py     which channels hear about an alert, and its group there
     dispatch.py    enqueueing: rows per routed channel, grouped, with the time each is due
     timing.py      each channel's group_wait, group_interval, retry and expiry
-    ledger.py      the rows' states: claim, delivered/retry/failed, expiry, recovery of
-                   sends abandoned by a crash, pruning, per-channel counters
+    ledger.py      the rows' states: claim (OutboxRow, OutboxBatch), delivered/retry/
+                   failed, expiry, recovery of sends abandoned by a crash, pruning,
+                   per-channel counters
     send.py        one Channel.send per batch, and its outcome
     workers.py     a worker thread per channel, so a slow one holds up no other
     keepalive.py   firing alerts re-posted to Alertmanager every refresh_interval

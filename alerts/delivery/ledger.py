@@ -7,7 +7,8 @@
     sending under another process's token ──recover_abandoned──► pending (re-sent)
 
 Each change is its own committed transaction on the caller's connection; a row is
-`sending` (committed) before its send starts. Rows claimed once keep their batch id, also
+`sending` (committed) before its send starts. A claimed row is an `OutboxRow`; the rows
+that go out in one send, an `OutboxBatch`. Rows claimed once keep their batch id, also
 across retries and after a crash, so a re-send is the same message (same
 Idempotency-Key, deliveryId, Message-ID) and never merges with newer rows. Finished
 rows are kept a week, then pruned.
@@ -21,9 +22,9 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from config.retry import backoff
 from alerts.delivery.timing import Timings
 from alerts.model import DeliveryError
+from config.retry import backoff
 from config.sqlite import transaction
 
 LOG = logging.getLogger("lifeline.alerts.outbox")
@@ -34,7 +35,7 @@ PRUNE_EVERY_SECONDS = 3600
 
 
 @dataclass(frozen=True, slots=True)
-class Row:
+class OutboxRow:
     """One claimed (notification, channel) row."""
 
     notification_id: str
@@ -47,33 +48,33 @@ class Row:
 
 
 @dataclass(frozen=True, slots=True)
-class Batch:
+class OutboxBatch:
     """Rows that go out in one `Channel.send`, under one batch id."""
 
     id: str
     channel: str
     group_key: str
-    rows: tuple[Row, ...]
+    rows: tuple[OutboxRow, ...]
 
     @property
     def keys(self) -> list[tuple[str, str]]:
         return [(r.notification_id, r.channel) for r in self.rows]
 
 
-def batched(rows: Sequence[Row]) -> list[Batch]:
+def batched(rows: Sequence[OutboxRow]) -> list[OutboxBatch]:
     """Rows claimed before (re-sent after a crash, or retried) go as the batch they were
     claimed in, under its id; new rows per (channel, group), at most MAX_BATCH a batch,
     under a new id."""
-    kept: dict[tuple[str, str], list[Row]] = {}
-    new: dict[tuple[str, str], list[Row]] = {}
+    kept: dict[tuple[str, str], list[OutboxRow]] = {}
+    new: dict[tuple[str, str], list[OutboxRow]] = {}
     for row in rows:
         if row.batch is not None:
             kept.setdefault((row.channel, row.batch), []).append(row)
         else:
             new.setdefault((row.channel, row.group_key), []).append(row)
-    batches = [Batch(batch_id, channel, chunk[0].group_key, tuple(chunk))
+    batches = [OutboxBatch(batch_id, channel, chunk[0].group_key, tuple(chunk))
                for (channel, batch_id), chunk in kept.items()]
-    batches += [Batch(uuid.uuid4().hex, channel, key, tuple(chunk[i:i + MAX_BATCH]))
+    batches += [OutboxBatch(uuid.uuid4().hex, channel, key, tuple(chunk[i:i + MAX_BATCH]))
                 for (channel, key), chunk in new.items()
                 for i in range(0, len(chunk), MAX_BATCH)]
     return batches
@@ -125,11 +126,11 @@ class Ledger:
                           channel, count, expire_after)
 
     def claim_due(self, conn: sqlite3.Connection, t: float,
-                  busy: Collection[str] = ()) -> list[Batch]:
+                  busy: Collection[str] = ()) -> list[OutboxBatch]:
         """Marks the due rows of channels not `busy` `sending` (committed before any
         send), in batches, and records each row's batch id."""
         with transaction(conn):
-            rows = [row for row in (Row(*r) for r in conn.execute(
+            rows = [row for row in (OutboxRow(*r) for r in conn.execute(
                 "SELECT notification_id, channel, group_key, group_labels, payload, attempts,"
                 " batch FROM delivery_outbox WHERE state = 'pending' AND due <= ?"
                 " ORDER BY channel, group_key, enqueued, notification_id", (t,)))
@@ -150,7 +151,7 @@ class Ledger:
 
     # ---- after a send -----------------------------------------------------------------
 
-    def delivered(self, conn: sqlite3.Connection, batch: Batch, now: datetime) -> None:
+    def delivered(self, conn: sqlite3.Connection, batch: OutboxBatch, now: datetime) -> None:
         t = now.timestamp()
         with transaction(conn):
             conn.executemany("UPDATE delivery_outbox SET state = 'delivered', finished = ?,"
@@ -166,7 +167,7 @@ class Ledger:
         LOG.info("channel %s: delivered %d notification(s) for group %s", batch.channel,
                  len(batch.rows), batch.group_key or "-")
 
-    def retry(self, conn: sqlite3.Connection, batch: Batch, now: datetime,
+    def retry(self, conn: sqlite3.Connection, batch: OutboxBatch, now: datetime,
               error: DeliveryError) -> None:
         """Back to pending, due after an exponential backoff (at least the peer's
         Retry-After)."""
@@ -185,7 +186,7 @@ class Ledger:
         LOG.warning("channel %s: delivery failed (%s); try %d in %gs", batch.channel, error,
                     attempts + 1, wait)
 
-    def failed(self, conn: sqlite3.Connection, batch: Batch, now: datetime,
+    def failed(self, conn: sqlite3.Connection, batch: OutboxBatch, now: datetime,
                error: DeliveryError) -> None:
         """Given up: a permanent error."""
         with transaction(conn):
@@ -198,7 +199,7 @@ class Ledger:
         LOG.error("channel %s: %d notification(s) not delivered, giving up: %s",
                   batch.channel, len(batch.rows), error)
 
-    def release(self, conn: sqlite3.Connection, batch: Batch) -> None:
+    def release(self, conn: sqlite3.Connection, batch: OutboxBatch) -> None:
         """A send that did not finish (the thread was interrupted): back to pending, so a
         live process never leaves its rows `sending`."""
         with transaction(conn):

@@ -52,7 +52,7 @@ from pathlib import Path
 
 from alerts.delivery.dispatch import Dispatcher
 from alerts.delivery.keepalive import KeepAlive
-from alerts.delivery.ledger import Batch, Ledger
+from alerts.delivery.ledger import Ledger, OutboxBatch
 from alerts.delivery.send import send_batches
 from alerts.delivery.stats import read_stats
 from alerts.delivery.timing import Timings
@@ -184,7 +184,7 @@ class Outbox:
                     self._recovered = True
                 self._ledger.expire(conn, now)
                 busy = self._workers.busy()
-                work: dict[str, list[Batch]] = {}
+                work: dict[str, list[OutboxBatch]] = {}
                 for batch in self._ledger.claim_due(conn, t, busy):
                     work.setdefault(batch.channel, []).append(batch)
                 refresh = self._keepalive.due(t, busy)
@@ -202,7 +202,7 @@ class Outbox:
         with closing(connect(self.db_path)) as conn:
             return read_stats(conn, self._names)
 
-    def _work(self, channel: str, batches: list[Batch], refresh: bool,
+    def _work(self, channel: str, batches: list[OutboxBatch], refresh: bool,
               now: datetime) -> None:
         """One channel's share of a round, on its own thread and connection: its sends,
         then (after them: a recovery just sent is not re-posted) its keep-alive."""

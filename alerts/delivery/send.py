@@ -11,14 +11,14 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from alerts.delivery import codec
-from alerts.delivery.ledger import Batch, Ledger
+from alerts.delivery.ledger import Ledger, OutboxBatch
 from alerts.model import Channel, DeliveryError
 
 LOG = logging.getLogger("lifeline.alerts.outbox")
 
 
 def send_batches(conn: sqlite3.Connection, ledger: Ledger, channels: Mapping[str, Channel],
-                 batches: Sequence[Batch], now: datetime) -> None:
+                 batches: Sequence[OutboxBatch], now: datetime) -> None:
     for batch in batches:
         try:
             _send(conn, ledger, channels.get(batch.channel), batch, now)
@@ -27,8 +27,8 @@ def send_batches(conn: sqlite3.Connection, ledger: Ledger, channels: Mapping[str
             raise
 
 
-def _send(conn: sqlite3.Connection, ledger: Ledger, channel: Channel | None, batch: Batch,
-          now: datetime) -> None:
+def _send(conn: sqlite3.Connection, ledger: Ledger, channel: Channel | None,
+          batch: OutboxBatch, now: datetime) -> None:
     if channel is None:
         ledger.failed(conn, batch, now, DeliveryError(
             f"channel {batch.channel} is not configured any more", retryable=False))

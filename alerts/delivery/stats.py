@@ -19,11 +19,25 @@ def read_stats(conn: sqlite3.Connection, names: Sequence[str]) -> dict[str, Chan
             " last_error, last_error_at, last_delivery_at FROM delivery_channels"):
         found[channel] = ChannelStats(
             delivered=delivered, failed=failed, expired=expired, retries=retries,
-            resent_after_restart=resent, last_error=last_error, last_error_at=last_error_at,
-            last_delivery_at=last_delivery_at)
+            resent_after_restart=resent, last_error=last_error,
+            last_error_at=_stored_time(last_error_at),
+            last_delivery_at=_stored_time(last_delivery_at))
     for channel, count, oldest in conn.execute(
             "SELECT channel, COUNT(*), MIN(enqueued) FROM delivery_outbox"
             " WHERE state IN ('pending', 'sending') GROUP BY channel"):
         found[channel] = replace(found.get(channel, ChannelStats()), pending=count,
-                                 oldest_pending=datetime.fromtimestamp(oldest, UTC).isoformat())
+                                 oldest_pending=datetime.fromtimestamp(oldest, UTC))
     return dict(sorted(found.items()))
+
+
+def _stored_time(text: str | None) -> datetime | None:
+    """A time the ledger stored (ISO 8601 with the agent's offset). One without an offset,
+    which the ledger never writes, is taken as UTC; one that is not a time at all as
+    none, so a damaged row does not stop the report."""
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

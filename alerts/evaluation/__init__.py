@@ -11,11 +11,13 @@ the states.
                      LiveStates, the states in memory
     episodes.py      evaluations, timers and endings applied to the live states
     dependencies.py  inhibition: suppressed behind a down parent, held until it is heard
-    hours.py         opening hours: failures while closed, firing at opening
+    closures.py      closed sites (opening hours): failures while closed, firing at
+                     opening
     silences.py      silence matchers
     gates.py         what may stop a notice now: silenced, suppressed, acked, quiet
     notices.py       the Alert (labels, "N devices behind it") and Notification records
     unmonitored.py   devices no longer watched, whose alerts end
     report.py        alert counts and firing alerts (AlertStatus); read-only listing
-    store.py         SQLite persistence: states, outages, silences, acks ("alerts" schema)
+    store.py         SQLite persistence: states, outages, silences, acks ("alerts" schema);
+                     opened read-only by the commands that only read
 """

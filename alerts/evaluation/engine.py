@@ -11,7 +11,8 @@ The engine only orchestrates; each job is a module of its own:
     episodes.py      those evaluations and the passing time applied to the live states
     state.py         the state machine of one alert, and the live states in memory
     dependencies.py  suppression and holding behind a down parent
-    hours.py         opening hours: failures while closed, firing at opening
+    closures.py      closed sites (opening hours): failures while closed, firing at
+                     opening
     gates.py         what may stop a notice now (silenced, suppressed, acked, quiet)
     notices.py       the Alert and Notification records
     unmonitored.py   the alerts of devices no longer watched, which end
@@ -31,10 +32,10 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from alerts.evaluation import rules
+from alerts.evaluation.closures import ClosedSites, Opening
 from alerts.evaluation.dependencies import Dependencies
 from alerts.evaluation.episodes import Changes, Episodes
 from alerts.evaluation.gates import Gatekeeper
-from alerts.evaluation.hours import Opening, OpeningHours
 from alerts.evaluation.notices import Notices
 from alerts.evaluation.report import alert_status
 from alerts.evaluation.rules import Evaluation
@@ -71,10 +72,10 @@ class Engine:
         self._devices = {}
         self._states = LiveStates(store.load_states())
         self._dependencies = Dependencies(self._states, self.thresholds)
-        self._hours = OpeningHours()
-        self._gates = Gatekeeper(self._dependencies, self._hours)
+        self._closed = ClosedSites()
+        self._gates = Gatekeeper(self._dependencies, self._closed)
         self._notices = Notices(self._gates, self._dependencies, self._time)
-        self._episodes = Episodes(self._states, store, self._gates, self._hours,
+        self._episodes = Episodes(self._states, store, self._gates, self._closed,
                                   self._dependencies, self._notices)
         self._refresh_gates(self._now())    # before reload: ending an alert clears its ack
         self.reload(config)
@@ -87,7 +88,7 @@ class Engine:
         self._devices = {d.id: d for d in config.devices}
         self._table = ThresholdTable(config.alerts)
         self._dependencies.reload(self._devices)
-        self._hours.reload(config.devices, self._zone)
+        self._closed.reload(config.devices, self._zone)
         self._end_unmonitored(previous)
 
     def set_sink(self, sink: NotificationSink) -> None:
@@ -107,7 +108,7 @@ class Engine:
         self._dependencies.heard(device.id, now)
         evaluation = rules.poll(result, device, self.thresholds(device), self._clock(),
                                 self._zone)
-        carried = self._hours.observed(device.id, result, evaluation)
+        carried = self._closed.observed(device.id, result, evaluation)
         if not evaluation.active and not self._states.of_device(device.id):
             return          # the common case: healthy and nothing remembered, no write
         self._run([_Evaluated(device, evaluation, carried)], now)
@@ -116,7 +117,7 @@ class Engine:
         """Timers: `for` durations, opening and closing, repeats, flapping, silences."""
         now = self._now()
         self._refresh_gates(now)
-        self._run([self._reopened(opening, now) for opening in self._hours.openings(now)],
+        self._run([self._reopened(opening, now) for opening in self._closed.openings(now)],
                   now, sweep=True)
 
     def evaluate_lifecycle(self) -> None:

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from alerts.evaluation.closures import ClosedSites
 from alerts.evaluation.dependencies import Dependencies
 from alerts.evaluation.gates import Gatekeeper
-from alerts.evaluation.hours import OpeningHours
 from alerts.evaluation.notices import Notices
 from alerts.evaluation.rules import OUTAGE, Evaluation
 from alerts.evaluation.state import (
@@ -50,9 +50,9 @@ class Episodes:
     """Applies evaluations, timers and endings to the live states, into `Changes`."""
 
     def __init__(self, states: LiveStates, store: Store, gates: Gatekeeper,
-                 hours: OpeningHours, dependencies: Dependencies, notices: Notices) -> None:
+                 closed: ClosedSites, dependencies: Dependencies, notices: Notices) -> None:
         self._states, self._store, self._gates = states, store, gates
-        self._hours, self._dependencies, self._notices = hours, dependencies, notices
+        self._closed, self._dependencies, self._notices = closed, dependencies, notices
 
     def apply(self, changes: Changes, device: Device, evaluation: Evaluation, carried: int,
               t: Thresholds, now: float) -> None:
@@ -84,7 +84,7 @@ class Episodes:
             settle(state, now, t)
             # Every outage-kind rule (device_down, the kiosk faults) restarts at opening.
             if (state.kind == "outage" and state.status == PENDING
-                    and self._hours.closed(device, now)):
+                    and self._closed.closed(device, now)):
                 self._clear(state, t, now)
         if ready(state, now, t) and not self._dependencies.held(state, device, now):
             ripen(state, now, t)

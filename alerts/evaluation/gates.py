@@ -3,7 +3,7 @@
 * silenced: a silence in force matches the alert's labels (alerts/evaluation/silences.py);
 * suppressed: an ancestor's outage speaks for this one (alerts/evaluation/dependencies.py);
 * acked: acknowledged this episode, so no repeats;
-* quiet: the site is closed (alerts/evaluation/hours.py), so no repeats.
+* quiet: the site is closed (alerts/evaluation/closures.py), so no repeats.
 
 Silences and acks are written by `lifeline alerts` in another process: the engine reads
 them again on every tick (`refresh`). Which notice the gates let through is decided by
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
+from alerts.evaluation.closures import ClosedSites
 from alerts.evaluation.dependencies import Dependencies
-from alerts.evaluation.hours import OpeningHours
 from alerts.evaluation.silences import silencing
 from alerts.evaluation.state import AlertState, Gates
 from alerts.evaluation.store import SilenceRecord
@@ -23,10 +23,10 @@ from inventory.model import Device
 
 class Gatekeeper:
     """The gates of each state, from the silences and acks last read, the dependency
-    tree and the opening hours."""
+    tree and the closed sites."""
 
-    def __init__(self, dependencies: Dependencies, hours: OpeningHours) -> None:
-        self._dependencies, self._hours = dependencies, hours
+    def __init__(self, dependencies: Dependencies, closed: ClosedSites) -> None:
+        self._dependencies, self._closed = dependencies, closed
         self._silences: Sequence[SilenceRecord] = ()
         self._acks: set[str] = set()
 
@@ -44,4 +44,4 @@ class Gatekeeper:
             silenced=silencing(self._silences, labels) is not None,
             suppressed=self._dependencies.suppressed(state, device, now),
             acked=state.fingerprint in self._acks,
-            quiet=self._hours.closed(device, now))
+            quiet=self._closed.closed(device, now))

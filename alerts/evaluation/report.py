@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from alerts.evaluation.closures import ClosedSites
 from alerts.evaluation.dependencies import Dependencies
 from alerts.evaluation.gates import Gatekeeper
-from alerts.evaluation.hours import OpeningHours
 from alerts.evaluation.notices import labels_for
 from alerts.evaluation.state import FIRING, PENDING, AlertState, LiveStates
 from alerts.evaluation.store import Store
@@ -56,6 +56,11 @@ class StoredAlerts:
     status: AlertStatus
     pending: tuple[AlertState, ...]
 
+    @classmethod
+    def none(cls) -> StoredAlerts:
+        """No alerts: a store not created yet."""
+        return cls(AlertStatus(), ())
+
 
 def read_alerts(config: Config, store: Store, now: datetime) -> StoredAlerts:
     """The alerts in `store` as the engine would report them under `config`, read without
@@ -69,9 +74,9 @@ def read_alerts(config: Config, store: Store, now: datetime) -> StoredAlerts:
                         if why_unmonitored(s, devices.get(s.device_id), today) is None)
     dependencies = Dependencies(states, ThresholdTable(config.alerts).for_device)
     dependencies.reload(devices)
-    hours = OpeningHours()
-    hours.reload(config.devices, config.agent.zone)
-    gates = Gatekeeper(dependencies, hours)
+    closed = ClosedSites()
+    closed.reload(config.devices, config.agent.zone)
+    gates = Gatekeeper(dependencies, closed)
     gates.refresh(store.silences(t), store.acks())
     return StoredAlerts(
         status=alert_status(states.snapshot(), devices, gates, t, config.agent.zone),

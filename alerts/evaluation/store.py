@@ -13,7 +13,9 @@ Tables (the outbox keeps its own, schema "outbox", in the same file):
 
 One `Store` per thread: sqlite3 connections are not shared. The CLI opens its own while
 the agent runs; the busy timeout makes either side wait for the other's short writes.
-Times are epoch seconds.
+Commands that only read (`lifeline alerts list|history`, the plan's outage counts) open
+it with `Store.read_only`: nothing created, nothing migrated (a newer command never
+upgrades the database of an older agent still running). Times are epoch seconds.
 """
 from __future__ import annotations
 
@@ -27,7 +29,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from alerts.evaluation.state import AlertState
-from config.sqlite import Schema, open_database, transaction
+from config.sqlite import (
+    Schema,
+    SchemaError,
+    check_version,
+    connect,
+    open_database,
+    stored_version,
+    transaction,
+)
 
 DB_NAME = "alerts.db"
 
@@ -78,16 +88,39 @@ class Ack:
 
 
 class Store:
-    """One thread's view of alerts.db. Raises config.sqlite.SchemaError for a file a
-    newer Lifeline wrote."""
+    """One thread's view of alerts.db, created and migrated when opened (`conn`: one
+    already open, see `read_only`). Raises config.sqlite.SchemaError for a file a newer
+    Lifeline wrote."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, conn: sqlite3.Connection | None = None) -> None:
         self.path = path
-        self.conn = open_database(path, SCHEMA)
+        self.conn = conn if conn is not None else open_database(path, SCHEMA)
 
     @classmethod
     def in_dir(cls, state_dir: Path) -> Store:
         return cls(state_dir / DB_NAME)
+
+    @classmethod
+    def read_only(cls, path: Path) -> Store | None:
+        """The store in `path` to read, as it is: nothing created or migrated, and SQLite
+        refuses any write. None when there is none yet (no file, or no alert tables in
+        it: no agent ran with this state_dir). Raises SchemaError for tables at another
+        version than this code's, OSError or sqlite3.Error for a file it cannot read
+        (a state_dir that is not a directory, a file that is not a database)."""
+        try:
+            path.stat()
+        except FileNotFoundError:
+            return None
+        conn = connect(path, read_only=True)
+        try:
+            readable = _readable(conn)
+        except BaseException:
+            conn.close()
+            raise
+        if not readable:
+            conn.close()
+            return None
+        return cls(path, conn)
 
     def close(self) -> None:
         self.conn.close()
@@ -185,17 +218,35 @@ class Store:
         self.conn.execute("DELETE FROM acks WHERE fingerprint=?", (fp,))
 
 
+def _readable(conn: sqlite3.Connection) -> bool:
+    """Whether the alert tables exist and are at this code's version. Tables a newer
+    Lifeline wrote are refused (check_version), and so are older ones, which only the
+    agent (or a command that writes) migrates. Tables without a version are those of the
+    code before schema versions, which migration 1 adopts as they are: read as they are."""
+    version = stored_version(conn, SCHEMA.store)
+    check_version(SCHEMA, version)
+    if version == 0:
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table'"
+                        " AND name = 'alert_state'").fetchone() is None:
+            return False
+        version = 1
+    if version < SCHEMA.version:
+        raise SchemaError(f"the {SCHEMA.store} tables are at schema version {version}, "
+                          f"older than this Lifeline's ({SCHEMA.version}): start "
+                          "`lifeline run` with this state_dir once to upgrade them")
+    return True
+
+
 OUTAGE_HISTORY_DAYS = 365
 
 
 def recent_outage_counts(state_dir: Path, now: datetime) -> dict[str, int] | None:
-    """Outages per device in the year before `now`, for the replacement plan; None when
-    no agent ever ran with this state_dir (no alerts.db: the plan then says nothing about
-    outages)."""
-    path = Path(state_dir) / DB_NAME
-    if not path.exists():
+    """Outages per device in the year before `now`, for the replacement plan, read
+    without changing the store; None when no agent ever ran with this state_dir (the
+    plan then says nothing about outages). Raises as `Store.read_only` does."""
+    store = Store.read_only(Path(state_dir) / DB_NAME)
+    if store is None:
         return None
-    store = Store(path)
     try:
         return store.outage_counts((now - timedelta(days=OUTAGE_HISTORY_DAYS)).timestamp())
     finally:

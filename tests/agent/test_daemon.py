@@ -175,9 +175,10 @@ class _HangingThenRaisingCollector:
 
 def test_a_hanging_or_raising_collector_fails_its_device_only(
         tmp_path: Path, snmpd: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(poll_module.COLLECTORS, "snmp", _HangingThenRaisingCollector)
+    monkeypatch.setitem(poll_module.FACTORIES, "snmp", _HangingThenRaisingCollector)
     monkeypatch.setattr("agent.polling.OVERRUN_GRACE_SECONDS", 0.5)
-    config = load_config(agent_config(tmp_path, snmp_devices_yaml(snmpd.address, 3)))
+    config = load_config(agent_config(
+        tmp_path, snmp_devices_yaml(snmpd.address, 3, timeout="300ms")))
     sink = RecordingSink()
     agent = Agent(config, sink=sink, with_alerts=False)
     run(agent, lambda loop: eventually(
@@ -217,7 +218,7 @@ def test_a_stop_lets_the_poll_in_flight_finish_and_store_its_points(
         async def aclose(self) -> None:
             await self.real.aclose()
 
-    monkeypatch.setitem(poll_module.COLLECTORS, "snmp", StopDuringPoll)
+    monkeypatch.setitem(poll_module.FACTORIES, "snmp", StopDuringPoll)
     config = load_config(agent_config(tmp_path, snmp_devices_yaml(snmpd.address, 1)))
     sink = RecordingSink()
     agents.append(Agent(config, sink=sink, with_alerts=False))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -49,6 +49,9 @@ KEYS = {
                "consecutive_failures", "overlaps", "last_started", "last_result", "last_code",
                "last_duration", "last_error", "last_success", "next_run"},
     "alerts": {"alerts", "delivery"},
+    "channel": {"pending", "delivered", "failed", "expired", "retries",
+                "resent_after_restart", "last_error", "last_error_at", "last_delivery_at",
+                "oldest_pending"},
 }
 
 
@@ -68,9 +71,12 @@ def a_status(*, running: bool = True, pid: int = DEAD_PID) -> AgentStatus:
             firing=(FiringAlert(id="f1", rule="device_down", device_id="bb-sw-1",
                                 instance="", severity="critical",
                                 since=AT - timedelta(minutes=5)),),
-            delivery={"hook": ChannelStats(delivered=4, pending=1,
+            delivery={"hook": ChannelStats(delivered=4, pending=1, retries=1,
+                                           last_error="HTTP 503 from 127.0.0.1:9000",
+                                           last_error_at=AT - timedelta(seconds=20),
+                                           last_delivery_at=AT - timedelta(minutes=3),
                                            oldest_pending=(AT - timedelta(seconds=30))
-                                           .isoformat())}),
+                                           .astimezone(UTC))}),
         devices={
             "bb-sw-1": DevicePoll(device_id="bb-sw-1", protocol="snmp", interval=60.0,
                                   polls=120, failures=5, consecutive_failures=5,
@@ -101,7 +107,11 @@ def test_status_json_keeps_its_keys_as_the_agent_always_wrote_them(tmp_path: Pat
     assert all(KEYS["device"] <= set(d) for d in shown["devices"].values())
     assert shown["alerts"]["alerts"]["counts"]["firing"] == 1
     assert shown["alerts"]["alerts"]["firing"][0]["device_id"] == "bb-sw-1"
-    assert shown["alerts"]["delivery"]["hook"]["pending"] == 1
+    hook = shown["alerts"]["delivery"]["hook"]
+    assert set(hook) == KEYS["channel"] and hook["pending"] == 1
+    # Times as ISO 8601 text with their offset, as the delivery figures always were.
+    assert hook["last_error_at"] == "2026-11-22T16:59:41.123456+09:00"
+    assert hook["oldest_pending"] == "2026-11-22T07:59:31.123456+00:00"
     assert shown["devices"]["kiosk-1"]["last_started"] is None
 
     only = json.loads(run_lifeline("status", config, "--json", "--device", "kiosk-1").stdout)
@@ -125,6 +135,7 @@ def test_the_table_shows_agent_sink_alerts_and_devices(tmp_path: Path) -> None:
     assert "  bb-sw-1: device_down (critical) since 2026-11-22 16:55:01" in out
     assert "delivery hook: 4 delivered, 1 pending, 0 failed, 0 expired; oldest waiting " \
            "since 2026-11-22 16:59:31" in out
+    assert "  last error 2026-11-22 16:59:41: HTTP 503 from 127.0.0.1:9000" in out
     rows = {line.split()[0]: line for line in out.splitlines() if line.startswith(("bb", "ki"))}
     assert "timeout" in rows["bb-sw-1"] and "2000 ms" in rows["bb-sw-1"]
     assert "not polled yet" in rows["kiosk-1"]

@@ -97,5 +97,37 @@ def test_a_database_from_a_newer_lifeline_is_refused(tmp_path, store):
     if store == "alerts":
         with pytest.raises(SchemaError, match="alerts"):
             Store(db)
+        with pytest.raises(SchemaError, match="alerts"):
+            Store.read_only(db)
     else:
         Store(db).close()               # the alert store's own tables are fine
+        read_only = Store.read_only(db)
+        assert read_only is not None
+        read_only.close()
+
+
+def test_reading_an_old_database_leaves_it_as_it_was(tmp_path):
+    """`Store.read_only` (lifeline alerts list, the plan) reads the tables of the code
+    before schema versions as they are, and upgrades nothing: that is the agent's job."""
+    db = tmp_path / DB_NAME
+    write_old_database(db)
+    t = FakeClock()().timestamp()
+    with closing(sqlite3.connect(db, isolation_level=None)) as conn:
+        conn.execute("INSERT INTO alert_state VALUES (?, 'core', 'device_down', 'firing',"
+                     " ?, ?)", (CORE_DOWN, old_firing_state(t), t - 480))
+    store = Store.read_only(db)
+    assert store is not None
+    assert [s.fingerprint for s in store.load_states()] == [CORE_DOWN]
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        store.ack(CORE_DOWN, t, "kim", "")
+    store.close()
+    with closing(sqlite3.connect(db)) as conn:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    assert "schema_version" not in tables
+
+
+def test_reading_finds_no_store_where_none_was_made(tmp_path):
+    assert Store.read_only(tmp_path / "never" / DB_NAME) is None
+    assert not (tmp_path / "never").exists()
+    sqlite3.connect(tmp_path / "other.db").close()          # a file without the tables
+    assert Store.read_only(tmp_path / "other.db") is None

@@ -288,7 +288,8 @@ def test_self_signed_certificate_valid_10_days(peer: HttpPeer) -> None:
     verified, unverified = check(device(f"{peer.https}/ok", "a"),
                                  device(f"{peer.https}/ok", "b", verify_tls=False))
     assert verified.code is ResultCode.CONNECTION_ERROR
-    assert verified.error == "TLS: certificate verify failed: self-signed certificate"
+    # our prefix; what follows is OpenSSL's own reason, worded by its version
+    assert (verified.error or "").startswith("TLS: certificate verify failed: ")
     assert unverified.code is ResultCode.SUCCESS
     days = point(unverified).fields["cert_expiry_days"]
     assert 9 < days <= 10 and http_facts(unverified).cert_expiry_days == days

@@ -22,9 +22,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def snmp_devices_yaml(address: str, count: int, *, interval: str = "1s", prefix: str = "sw",
-                      timeout: str = "300ms", profile: str = "switch",
+                      timeout: str = "800ms", profile: str = "switch",
                       category: str = "switch") -> str:
-    """`count` switch records polling the same SNMP agent (the ids tell them apart)."""
+    """`count` switch records polling the same SNMP agent (the ids tell them apart). The
+    timeout is as long as a 1 s interval allows: snmpd answers in a millisecond, but a
+    busy machine may hold the answer for a while, and the tests expect it to arrive."""
     return "".join(
         f"  - id: {prefix}-{i}\n    name: {prefix} {i}\n    category: {category}\n"
         f"    site: district-hall\n"

@@ -9,9 +9,9 @@ from urllib.parse import urlsplit
 
 import requests
 
-from config.retry import parse_retry_after
 from alerts.model import DeliveryError, Notification
 from config.model import SecretError, SecretRef
+from config.retry import parse_retry_after
 
 
 def scrub_url(url: str) -> str:

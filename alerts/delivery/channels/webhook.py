@@ -1,6 +1,6 @@
 """Webhook channel: one HTTP POST per group, as Lifeline JSON, Slack or Microsoft Teams.
 
-The `json` body is documented in the README ("Alert channels and routing"); it follows
+The `json` body is documented in docs/channels.md; it follows
 the shape of Alertmanager's webhook so existing receivers need little change.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The demo lab's SNMP responder (agent/demo_snmp.py) serving the shipped recordings,
+"""The demo lab's SNMP responder (agent/demo/snmp_lab.py) serving the shipped recordings,
 checked by polling it with the real SnmpCollector and with net-snmp's snmpget and
 snmpbulkwalk (real clients over loopback UDP)."""
 from __future__ import annotations
@@ -56,14 +56,16 @@ def test_the_collector_polls_every_profile_from_the_lab(lab) -> None:
 
 def test_swap_and_stop_answering(lab) -> None:
     snmp_lab, ports = lab
-    ups = device("ups", f"127.0.0.1:{ports['ups-normal']}", "demo", "ups", timeout=0.3,
-                 retries=0)
+    address = f"127.0.0.1:{ports['ups-normal']}"
+    # Patient where an answer is expected; quick where none is to come.
+    ups = device("ups", address, "demo", "ups", timeout=2.0, retries=1)
+    silent = device("ups", address, "demo", "ups", timeout=0.3, retries=0)
     snmp_lab.swap("ups-normal", Recording.load(DEMO / "ups-battery.snmprec"))
     try:
         [results] = poll([ups], _creds())
         assert only(results["ups"], "ups")[0].fields["output_source"] == 5     # battery
         snmp_lab.set_answering("ups-normal", False)
-        [results] = poll([ups], _creds())
+        [results] = poll([silent], _creds())
         assert results["ups"].code is ResultCode.TIMEOUT
     finally:
         snmp_lab.set_answering("ups-normal", True)

@@ -1,4 +1,5 @@
-"""Opening hours: when a device's failures count, and when its site opens.
+"""Closed sites: whether a device's site is closed now (its `operating_hours`, parsed by
+inventory/hours.py), the failed polls seen while it was, and when it opens again.
 
 A device with `operating_hours` (a kiosk in a hall that closes at night) is expected to
 be off while closed: failed polls then do not count (the rules do not check its outage)
@@ -38,8 +39,9 @@ class _WhileClosed:
     open: bool | None = None    # as of the last tick; None before the first
 
 
-class OpeningHours:
-    """Each device's opening hours, and its failed polls while closed."""
+class ClosedSites:
+    """Per device with opening hours: whether its site is closed, its failed polls while
+    closed, and the openings that owe an outage."""
 
     def __init__(self) -> None:
         self._zone = ZoneInfo("UTC")
