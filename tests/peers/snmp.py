@@ -46,6 +46,15 @@ RECORDINGS = {
     "ups-normal": ("127.0.0.5", "ups"),
     "ups-battery": ("127.0.0.6", "ups"),
     "router-entity": ("127.0.0.7", "router"),
+    # vendor profiles (tests/data/snmp/generate_vendors.py)
+    "fortigate": ("127.0.0.10", "fortigate"),
+    "cisco-asa": ("127.0.0.11", "cisco_asa"),
+    "cisco-ios": ("127.0.0.12", "cisco_ios"),
+    "paloalto": ("127.0.0.13", "paloalto"),
+    "checkpoint": ("127.0.0.14", "checkpoint"),
+    "juniper": ("127.0.0.15", "juniper"),
+    "synology": ("127.0.0.16", "synology"),
+    "qnap": ("127.0.0.17", "qnap"),
 }
 
 
