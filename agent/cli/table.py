@@ -1,8 +1,15 @@
-"""Plain-text tables for the terminal that line up with Korean text (wide characters)."""
+"""Plain-text tables for the terminal that line up with Korean text (wide characters).
+
+Cells often hold what a device or a file said (sysName, ifAlias, an error quoting it):
+each is shown through `config.printable`, so no control sequence reaches the terminal and
+no cell breaks its row.
+"""
 from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
+
+from config.printable import printable
 
 
 def display_width(text: str) -> int:
@@ -23,7 +30,8 @@ def _line(cells: Sequence[str], widths: Sequence[int], right_aligned: Sequence[i
 def render_table(headers: Sequence[str], rows: Sequence[Sequence[object]],
                  right_aligned: Sequence[int] = ()) -> str:
     """A table with a header rule; None shows as '-'. `right_aligned`: column indexes."""
-    cells = [[("-" if value is None else str(value)) for value in row] for row in rows]
+    headers = [printable(h) for h in headers]
+    cells = [[("-" if value is None else printable(str(value))) for value in row] for row in rows]
     widths = [display_width(h) for h in headers]
     for row in cells:
         widths = [max(w, display_width(c)) for w, c in zip(widths, row, strict=True)]

@@ -3,6 +3,11 @@
 Used by the email subject and body, the Slack and Teams bodies and the log channel, so
 every channel says the same thing in the same words. Times are shown in the agent's
 timezone (Asia/Seoul by default) with its abbreviation.
+
+Summaries, descriptions and names carry device text (a sysName, an ifAlias, a serial):
+each line made here, and the subject, is one line without control characters
+(`config.printable`), so a device can neither add a line that looks like ours nor send a
+terminal escape sequence. Markup escaping is each channel's own (channels/_escape.py).
 """
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from typing import Literal
 
 from alerts.model import Alert, Notification
 from config.durations import format_duration
+from config.printable import printable
 
 Lang = Literal["ko", "en"]
 
@@ -69,13 +75,14 @@ def subject(notifications: Sequence[Notification], group: Mapping[str, str],
     status = _EVENT[lang][group_status(notifications)]
     if len(notifications) == 1:
         n = notifications[0]
-        return f"[Lifeline] {event_word(n, lang)}: {summary(n.alert, lang)}"
+        return printable(f"[Lifeline] {event_word(n, lang)}: {summary(n.alert, lang)}")
     about = ", ".join(v for v in group.values() if v) or words["group"]
-    return f"[Lifeline] {status} {len(notifications)}{words['alerts']}: {about}"
+    return printable(f"[Lifeline] {status} {len(notifications)}{words['alerts']}: {about}")
 
 
 def alert_lines(notification: Notification, lang: Lang, zone: tzinfo) -> list[str]:
-    """The lines that describe one notification: headline, then indented details."""
+    """The lines that describe one notification: headline, then indented details; each
+    one line, without control characters."""
     alert, words = notification.alert, _WORDS[lang]
     severity = _SEVERITY[lang].get(alert.severity.value, alert.severity.value)
     lines = [f"[{event_word(notification, lang)}] {severity} · {summary(alert, lang)}"]
@@ -97,7 +104,7 @@ def alert_lines(notification: Notification, lang: Lang, zone: tzinfo) -> list[st
         lines.append("  " + words["behind"].format(n=len(alert.suppressed)) + ": "
                      + ", ".join(alert.suppressed[:20])
                      + (" …" if len(alert.suppressed) > 20 else ""))
-    return lines
+    return [printable(line) for line in lines]
 
 
 def body(notifications: Sequence[Notification], group: Mapping[str, str], lang: Lang,
@@ -107,7 +114,7 @@ def body(notifications: Sequence[Notification], group: Mapping[str, str], lang: 
     parts = []
     labels = ", ".join(f"{k}={v}" for k, v in group.items() if v)
     if labels:
-        parts.append(f"{words['group']}: {labels}")
+        parts.append(printable(f"{words['group']}: {labels}"))
     for notification in notifications:
         parts.append("\n".join(alert_lines(notification, lang, zone)))
     parts.append(f"-- \n{words['footer']}")

@@ -12,9 +12,18 @@ encoded forms. Only the table index suffix is ever decoded to integers.
 A varbind is a plain tuple `(oid: bytes, tag: int, value)` where the value is an `int`
 (INTEGER, Counter32/64, Gauge32, TimeTicks), `bytes` (OCTET STRING, IpAddress, Opaque,
 an OID in encoded form) or `None` (NULL and the v2 exceptions).
+
+Decoding is bounded: a number wider than its SNMP type (INTEGER: Integer32, 4
+octets; Counter32, Gauge32, TimeTicks: 4, or 5 with a leading 0x00; Counter64: 8, or 9)
+and an OID value with a sub-identifier above 2^32-1, more than 128 sub-identifiers or an
+end inside a sub-identifier become a `BadValue` under the tag `BAD_VALUE`: that varbind
+only, the others of the response stay. A varbind *name* broken that way makes the whole
+response a `BerError`: the walker places values by their names and continues each column
+from the last one, so a name that is not an OID leaves nothing to place or continue from.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -42,6 +51,8 @@ GETBULK = 0xA5
 REPORT = 0xA8
 
 UNSIGNED_TAGS = frozenset({COUNTER32, GAUGE32, TIMETICKS, COUNTER64})
+# Not a wire tag (those are one octet): the tag of a varbind whose value did not decode.
+BAD_VALUE = 0x100
 EXCEPTION_TAGS = frozenset({NO_SUCH_OBJECT, NO_SUCH_INSTANCE, END_OF_MIB_VIEW})
 
 VERSION_1 = 0
@@ -49,9 +60,38 @@ VERSION_2C = 1
 
 Varbind = tuple[bytes, int, "int | bytes | None"]
 
+MAX_SUBID = 2**32 - 1          # RFC 2578 section 7.1.3: sub-identifiers are 32-bit unsigned
+MAX_SUBIDS = 128               # ... and an OID has at most 128 of them
+_TYPE_NAME = {INTEGER: "INTEGER", COUNTER32: "Counter32", GAUGE32: "Gauge32",
+              TIMETICKS: "TimeTicks", COUNTER64: "Counter64"}
+# A sub-identifier of six or more octets, or of five whose first carries more than the top
+# four bits of 32: either is above 2^32-1. (A five-octet match preceded by a continuation
+# octet is part of a run the first alternative already finds.)
+_WIDE_SUBID = re.compile(rb"[\x80-\xff]{5}|[\x90-\xff][\x80-\xff]{3}[\x00-\x7f]")
+_SUBID_ENDS = bytes(range(0x80))
+
 
 class BerError(ValueError):
     """A message that is not well-formed SNMP."""
+
+
+class BadValue(bytes):
+    """The value of a varbind that did not decode (tag `BAD_VALUE`), with the reason.
+
+    Its octets are empty on purpose: every reader of varbind values takes `int`, `bytes`
+    or `None`, finds no number here, and as text finds nothing, so a bad value can never
+    become a field, a tag or an identity; `reason` says what was wrong, for reports.
+    """
+
+    reason: str
+
+    def __new__(cls, reason: str) -> BadValue:
+        value = super().__new__(cls)
+        value.reason = reason
+        return value
+
+    def __repr__(self) -> str:
+        return f"BadValue({self.reason!r})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +118,9 @@ def tlv(tag: int, body: bytes) -> bytes:
 
 
 def encode_int(value: int) -> bytes:
-    return tlv(INTEGER, value.to_bytes(max(1, (value.bit_length() + 8) // 8), "big", signed=True))
+    # The fewest octets, as BER asks: -2^31 is 4 octets (its bit_length says 32).
+    bits = (value if value >= 0 else ~value).bit_length()
+    return tlv(INTEGER, value.to_bytes(bits // 8 + 1, "big", signed=True))
 
 
 def encode_oid(oid: Sequence[int]) -> bytes:
@@ -111,7 +153,8 @@ def parse_oid(text: str) -> tuple[int, ...]:
         oid = tuple(int(p) for p in parts)
     except ValueError:
         raise ValueError(f"not a numeric OID: {text!r}") from None
-    if len(oid) < 2 or any(p < 0 for p in oid) or oid[0] > 2:
+    if (len(oid) < 2 or len(oid) > MAX_SUBIDS or oid[0] > 2
+            or any(p < 0 or p > MAX_SUBID for p in oid)):
         raise ValueError(f"not a numeric OID: {text!r}")
     return oid
 
@@ -153,7 +196,10 @@ def _expect(data: bytes, i: int, tag: int) -> tuple[int, int]:
 
 
 def _int_at(data: bytes, i: int) -> tuple[int, int]:
+    """An Integer32 of the header (version, request id, error status and index)."""
     start, end = _expect(data, i, INTEGER)
+    if end - start > 4:
+        raise BerError(f"INTEGER of {end - start} octets at {i}")
     return int.from_bytes(data[start:end], "big", signed=True), end
 
 
@@ -207,6 +253,8 @@ def _varbinds(data: bytes, i: int, end: int) -> list[Varbind]:
             raise BerError(f"varbind name is not an OID at {i}")
         olen, ostart = _read_len(data, i + 1)
         oid = data[ostart:ostart + olen]
+        if olen >= MAX_SUBIDS or (olen and oid[-1] & 0x80):  # cheap; the rest at the end
+            _check_name(oid, i)
         i = ostart + olen
         tag = data[i]
         vlen, vstart = _read_len(data, i + 1)
@@ -214,21 +262,59 @@ def _varbinds(data: bytes, i: int, end: int) -> list[Varbind]:
         if i > end:
             raise BerError("truncated varbind")
         raw = data[vstart:i]
+        value: int | bytes | None
         if tag == INTEGER:
-            value: int | bytes | None = from_bytes(raw, "big", signed=True)
+            value = from_bytes(raw, "big", signed=True) if vlen <= 4 else None
         elif tag in UNSIGNED_TAGS:
-            value = from_bytes(raw, "big")
+            width = 8 if tag == COUNTER64 else 4
+            value = (from_bytes(raw, "big")
+                     if vlen <= width or (vlen == width + 1 and raw[0] == 0) else None)
         elif tag == NULL or tag in EXCEPTION_TAGS:
             value = None
+        elif tag == OBJECT_ID and (why := oid_problem(raw)) is not None:
+            tag, value = BAD_VALUE, BadValue(f"OBJECT IDENTIFIER: {why}")
         else:
             value = raw
+        if value is None and (tag == INTEGER or tag in UNSIGNED_TAGS):
+            tag, value = BAD_VALUE, BadValue(
+                f"{_TYPE_NAME[tag]} of {vlen} octets is wider than its type")
         append((oid, tag, value))
+    # One search over all names: a 0x00 between two names ends a sub-identifier, so no
+    # match can span them.
+    if _WIDE_SUBID.search(b"\0".join([vb[0] for vb in out])):
+        for vb in out:
+            _check_name(vb[0], None)
     return out
+
+
+def _check_name(oid: bytes, at: int | None) -> None:
+    if (why := oid_problem(oid)) is not None:
+        where = "" if at is None else f" at {at}"
+        raise BerError(f"varbind name{where}: {why}")
+
+
+def oid_problem(encoded: bytes) -> str | None:
+    """Why the content octets of an OID are outside SNMP's bounds, or None if they are not.
+
+    The first encoded sub-identifier carries the first two (BER folds them), so 127
+    encoded make the 128 allowed. Cheap enough for every varbind name: a regular
+    expression and two length checks."""
+    if encoded and encoded[-1] & 0x80:
+        return "ends inside a sub-identifier"
+    if _WIDE_SUBID.search(encoded):
+        return f"a sub-identifier above {MAX_SUBID}"
+    if (len(encoded) >= MAX_SUBIDS
+            and len(encoded) - len(encoded.translate(None, _SUBID_ENDS)) >= MAX_SUBIDS):
+        return f"more than {MAX_SUBIDS} sub-identifiers"
+    return None
 
 
 def decode_subids(encoded: bytes) -> tuple[int, ...]:
     """Sub-identifiers of encoded OID content that does not start at the OID's root
-    (an index suffix): plain base-128 groups, no first-octet folding."""
+    (an index suffix): plain base-128 groups, no first-octet folding. Raises BerError for
+    content outside SNMP's bounds (see `oid_problem`)."""
+    if (why := oid_problem(encoded)) is not None:
+        raise BerError(f"OID {why}")
     out = []
     acc = 0
     for byte in encoded:
@@ -236,8 +322,6 @@ def decode_subids(encoded: bytes) -> tuple[int, ...]:
         if byte < 0x80:
             out.append(acc)
             acc = 0
-    if encoded and encoded[-1] >= 0x80:
-        raise BerError("OID ends inside a sub-identifier")
     return tuple(out)
 
 

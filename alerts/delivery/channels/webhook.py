@@ -1,7 +1,9 @@
 """Webhook channel: one HTTP POST per group, as Lifeline JSON, Slack or Microsoft Teams.
 
 The `json` body is documented in docs/channels.md; it follows
-the shape of Alertmanager's webhook so existing receivers need little change.
+the shape of Alertmanager's webhook so existing receivers need little change. Slack and
+Teams bodies are markup: every line in them goes through `_escape` (device text must not
+mention, link or format).
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from typing import Any
 
 from alerts.delivery import render
 from alerts.delivery.channels._common import delivery_id, post_json, reveal
+from alerts.delivery.channels._escape import slack_mrkdwn, teams_markdown
 from alerts.delivery.routing import alert_labels
 from alerts.model import Notification
 from config.model import SecretRef
@@ -91,26 +94,28 @@ class WebhookChannel:
         title = render.subject(notifications, group, self.lang)
         sections = [{"type": "section",
                      "text": {"type": "mrkdwn",
-                              "text": "\n".join(render.alert_lines(n, self.lang, self.zone))}}
+                              "text": "\n".join(slack_mrkdwn(line) for line in
+                                                render.alert_lines(n, self.lang, self.zone))}}
                     for n in notifications[:SLACK_MAX_ALERTS]]
+        # plain_text is shown as it is; `text` (the notification's) is mrkdwn.
         blocks: list[dict[str, Any]] = [
             {"type": "header", "text": {"type": "plain_text", "text": title[:150]}}, *sections]
         if len(notifications) > SLACK_MAX_ALERTS:
             more = len(notifications) - SLACK_MAX_ALERTS
             blocks.append({"type": "context",
                            "elements": [{"type": "mrkdwn", "text": f"+{more}"}]})
-        return {"text": title, "blocks": blocks}
+        return {"text": slack_mrkdwn(title), "blocks": blocks}
 
     def _teams(self, notifications: Sequence[Notification],
                group: Mapping[str, str]) -> dict[str, Any]:
         title = render.subject(notifications, group, self.lang)
         sections = []
         for notification in notifications:
-            lines = render.alert_lines(notification, self.lang, self.zone)
-            sections.append({"activityTitle": lines[0],
-                             "text": "\n\n".join(line.strip() for line in lines[1:])})
+            lines = [teams_markdown(line.strip())
+                     for line in render.alert_lines(notification, self.lang, self.zone)]
+            sections.append({"activityTitle": lines[0], "text": "\n\n".join(lines[1:])})
         return {"@type": "MessageCard", "@context": "https://schema.org/extensions",
-                "summary": title, "title": title,
+                "summary": title, "title": teams_markdown(title),
                 "themeColor": _TEAMS_COLOUR[render.group_status(notifications)],
                 "sections": sections}
 

@@ -1,6 +1,7 @@
 """The v1/v2c codec, cross-checked against pysnmp's own (pyasn1) encoder and decoder."""
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pyasn1.codec.ber import decoder, encoder
@@ -77,3 +78,101 @@ def test_truncated_or_foreign_data_is_a_ber_error() -> None:
         except ber.BerError:
             continue
         raise AssertionError(f"{bad!r} decoded")
+
+
+# --- bounds (issue 12): a value wider than its SNMP type is a bad value for its varbind ---
+
+def _decoded(*varbinds: ber.Varbind) -> list[ber.Varbind]:
+    _, response = ber.decode_response(ber.encode_response(ber.VERSION_2C, b"p", 1, varbinds))
+    return response.varbinds
+
+
+NAME = ber.encode_oid((1, 3, 6, 1, 2, 1, 1, 3, 0))
+# (tag, the widest value its type takes, the narrowest it does not). Our encoder writes
+# the fewest octets with a sign octet, as BER does: 2^32-1 as a Counter32 is 00 FF FF FF FF.
+LIMITS = [(ber.INTEGER, 2**31 - 1, 2**31), (ber.INTEGER, -2**31, -2**31 - 1),
+          (ber.COUNTER32, 2**32 - 1, 2**32), (ber.GAUGE32, 2**32 - 1, 2**32),
+          (ber.TIMETICKS, 2**32 - 1, 2**32), (ber.COUNTER64, 2**64 - 1, 2**64)]
+
+
+@pytest.mark.parametrize(("tag", "widest", "too_wide"), LIMITS)
+def test_a_number_wider_than_its_type_is_a_bad_value_and_its_neighbours_stay(
+        tag: int, widest: int, too_wide: int) -> None:
+    before, after = (NAME, ber.OCTET_STRING, b"sw-1"), (NAME, ber.GAUGE32, 7)
+    assert _decoded(before, (NAME, tag, widest), after) == [before, (NAME, tag, widest), after]
+    got = _decoded(before, (NAME, tag, too_wide), after)
+    assert got[0] == before and got[2] == after
+    name, bad_tag, bad = got[1]
+    assert name == NAME and bad_tag == ber.BAD_VALUE
+    assert isinstance(bad, ber.BadValue) and "octets" in bad.reason
+
+
+def test_a_number_of_4300_digits_is_one_bad_value_not_an_int() -> None:
+    [(_, tag, value)] = _decoded((NAME, ber.TIMETICKS, 10**4400))
+    assert tag == ber.BAD_VALUE and isinstance(value, ber.BadValue)
+
+
+def test_four_octets_with_the_top_bit_set_stay_an_unsigned_value() -> None:
+    # Many agents omit BER's sign octet: FF FF FF FF is then 2^32-1, not a bad value.
+    body = ber.tlv(ber.SEQUENCE, ber.tlv(ber.OBJECT_ID, NAME) + b"\x41\x04\xff\xff\xff\xff")
+    message = ber.tlv(ber.SEQUENCE, ber.encode_int(1) + ber.tlv(ber.OCTET_STRING, b"p")
+                      + ber.tlv(ber.RESPONSE, ber.encode_int(1) + ber.encode_int(0)
+                                + ber.encode_int(0) + ber.tlv(ber.SEQUENCE, body)))
+    assert ber.decode_response(message)[1].varbinds == [(NAME, ber.COUNTER32, 2**32 - 1)]
+
+
+OID_VALUES = [
+    ((1, 3, 6, 1, 4, 1, 2**32 - 1), None),
+    ((1, 3, 6, 1, 4, 1, 2**32), "above"),
+    ((1, 3, 6, 1, 4, 1, 10**1400), "above"),
+    ((1, 3, *range(126)), None),                    # 128 sub-identifiers
+    ((1, 3, *range(127)), "more than 128"),
+]
+
+
+@pytest.mark.parametrize(("oid", "problem"), OID_VALUES)
+def test_an_oid_value_outside_snmps_bounds_is_a_bad_value(oid: tuple[int, ...],
+                                                          problem: str | None) -> None:
+    encoded = ber.encode_oid(oid)
+    [(_, tag, value)] = _decoded((NAME, ber.OBJECT_ID, encoded))
+    if problem is None:
+        assert (tag, value) == (ber.OBJECT_ID, encoded)
+        assert ber.decode_oid(encoded) == oid
+    else:
+        assert tag == ber.BAD_VALUE and isinstance(value, ber.BadValue)
+        assert problem in value.reason
+
+
+def test_an_oid_value_ending_inside_a_sub_identifier_is_a_bad_value() -> None:
+    [(_, tag, value)] = _decoded((NAME, ber.OBJECT_ID, ber.encode_oid((1, 3, 6, 1)) + b"\x81"))
+    assert tag == ber.BAD_VALUE and isinstance(value, ber.BadValue)
+    assert "inside" in value.reason
+
+
+@pytest.mark.parametrize("name", [ber.encode_oid((1, 3, 6, 1, 2**32)),
+                                  ber.encode_oid((1, 3, 6, 1)) + b"\x81",
+                                  ber.encode_oid((1, 3, *range(127)))])
+def test_a_varbind_name_outside_snmps_bounds_makes_the_response_malformed(name: bytes) -> None:
+    # The walker places values by name and continues from the last: a broken name leaves
+    # nothing to place. The whole response is then one BerError, never a traceback.
+    message = ber.encode_response(ber.VERSION_2C, b"p", 1, [(NAME, ber.INTEGER, 1),
+                                                             (name, ber.INTEGER, 2)])
+    with pytest.raises(ber.BerError):
+        ber.decode_response(message)
+    with pytest.raises(ber.BerError):
+        ber.decode_oid(name)
+
+
+def test_header_integers_wider_than_integer32_are_a_ber_error() -> None:
+    for request_id, error_status in ((2**31, 0), (1, 10**4400)):
+        message = ber.encode_response(ber.VERSION_2C, b"p", request_id, [],
+                                      error_status=error_status)
+        with pytest.raises(ber.BerError):
+            ber.decode_response(message)
+
+
+def test_parse_oid_refuses_what_the_decoder_would() -> None:
+    assert ber.parse_oid(f"1.3.6.{2**32 - 1}") == (1, 3, 6, 2**32 - 1)
+    for text in (f"1.3.6.{2**32}", ".".join(["1"] * 129)):
+        with pytest.raises(ValueError):
+            ber.parse_oid(text)
