@@ -46,6 +46,11 @@ RECORDINGS = {
     "ups-normal": ("127.0.0.5", "ups"),
     "ups-battery": ("127.0.0.6", "ups"),
     "router-entity": ("127.0.0.7", "router"),
+    # vendor UPS profiles (tests/data/snmp/generate.py)
+    "apc-ups-normal": ("127.0.0.8", "apc_ups"),
+    "apc-ups-battery": ("127.0.0.8", "apc_ups"),
+    "socomec-ups-normal": ("127.0.0.9", "socomec_ups"),
+    "socomec-ups-battery": ("127.0.0.9", "socomec_ups"),
     # vendor profiles (tests/data/snmp/generate_vendors.py)
     "fortigate": ("127.0.0.10", "fortigate"),
     "cisco-asa": ("127.0.0.11", "cisco_asa"),

@@ -103,6 +103,64 @@ def entity() -> list[tuple[str, str, str]]:
     return rows
 
 
+APC = "1.3.6.1.4.1.318.1.1.1"          # PowerNet-MIB ups group
+SOCOMEC = "1.3.6.1.4.1.4555.1.1.7.1"   # SOCOMECUPS-MIB upsObjects
+
+
+def apc_ups(*, on_battery: bool) -> list[tuple[str, str, str]]:
+    """A Smart-UPS behind an APC card, from PowerNet-MIB. The on-battery one is a newer card
+    that also has the high-precision (tenths) objects, whose values differ from the upsAdv*
+    ones so a test can tell which was kept; the normal one is an older card without them."""
+    rows = [(f"{APC}.1.1.1.0", "4", "Smart-UPS 1500"), (f"{APC}.1.2.3.0", "4", "QS0000000001"),
+            (f"{APC}.2.1.1.0", "2", "2"),                               # batteryNormal: 9 min > low
+            (f"{APC}.2.1.2.0", "67", "126000" if on_battery else "0"),  # 21 min on battery
+            (f"{APC}.2.2.1.0", "66", "35" if on_battery else "100"),
+            (f"{APC}.2.2.2.0", "66", "31" if on_battery else "27"),
+            (f"{APC}.2.2.3.0", "67", "57000" if on_battery else "270000"),  # 9.5 / 45 min
+            (f"{APC}.2.2.4.0", "2", "2" if on_battery else "1"),        # batteryNeedsReplacing
+            (f"{APC}.2.2.8.0", "2", "25" if on_battery else "27"),
+            (f"{APC}.3.2.1.0", "66", "0" if on_battery else "230"),
+            (f"{APC}.3.2.4.0", "66", "0" if on_battery else "50"),
+            (f"{APC}.4.1.1.0", "2", "3" if on_battery else "2"),        # onBattery / onLine
+            (f"{APC}.4.2.1.0", "66", "230"), (f"{APC}.4.2.3.0", "66", "23" if on_battery else "18"),
+            (f"{APC}.4.2.4.0", "66", "2" if on_battery else "1"),
+            (f"{APC}.4.2.8.0", "2", "345" if on_battery else "280"),
+            (f"{APC}.7.2.3.0", "2", "2" if on_battery else "1")]        # failed / ok
+    if on_battery:
+        rows += [(f"{APC}.2.3.1.0", "66", "352"), (f"{APC}.2.3.2.0", "66", "312"),
+                 (f"{APC}.2.3.4.0", "2", "251"), (f"{APC}.3.3.1.0", "66", "0"),
+                 (f"{APC}.3.3.4.0", "66", "0"), (f"{APC}.4.3.1.0", "66", "2298"),
+                 (f"{APC}.4.3.3.0", "66", "234"), (f"{APC}.4.3.4.0", "66", "21")]
+    return rows
+
+
+def socomec_ups(*, on_battery: bool) -> list[tuple[str, str, str]]:
+    """A NETYS RT behind a NetVision 8 card, from SOCOMECUPS-MIB. On battery its output
+    source still says onInverter: the time on battery says where the power comes from."""
+    s = SOCOMEC
+    rows = [(f"{s}.1.1.0", "4", "NETYS RT 3000"), (f"{s}.1.2.0", "4", "EX00000001"),
+            (f"{s}.1.5.0", "4", "Net Vision 8 v8.00"),
+            (f"{s}.2.1.0", "2", "5" if on_battery else "3"),    # discharging / charging
+            (f"{s}.2.2.0", "2", "1260" if on_battery else "-1"),
+            (f"{s}.2.3.0", "2", "4" if on_battery else "65535"),  # computed on battery only
+            (f"{s}.2.4.0", "2", "12" if on_battery else "100"),
+            (f"{s}.2.5.0", "2", "481" if on_battery else "546"),
+            (f"{s}.2.6.0", "2", "310" if on_battery else "0"),  # 0: no battery sensor
+            (f"{s}.2.7.0", "2", "250"), (f"{s}.2.8.0", "2", "65535"),
+            (f"{s}.3.1.0", "2", "1"), (f"{s}.3.2.0", "2", "0" if on_battery else "500"),
+            (f"{s}.3.3.1.1.1", "2", "1"), (f"{s}.3.3.1.2.1", "2", "0" if on_battery else "2300"),
+            (f"{s}.3.3.1.3.1", "2", "655350"),
+            (f"{s}.4.1.0", "2", "3"),                           # onInverter
+            (f"{s}.4.2.0", "2", "500"), (f"{s}.4.3.0", "2", "1"),
+            (f"{s}.4.4.1.1.1", "2", "1"), (f"{s}.4.4.1.2.1", "2", "2300"),
+            (f"{s}.4.4.1.3.1", "2", "65"), (f"{s}.4.4.1.4.1", "2", "23"),
+            (f"{s}.4.4.1.5.1", "2", "15"), (f"{s}.4.4.1.6.1", "2", "12"),
+            (f"{s}.6.1.0", "2", "3" if on_battery else "0")]
+    active = {14, 15, 19} if on_battery else set()   # LowBattery, OnBattery, BatteryFault
+    rows += [(f"{s}.6.3.{n}.0", "2", "1" if n in active else "0") for n in range(1, 63)]
+    return rows
+
+
 def write(name: str, rows: list[tuple[str, str, str]]) -> None:
     rows.sort(key=lambda r: tuple(int(p) for p in r[0].split(".")))
     (HERE / f"{name}.snmprec").write_text("".join(f"{o}|{t}|{v}\n" for o, t, v in rows))
@@ -121,6 +179,15 @@ def main() -> None:
           + ups(on_battery=True))
     write("router-entity", system("ExampleNet EX-R900 router", "1.3.6.1.4.1.99999.4.900", "rt-1")
           + interfaces(3) + entity())
+    apc_card = "APC Web/SNMP Management Card (example recording)"
+    write("apc-ups-normal", system(apc_card, "1.3.6.1.4.1.318.1.3.2.12", "apc-1")
+          + apc_ups(on_battery=False))
+    write("apc-ups-battery", system(apc_card, "1.3.6.1.4.1.318.1.3.27", "apc-2")
+          + apc_ups(on_battery=True))
+    write("socomec-ups-normal", system("NetVision-8", "1.3.6.1.4.1.4555.1.1.7", "socomec-1")
+          + socomec_ups(on_battery=False))
+    write("socomec-ups-battery", system("NetVision-8", "1.3.6.1.4.1.4555.1.1.7", "socomec-2")
+          + socomec_ups(on_battery=True))
 
 
 if __name__ == "__main__":
