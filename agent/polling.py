@@ -1,10 +1,11 @@
 """One poll of one device, start to finish: what each device's scheduled job runs.
 
-`PollRunner.poll(device_id)` awaits the device's collector with a deadline: a collector
-that overruns its poll deadline by OVERRUN_GRACE_SECONDS is cut off and the poll counts
-as a timeout, one that raises fails its own device only. The result then goes on: to the
-device's state, its samples to the sink writer (awaited, so a stop finds them written),
-the result itself to the alert engine. The runner keeps the polls in flight, so that a
+`PollRunner.poll(device_id)` awaits the device's collector with a limit: a collector
+that overruns its poll budget (`PollSpec.poll_budget`, by which collectors end their own
+polls) by OVERRUN_GRACE_SECONDS is cut off and the poll counts as a timeout, one that
+raises fails its own device only. The result then goes on: to the device's state, its
+samples to the sink writer (awaited, so a stop finds them written), the result itself to
+the alert engine. The runner keeps the polls in flight, so that a
 stop or a reload can wait for them, and how late each poll started against its schedule
 (`StartLag`).
 """
@@ -27,7 +28,7 @@ from inventory.model import Device
 
 log = logging.getLogger("lifeline.agent")
 
-# A collector that overruns its own deadline by this much is cut off: a stuck poll must
+# A collector that overruns its poll budget by this much is cut off: a stuck poll must
 # not hold its device's only job slot forever.
 OVERRUN_GRACE_SECONDS = 5.0
 LAG_WINDOW = 4096          # start-lag samples kept for the p50/p99 figures
@@ -109,9 +110,9 @@ class PollRunner:
             self._in_flight.discard(task)
 
     async def wait_in_flight(self) -> None:
-        """At stop: the polls in flight, each bounded by its deadline and the grace."""
+        """At stop: the polls in flight, each bounded by its budget and the grace."""
         if self._in_flight:
-            longest = max((d.poll.deadline for d in self._devices.values() if d.poll),
+            longest = max((d.poll.poll_budget for d in self._devices.values() if d.poll),
                           default=0.0)
             await asyncio.wait(set(self._in_flight), timeout=longest + OVERRUN_GRACE_SECONDS)
 
@@ -121,7 +122,9 @@ class PollRunner:
     async def _collect(self, collector: Collector, device: Device,
                        started: datetime) -> PollResult:
         assert device.poll is not None
-        limit = device.poll.deadline + OVERRUN_GRACE_SECONDS
+        # The collectors end their polls by the budget themselves: this only catches one
+        # that hangs, so it must never come first.
+        limit = device.poll.poll_budget + OVERRUN_GRACE_SECONDS
         try:
             return await asyncio.wait_for(collector.collect(device), timeout=limit)
         except TimeoutError:

@@ -214,7 +214,7 @@ def _check_poll(doc: LocatedDocument, where: Path_, poll: schema.PollIn,
     attempts = poll.retries + 1
     if poll.timeout * attempts >= poll.interval:
         yield doc.problem((*where, "timeout"),
-                          f"a poll can take timeout x attempts = {poll.timeout:g}s x "
+                          f"one request can take timeout x attempts = {poll.timeout:g}s x "
                           f"{attempts} = {poll.timeout * attempts:g}s, not less than its "
                           f"interval {poll.interval:g}s: lower timeout or retries, or "
                           "raise interval")

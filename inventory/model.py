@@ -33,6 +33,10 @@ class Criticality(StrEnum):
 
 _CRITICALITY_ORDER = [Criticality.CRITICAL, Criticality.HIGH, Criticality.NORMAL, Criticality.LOW]
 
+# The share of its interval one whole poll may use: the rest keeps a slow poll from
+# running into the next one, which the scheduler would skip.
+POLL_BUDGET_SHARE = 0.8
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PollSpec:
@@ -60,8 +64,16 @@ class PollSpec:
 
     @property
     def deadline(self) -> float:
-        """The longest one poll may take: every attempt timing out."""
+        """The longest one request may take: every attempt timing out. An HTTP check
+        (one request) and the local host's gathering end by it."""
         return self.timeout * (self.retries + 1)
+
+    @property
+    def poll_budget(self) -> float:
+        """The longest one whole poll may take: POLL_BUDGET_SHARE of the interval, never
+        less than one request's `deadline`. An SNMP walk of many requests (each with its
+        own timeout and retries) ends by it; the scheduler cuts a poll off only after it."""
+        return max(POLL_BUDGET_SHARE * self.interval, self.deadline)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from collectors.snmp.errors import SnmpConfigError, SnmpError
 from collectors.snmp.profiles import Profile, ProfileSet, Table, load_profiles
 from collectors.snmp.target import UsmParams, resolve
 from collectors.snmp.transport import CommunitySession, Session, UsmSession
+from collectors.snmp.whole_rows import keep_whole_rows
 from config.model import SecretError, SnmpCredentials
 
 if TYPE_CHECKING:
@@ -132,13 +133,13 @@ class SnmpCollector:
         v3_slot = self._v3_slots if isinstance(state.session, UsmSession) else None
         async with v3_slot or contextlib.nullcontext(), self._slots:
             loop = asyncio.get_running_loop()
-            deadline = loop.time() + spec.deadline
+            budget = walker.PollBudget.starting_now(spec.poll_budget)
             want_chassis = profile.identity.chassis is not None and (
                 state.chassis is None or loop.time() - state.chassis_at > self._identity_refresh)
             fetched = await walker.fetch(
                 state.session, v1=state.v1, scalars=self._scalar_oids(profile),
-                tables=self._requests(profile, state, want_chassis), deadline=deadline)
-            await self._fetch_fallbacks(profile, state, fetched, deadline)
+                tables=self._requests(profile, state, want_chassis), budget=budget)
+            await self._fetch_fallbacks(profile, state, fetched, budget)
             at = loop.time()
         return self._finish(device, profile, state, fetched, started, at, want_chassis)
 
@@ -167,9 +168,10 @@ class SnmpCollector:
         return outcome
 
     async def _fetch_fallbacks(self, profile: Profile, state: _DeviceState,
-                               fetched: walker.Fetched, deadline: float) -> None:
+                               fetched: walker.Fetched, budget: walker.PollBudget) -> None:
         """The first time a device turns out to lack a column that has a fallback (the
-        64-bit octet counters), fetch the fallback now rather than a poll later."""
+        64-bit octet counters), fetch the fallback now rather than a poll later. Not
+        after a walk cut short: the time or the device's answers ran out."""
         extra: list[walker.TableRequest] = []
         for table in profile.tables:
             if not any(fetched.columns.get(c.oid) for c in table.columns):
@@ -178,18 +180,26 @@ class SnmpCollector:
                          and c.fallback_for not in state.missing
                          and not fetched.columns.get(table.column(c.fallback_for).oid))
             if cols:
-                extra.append(walker.TableRequest(cols, max(1, _row_count(table, fetched))))
-        if not extra or asyncio.get_running_loop().time() >= deadline:
+                extra.append(walker.TableRequest(cols, max(1, _row_count(table, fetched)),
+                                                 name=table.name))
+        if (not extra or fetched.cuts
+                or asyncio.get_running_loop().time() >= budget.ends):
             return
         try:
             more = await walker.fetch(state.session, v1=state.v1, scalars=(), tables=extra,
-                                      deadline=deadline)
+                                      budget=budget)
         except SnmpError as exc:
             fetched.failures.append(str(exc))
             return
         fetched.columns.update(more.columns)
         fetched.failures += more.failures
         fetched.requests += more.requests
+        fetched.cuts += more.cuts
+        for cut in more.cuts:
+            # The fallback columns stopped early: the table's other columns, walked to
+            # their end, keep only the rows the fallback columns reached too.
+            table = next(t for t in profile.tables if t.name == cut.table)
+            keep_whole_rows(fetched.columns, [c.oid for c in table.columns], cut.reached)
 
     def _engine_facts(self, state: _DeviceState, outcome: _Outcome) -> None:
         """SNMPv3: the agent's engine id, and a warning when another address answers
@@ -269,7 +279,7 @@ class SnmpCollector:
             walker.TableRequest(
                 tuple(c.oid for c in t.columns
                       if not c.fallback_for or c.fallback_for in state.missing),
-                state.rows.get(t.name, t.rows_hint), t.max_rows)
+                state.rows.get(t.name, t.rows_hint), t.max_rows, name=t.name)
             for t in tables)
         state.plan = (key, requests)
         return requests

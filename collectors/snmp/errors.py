@@ -18,6 +18,11 @@ class SnmpTimeoutError(SnmpError):
     code = ResultCode.TIMEOUT
 
 
+class PollBudgetSpentError(SnmpTimeoutError):
+    """The poll's own time ran out while a request waited: says nothing about the
+    device, which may have answered every request before this one."""
+
+
 class SnmpAuthError(SnmpError):
     code = ResultCode.AUTH_FAILURE
 

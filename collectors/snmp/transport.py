@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from collectors.snmp import ber
 from collectors.snmp.engine import EngineHolder
-from collectors.snmp.errors import SnmpError, SnmpTimeoutError
+from collectors.snmp.errors import PollBudgetSpentError, SnmpError, SnmpTimeoutError
 from collectors.snmp.target import Address, UsmParams, address_text
 from collectors.snmp.udp import UdpDispatcher
 
@@ -35,11 +35,15 @@ class Session(Protocol):
     """One agent, one set of credentials, a timeout and a number of retries."""
 
     address: str
+    timeout: float          # seconds one attempt of a request waits
+    retries: int            # attempts after the first, per request
 
     async def request(self, pdu: int, oids: Sequence[bytes], *, non_repeaters: int = 0,
                       max_repetitions: int = 0, deadline: float) -> ber.Response:
-        """Send one PDU and return the agent's response. `deadline` is loop time after
-        which no further attempt starts. Raises SnmpError subclasses, never others."""
+        """Send one PDU and return the agent's response, each request with its own
+        `timeout` and `retries`. `deadline` is the loop time at which the whole poll
+        ends: it may cut a wait short, and then PollBudgetSpentError is raised rather than
+        SnmpTimeoutError's "no answer". Raises SnmpError subclasses, never others."""
         ...
 
 
@@ -49,13 +53,13 @@ class CommunitySession:
     """SNMP v1 or v2c with a community, over the shared dispatcher."""
 
     __slots__ = (
-        "_attempts",
         "_community",
         "_target",
-        "_timeout",
         "_version",
         "address",
         "dispatcher",
+        "retries",
+        "timeout",
     )
 
     def __init__(self, dispatcher: UdpDispatcher, target: Address, *, version: str,
@@ -65,8 +69,8 @@ class CommunitySession:
         self._target = target
         self._version = ber.VERSION_1 if version == "1" else ber.VERSION_2C
         self._community = community.encode()
-        self._timeout = timeout
-        self._attempts = retries + 1
+        self.timeout = timeout
+        self.retries = retries
 
     def __repr__(self) -> str:  # the community stays out of every repr
         return f"CommunitySession({self.address}, v{'1' if self._version == 0 else '2c'})"
@@ -77,7 +81,7 @@ class CommunitySession:
         message = ber.encode_request(self._version, self._community, pdu, request_id,
                                       ber.null_varbinds(oids), non_repeaters, max_repetitions)
         data = await self.dispatcher.exchange(message, request_id, self._target,
-                                              self._attempts, self._timeout, deadline)
+                                              self.retries + 1, self.timeout, deadline)
         try:
             community, response = ber.decode_response(data)
         except ber.BerError as exc:
@@ -98,8 +102,8 @@ class UsmSession:
         self._holder = holder
         self._target = target
         self._params = params
-        self._timeout = timeout
-        self._retries = retries
+        self.timeout = timeout
+        self.retries = retries
         self._transport: UdpTransportTarget | None = None
 
     def __repr__(self) -> str:
@@ -110,22 +114,29 @@ class UsmSession:
         loop = asyncio.get_running_loop()
         remaining = deadline - loop.time()
         if remaining <= 0:
-            raise SnmpTimeoutError(f"no answer from {self.address}")
+            raise self._budget_spent()
         usm = self._holder.usm()
         if self._transport is None:
-            self._transport = await usm.target(self._target, self._timeout, self._retries)
+            self._transport = await usm.target(self._target, self.timeout, self.retries)
         try:
-            # pysnmp keeps its own timers; the outer bound keeps our deadline exact.
+            # pysnmp keeps its own timers (timeout and retries per request); the outer
+            # bound keeps the poll's deadline exact.
             return await asyncio.wait_for(
                 usm.request(self._transport, self._params, pdu, oids, non_repeaters,
                             max_repetitions, self.address),
                 timeout=remaining + 0.05)
-        except (TimeoutError, SnmpTimeoutError):
+        except SnmpTimeoutError:
             raise self._timeout_error() from None
+        except TimeoutError:
+            raise self._budget_spent() from None
         except SnmpError:
             raise
         except Exception as exc:  # pysnmp raises its own errors from deep inside
             raise SnmpError(f"{self.address}: {type(exc).__name__}: {exc}") from None
+
+    def _budget_spent(self) -> PollBudgetSpentError:
+        return PollBudgetSpentError(
+            f"{self.address}: the poll's time ran out while a request waited")
 
     def _timeout_error(self) -> SnmpTimeoutError:
         # net-snmp drops a message it cannot decrypt without a report: say so.

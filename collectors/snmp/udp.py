@@ -2,7 +2,8 @@
 matched to their request by request-id and source address.
 
 A request is re-sent with the same message and request-id on each retry, so a late
-answer to the first attempt still counts.
+answer to the first attempt still counts. Each request has its own attempts and timeout;
+the deadline it is also given is the whole poll's, which only cuts the last wait short.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import socket
 from typing import cast
 
 from collectors.snmp import ber
-from collectors.snmp.errors import SnmpTimeoutError
+from collectors.snmp.errors import PollBudgetSpentError, SnmpTimeoutError
 from collectors.snmp.target import Address, address_text
 
 
@@ -23,6 +24,7 @@ class _Exchange:
         "address",
         "attempt_timeout",
         "attempts_left",
+        "cut_by_deadline",
         "deadline",
         "dispatcher",
         "future",
@@ -39,20 +41,29 @@ class _Exchange:
         self.attempts_left = attempts
         self.attempt_timeout = attempt_timeout
         self.deadline = deadline
+        self.cut_by_deadline = False    # the last wait was shorter than a whole attempt
         self.timer: asyncio.TimerHandle | None = None
 
     def send(self) -> None:
         loop = self.dispatcher.loop
         remaining = self.deadline - loop.time()
-        if self.attempts_left <= 0 or remaining <= 0:
-            if not self.future.done():
-                self.future.set_exception(
-                    SnmpTimeoutError(f"no answer from {address_text(self.address)}"))
+        if self.cut_by_deadline or remaining <= 0:
+            # The poll's time ran out, not the device's attempts: say which.
+            self._fail(PollBudgetSpentError(
+                f"{address_text(self.address)}: the poll's time ran out while a request waited"))
+            return
+        if self.attempts_left <= 0:
+            self._fail(SnmpTimeoutError(f"no answer from {address_text(self.address)}"))
             return
         self.attempts_left -= 1
         self.dispatcher.sendto(self.message, self.address)
+        self.cut_by_deadline = remaining < self.attempt_timeout
         # Retry from a timer callback rather than a loop of awaits: one future per request.
         self.timer = loop.call_later(min(self.attempt_timeout, remaining), self.send)
+
+    def _fail(self, error: SnmpTimeoutError) -> None:
+        if not self.future.done():
+            self.future.set_exception(error)
 
 
 class UdpDispatcher(asyncio.DatagramProtocol):
