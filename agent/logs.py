@@ -1,7 +1,9 @@
 """Agent logging: plain lines for a terminal or journald, or one JSON object per line for
 a log shipper. Records about one device carry its id (`extra={"device_id": ...}`), shown as
 `device=ID` in plain lines and as a `device_id` key in JSON, so one device's history can be
-grepped out of a busy agent's log.
+grepped out of a busy agent's log. Structured context (a mapping or a list, such as the log
+channel's `extra={"alert": {...}}`) is for JSON, where it is nested as it is; a plain line
+leaves it out, as its message already says the same in words.
 """
 from __future__ import annotations
 
@@ -36,7 +38,8 @@ class PlainFormatter(_Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         context = " ".join(f"{('device' if k == 'device_id' else k)}={v}"
-                           for k, v in _context(record).items())
+                           for k, v in _context(record).items()
+                           if not isinstance(v, (dict, list, tuple)))
         line = f"{self.timestamp(record)} {record.levelname} {record.name}"
         line += f" {context} {record.getMessage()}" if context else f" {record.getMessage()}"
         if record.exc_info:
@@ -50,11 +53,22 @@ class JsonFormatter(_Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, object] = {"time": self.timestamp(record), "level": record.levelname,
                                     "logger": record.name, "message": record.getMessage()}
-        entry.update({k: v if isinstance(v, (int, float, bool)) or v is None else str(v)
-                      for k, v in _context(record).items()})
+        entry.update({k: _json_value(v) for k, v in _context(record).items()})
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
+
+
+def _json_value(value: object) -> object:
+    """Numbers, booleans and None as they are; mappings and lists nested (their leaves by
+    the same rule); anything else as its text."""
+    if isinstance(value, (int, float, bool)) or value is None:
+        return value
+    if isinstance(value, dict):
+        return {str(k): _json_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_value(v) for v in value]
+    return str(value)
 
 
 def configure_logging(fmt: Literal["plain", "json"], zone: ZoneInfo,

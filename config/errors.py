@@ -45,6 +45,15 @@ def _order(problem: Problem) -> tuple[str, int, str, str]:
     return (problem.file, problem.line, problem.path, problem.message)
 
 
+def shown(value: object, limit: int = 60) -> str:
+    """`value` quoted for a message (its repr), cut to `limit` characters: a value may be
+    a pasted page, or an int too long for Python to print."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return "a number of 20 digits or more"
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit - 4]}...{text[-1]}"
+
+
 def did_you_mean(word: object, choices: Iterable[object]) -> str:
     """' (did you mean 'x'?)' for the closest choice, or '' when none is close."""
     close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)

@@ -10,6 +10,11 @@ and raises `ConfigError` if anything is wrong, so nothing is ever half-applied.
 
 Paths written in a file (`include`, `*_file`, `service_life_table`) are relative to that
 file; `agent.state_dir` is relative to the working directory, as a daemon's data path is.
+Included files must lie under the main file's directory, or under a directory the main
+file names in `include_roots` (symbolic links are followed before the check): an include
+written by whoever edits an inventory file cannot make the agent read `/etc`. A file that
+has none of the configuration's sections is refused without repeating its contents
+(`config.source.load_located`).
 """
 from __future__ import annotations
 
@@ -108,7 +113,8 @@ def read_service_life_table(path: Path | None = None
                             ) -> tuple[LocatedDocument, schema.ServiceLifeTableIn]:
     """The service-life table (default: the shipped config/service_life.yaml), validated.
     Raises ConfigError."""
-    doc = load_located(path if path is not None else shipped("service_life.yaml"))
+    doc = load_located(path if path is not None else shipped("service_life.yaml"),
+                       sections=schema.ServiceLifeTableIn.model_fields)
     try:
         return doc, schema.ServiceLifeTableIn.model_validate(doc.value or {})
     except ValidationError as exc:
@@ -121,6 +127,7 @@ def _read_tree(main_path: Path, problems: list[Problem]) -> list[ConfigFile]:
     """The main file and everything it includes, depth first, each validated."""
     files: list[ConfigFile] = []
     seen: set[Path] = set()
+    roots: tuple[Path, ...] = ()
     pending: list[tuple[Path, bool]] = [(main_path, True)]
     while pending:
         file, is_main = pending.pop(0)
@@ -133,15 +140,34 @@ def _read_tree(main_path: Path, problems: list[Problem]) -> list[ConfigFile]:
                                     f"more than {MAX_INCLUDED_FILES} files included"))
             break
         try:
-            doc = load_located(file)
+            doc = load_located(file, sections=schema.SECTIONS)
         except ConfigError as exc:
             problems.extend(exc.problems)
             continue
         files.append(_validate_file(doc, is_main, problems))
         parsed = files[-1].parsed
-        if parsed is not None:
-            pending.extend((p, False) for p in _includes(doc, parsed, problems))
+        if parsed is None:
+            continue
+        if is_main:
+            roots = _include_roots(doc, parsed, problems)
+        pending.extend((p, False) for p in _includes(doc, parsed, roots, problems))
     return files
+
+
+def _include_roots(main: LocatedDocument, parsed: schema.ConfigFileIn,
+                   problems: list[Problem]) -> tuple[Path, ...]:
+    """The directories included files may be in: the main file's own, and those it names
+    in `include_roots` (relative to it), each resolved."""
+    base = main.file.parent
+    roots = [base.resolve()]
+    for index, written in enumerate(parsed.include_roots or []):
+        root = (base / written).resolve()
+        if not root.is_dir():
+            problems.append(main.problem(("include_roots", index),
+                                         f"not a directory: {written!r}"))
+        else:
+            roots.append(root)
+    return tuple(roots)
 
 
 def _validate_file(doc: LocatedDocument, is_main: bool, problems: list[Problem]) -> ConfigFile:
@@ -249,8 +275,10 @@ def _adapter(shape: Any) -> TypeAdapter[Any]:
     return TypeAdapter(shape)
 
 
-def _includes(doc: LocatedDocument, parsed: schema.ConfigFileIn,
+def _includes(doc: LocatedDocument, parsed: schema.ConfigFileIn, roots: tuple[Path, ...],
               problems: list[Problem]) -> Iterator[Path]:
+    """The files `doc` includes that lie under `roots`. Matches outside are not read and
+    not named (their names are not ours to print either): the problem says how many."""
     patterns = parsed.include
     if patterns is None:
         return
@@ -263,8 +291,19 @@ def _includes(doc: LocatedDocument, parsed: schema.ConfigFileIn,
         if not matches:
             problems.append(doc.problem(where, f"include {pattern!r} matches no file "
                                                f"(relative to {base})"))
-        for match in matches:
+        inside = [m for m in matches if _under(Path(m).resolve(), roots)]
+        if len(inside) < len(matches):
+            outside = len(matches) - len(inside)
+            problems.append(doc.problem(where, (
+                f"include {pattern!r} reaches outside the configuration's directory "
+                f"({outside} file{'s' if outside != 1 else ''} not read); the main file "
+                "may allow another directory with include_roots")))
+        for match in inside:
             yield Path(match)
+
+
+def _under(path: Path, roots: tuple[Path, ...]) -> bool:
+    return any(path.is_relative_to(root) for root in roots)
 
 
 def _table_path(main: ConfigFile) -> Path | None:

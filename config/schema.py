@@ -16,23 +16,27 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from config.durations import parse_duration
+from config.dates import EARLIEST, LATEST, in_window, outside_window
+from config.durations import DurationTooLongError, parse_duration
+from config.errors import shown
 from config.expectations import ExpectationError, parse
 
 # The errors our validators raise: their messages are ours, and shown as they are
 # (config/schema_errors.py words every other error itself).
 OWN_ERRORS = frozenset({
-    "bad_address", "bad_expectation", "bad_regex", "bad_url", "inline_secret",
+    "bad_address", "bad_expectation", "bad_regex", "bad_url", "date_out_of_range",
+    "inline_secret",
     "missing_address", "missing_email", "missing_secret", "missing_url", "missing_user",
     "not_a_date", "not_a_duration", "not_a_year", "not_loopback", "not_whole",
     "priv_without_auth", "two_sources", "years_and_rules"})
 
 
 def invalid(kind: str, template: str, **values: Any) -> PydanticCustomError:
-    """A validation error; the offending `value` is shown quoted (repr), names as they are."""
+    """A validation error; the offending `value` is shown quoted (repr, cut short), names
+    as they are."""
     assert kind in OWN_ERRORS, kind
     return PydanticCustomError(
-        kind, template, {k: repr(v) if k == "value" else str(v) for k, v in values.items()})
+        kind, template, {k: shown(v) if k == "value" else str(v) for k, v in values.items()})
 
 
 class Strict(BaseModel):
@@ -42,16 +46,20 @@ class Strict(BaseModel):
 # ---- scalar types with clear messages -------------------------------------------------
 
 def _date(value: Any) -> Any:
-    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+    if value is None:
         return value
     if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, str):
+        value = value.date()
+    elif isinstance(value, str):
         try:
-            return date.fromisoformat(value.strip())
+            value = date.fromisoformat(value.strip())
         except ValueError:
             pass
-    raise invalid("not_a_date", "not a date: {value} (write YYYY-MM-DD)", value=value)
+    if not isinstance(value, date):
+        raise invalid("not_a_date", "not a date: {value} (write YYYY-MM-DD)", value=value)
+    if not in_window(value):   # config/dates.py says why: 9999-12-31 breaks every sum
+        raise invalid("date_out_of_range", "{why}", why=outside_window(value))
+    return value
 
 
 def _acquired(value: Any) -> Any:
@@ -59,7 +67,7 @@ def _acquired(value: Any) -> Any:
     if isinstance(value, str) and re.fullmatch(r"\d{4}", value.strip()):
         value = int(value)
     if isinstance(value, int) and not isinstance(value, bool):
-        if 1950 <= value <= 2100:
+        if EARLIEST.year <= value <= LATEST.year:
             return value
         raise invalid("not_a_year", "not a year: {value}", value=value)
     return _date(value)
@@ -68,6 +76,8 @@ def _acquired(value: Any) -> Any:
 def _duration(value: Any) -> Any:
     try:
         seconds = parse_duration(value)
+    except DurationTooLongError as exc:
+        raise invalid("not_a_duration", "{why}", why=exc) from None
     except (ValueError, TypeError, AttributeError):
         raise invalid("not_a_duration", "not a duration: {value} (write e.g. 30s, 5m, 2h)",
                       value=value) from None
@@ -296,7 +306,7 @@ class PollIn(Strict):
     address: OptText = None
     url: OptText = None
     credentials: OptText = None
-    profile: Text = "generic"
+    profile: Text = "auto"
     interval: Duration = 60.0
     timeout: Duration = 2.0
     retries: Count = Field(1, ge=0, le=10)
@@ -360,6 +370,7 @@ class ThresholdsIn(Strict):
 
     outage_polls: Count | None = Field(None, ge=1, le=100)
     outage_repeat: Delay | None = None
+    bad_answer_for: Delay | None = None
     repeat: Delay | None = None
     lifecycle_repeat: Delay | None = None
     interface_down_for: Delay | None = None
@@ -481,6 +492,7 @@ class ConfigFileIn(Strict):
 
     agent: AgentIn | None = None
     include: list[Text] | Text | None = None
+    include_roots: list[Text] | None = None    # main file only: see config/loader.py
     storage: StorageIn | None = None
     service_life_table: OptText = None
     service_life: dict[Identifier, CategoryEntry] = {}
@@ -489,4 +501,6 @@ class ConfigFileIn(Strict):
     alerts: AlertsIn | None = None
 
 
-MAIN_ONLY_SECTIONS = ("agent", "storage", "alerts", "service_life_table")
+MAIN_ONLY_SECTIONS = ("agent", "storage", "alerts", "service_life_table", "include_roots")
+# The top-level keys of a configuration file; a file with none of them is not one of ours.
+SECTIONS = frozenset(ConfigFileIn.model_fields)

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from pydantic_core import ErrorDetails
 
 from config import schema
-from config.errors import Path_, Problem, did_you_mean, format_path
+from config.errors import Path_, Problem, did_you_mean, format_path, shown
 from config.source import LocatedDocument
 
 _BOUNDS = {"greater_than_equal": ("ge", "at least"), "greater_than": ("gt", "more than"),
@@ -32,7 +32,7 @@ def located(doc: LocatedDocument, error: ErrorDetails) -> Problem:
     if kind == "extra_forbidden":
         key = loc[-1]
         hint = did_you_mean(str(key), _allowed_keys(loc[:-1]))
-        return doc.problem(loc, f"unknown key {key!r}{hint}")
+        return doc.problem(loc, f"unknown key {shown(key)}{hint}")
     if kind == "missing":
         return Problem(str(doc.file), doc.line_of(loc[:-1]), format_path(loc),
                        "required key is missing")
@@ -46,28 +46,28 @@ def message(error: ErrorDetails, loc: Path_) -> str:
         return str(error["msg"])        # ours: short, and never echoing a secret
     if kind in ("literal_error", "enum"):
         choices = _choices(loc)
-        return (f"must be one of {', '.join(map(str, choices))}: got {value!r}" if choices
-                else f"not one of the allowed values: {value!r}")
+        return (f"must be one of {', '.join(map(str, choices))}: got {shown(value)}" if choices
+                else f"not one of the allowed values: {shown(value)}")
     if kind in _BOUNDS:
         key, words = _BOUNDS[kind]
-        return f"must be {words} {context.get(key)}: got {value!r}"
+        return f"must be {words} {context.get(key)}: got {shown(value)}"
     if kind in ("int_parsing", "int_type", "int_from_float"):
-        return f"not a whole number: {value!r}"
+        return f"not a whole number: {shown(value)}"
     if kind in ("float_parsing", "float_type"):
-        return f"not a number: {value!r}"
+        return f"not a number: {shown(value)}"
     if kind in ("bool_parsing", "bool_type"):
-        return f"not true or false: {value!r}"
+        return f"not true or false: {shown(value)}"
     if kind == "string_type":
-        return f"not text: {value!r}"
+        return f"not text: {shown(value)}"
     if kind == "string_pattern_mismatch":
-        return f"not a valid identifier or value: {value!r}"
+        return f"not a valid identifier or value: {shown(value)}"
     if kind == "string_too_long":
         return f"longer than {context.get('max_length')} characters"
     if kind == "list_type":
         return f"must be a list, not {type(value).__name__}"
     if kind in ("dict_type", "model_type", "model_attributes_type"):
         return f"must be a mapping of keys, not {type(value).__name__}"
-    return f"not a valid value here ({kind}): {value!r}"
+    return f"not a valid value here ({kind}): {shown(value)}"
 
 
 def _context(error: ErrorDetails) -> dict[str, Any]:

@@ -6,6 +6,7 @@ maps to its line. Duplicate keys, which PyYAML would silently collapse, are prob
 """
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 import yaml
 
 from config.errors import ConfigError, Path_, Problem, format_path
+from config.files import FileRefusedError, read_capped
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -48,15 +50,12 @@ class LocatedDocument:
 
 
 def read_text(file: Path) -> str:
-    """The file as UTF-8 text, or a located ConfigError."""
+    """The file as UTF-8 text, or a located ConfigError. Only a regular file of at most
+    config/files.py's MAX_FILE_BYTES is read (never a device or a pipe)."""
     try:
-        raw = file.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError([Problem(str(file), 0, "", "no such file")]) from None
-    except IsADirectoryError:
-        raise ConfigError([Problem(str(file), 0, "", "is a directory, not a file")]) from None
-    except OSError as exc:
-        raise ConfigError([Problem(str(file), 0, "", f"cannot read: {exc.strerror}")]) from None
+        raw = read_capped(file)
+    except FileRefusedError as exc:
+        raise ConfigError([Problem(str(file), 0, "", exc.reason)]) from None
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -65,8 +64,13 @@ def read_text(file: Path) -> str:
                                    "not UTF-8 text (save the file as UTF-8)")]) from None
 
 
-def load_located(file: Path) -> LocatedDocument:
-    """Parse one YAML file. Raises ConfigError for unreadable files and bad YAML."""
+def load_located(file: Path, sections: Collection[str] = ()) -> LocatedDocument:
+    """Parse one YAML file. Raises ConfigError for unreadable files and bad YAML.
+
+    With `sections` (the top-level keys a file of this kind may have), a mapping that has
+    none of them is not taken for one of ours: it is refused with one problem in general
+    words, and none of its keys or values is repeated (a system file reached by mistake
+    is not echoed to a terminal or a log, duplicate keys included)."""
     text = read_text(file)
     loader = _Loader(text)
     try:
@@ -88,9 +92,20 @@ def load_located(file: Path) -> LocatedDocument:
         raise ConfigError([Problem(str(file), 0, "", TOO_DEEP)]) from None
     finally:
         loader.dispose()
+    if sections and _foreign(document, sections):
+        raise ConfigError([Problem(str(file), document.line_of(()), "",
+                                   NOT_OURS + ", ".join(sorted(sections)) + ")")])
     if problems:
         raise ConfigError(problems)
     return document
+
+
+NOT_OURS = "not a Lifeline file: none of its top-level keys is one Lifeline reads ("
+
+
+def _foreign(document: LocatedDocument, sections: Collection[str]) -> bool:
+    value = document.value
+    return isinstance(value, dict) and bool(value) and not any(k in sections for k in value)
 
 
 def _nested_too_deeply(text: str) -> bool:
@@ -201,7 +216,9 @@ def _scalar(loader: Any, node: yaml.Node) -> Any:
     if tag == _BOOL:
         return text.lower() in _TRUE
     if tag == _INT and text.isdigit():
-        return int(text)
+        # Past Python's 4,300 digits an int cannot be made from text: kept as text, for
+        # validation to say "not a whole number" at its line.
+        return int(text) if len(text) <= 4000 else text
     if tag == _TIMESTAMP and len(text) == 10:
         try:
             return date.fromisoformat(text)

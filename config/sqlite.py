@@ -16,11 +16,14 @@ code does not know) is refused rather than misread.
 """
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from config.private import FILE_MODE, make_private_dir
 
 BUSY_TIMEOUT_SECONDS = 10.0
 
@@ -53,9 +56,12 @@ def connect(path: Path, *, read_only: bool = False,
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None,
                                check_same_thread=False, timeout=busy_timeout)
     else:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dir(path.parent)
+        new = not path.exists()
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
                                timeout=busy_timeout)
+        if new:     # made 0644 less the umask, and its -wal and -shm will copy its mode
+            os.chmod(path, FILE_MODE)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")

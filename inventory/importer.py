@@ -48,7 +48,9 @@ from typing import Any, TypeVar
 
 import yaml
 
+from config.dates import in_window, outside_window
 from config.errors import ConfigError, Problem
+from config.files import FileRefusedError, read_capped
 from inventory.model import Category
 
 T = TypeVar("T")
@@ -91,6 +93,7 @@ CRITICALITY_WORDS = {"critical": "critical", "high": "high", "normal": "normal",
                      "하": "low", "낮음": "low"}
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]*")
 HEADER_SEARCH_ROWS = 10
+MAX_CELL_CHARS = 2000            # a name or a note is a line or two; this leaves room
 
 _HEADER_INDEX = {alias: name for name, aliases in FIELD_HEADERS.items() for alias in aliases}
 
@@ -148,15 +151,16 @@ def read_rows(path: Path) -> tuple[list[list[Any]], str | None]:
         hint = " (save it as .xlsx or .csv)" if suffix == ".xls" else ""
         raise _sheet_error(path, f"not a .csv or .xlsx file{hint}")
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise _sheet_error(path, "no such file") from None
-    except OSError as exc:
-        raise _sheet_error(path, f"cannot read: {exc.strerror}") from None
+        data = read_capped(path)
+    except FileRefusedError as exc:
+        raise _sheet_error(path, exc.reason) from None
     if suffix in (".xlsx", ".xlsm"):
-        return _xlsx_rows(path, data), None
-    text, encoding = decode_csv(path, data)
-    return _csv_rows(text), encoding
+        rows, encoding = _xlsx_rows(path, data), None
+    else:
+        text, csv_encoding = decode_csv(path, data)
+        rows, encoding = _csv_rows(path, text), csv_encoding
+    _check_cell_sizes(path, rows)
+    return rows, encoding
 
 
 def decode_csv(path: Path, data: bytes) -> tuple[str, str]:
@@ -175,13 +179,31 @@ def decode_csv(path: Path, data: bytes) -> tuple[str, str]:
                              "save the sheet as 'CSV UTF-8' and try again")
 
 
-def _csv_rows(text: str) -> list[list[Any]]:
+def _csv_rows(path: Path, text: str) -> list[list[Any]]:
     sample = text[:4096]
     try:
         dialect: Any = csv.Sniffer().sniff(sample, delimiters=",\t;")
     except csv.Error:
         dialect = csv.excel
-    return [list(row) for row in csv.reader(io.StringIO(text), dialect)]
+    reader = csv.reader(io.StringIO(text), dialect)
+    try:
+        return [list(row) for row in reader]
+    except csv.Error as exc:    # e.g. a cell past the csv module's own limit (128 KiB)
+        raise ConfigError([SheetProblem(str(path), reader.line_num, "",
+                                        f"cannot be read as CSV ({exc})")]) from None
+
+
+def _check_cell_sizes(path: Path, rows: list[list[Any]]) -> None:
+    """No cell longer than MAX_CELL_CHARS: such a cell is not an asset's name or note but
+    a wrong file or a paste gone astray, and it would be carried into the inventory."""
+    problems = [SheetProblem(str(path), number, f"{column}",
+                             f"a cell of {len(value):,} characters; at most "
+                             f"{MAX_CELL_CHARS:,} are taken (is this the asset sheet?)")
+                for number, row in enumerate(rows, 1)
+                for column, value in enumerate(row, 1)
+                if isinstance(value, str) and len(value) > MAX_CELL_CHARS]
+    if problems:
+        raise ConfigError(problems[:10])
 
 
 def _xlsx_rows(path: Path, data: bytes) -> list[list[Any]]:
@@ -319,26 +341,35 @@ class _Acquired:
 def _acquired(value: Any) -> _Acquired:
     """2008, 2008.0, '2008년', '2014년 이전', '~2014', dates as cells or written out."""
     if isinstance(value, datetime):
-        return _Acquired(value.date())
+        return _Acquired(_windowed(value.date()))
     if isinstance(value, date):
-        return _Acquired(value)
+        return _Acquired(_windowed(value))
     text = _text(value) or ""
     compact = text.replace(" ", "")
     if match := _DATE.fullmatch(text):
         try:
-            return _Acquired(date(*map(int, match.groups())))
+            written = date(*map(int, match.groups()))
         except ValueError:
             raise ValueError(f"not a date: {value!r}") from None
+        return _Acquired(_windowed(written))
     if re.fullmatch(r"\d{8}", compact):
         try:
-            return _Acquired(date(int(compact[:4]), int(compact[4:6]), int(compact[6:])))
+            written = date(int(compact[:4]), int(compact[4:6]), int(compact[6:]))
         except ValueError:
             raise ValueError(f"not a date: {value!r}") from None
+        return _Acquired(_windowed(written))
     if match := _YEAR.fullmatch(text):
         return _Acquired(_check_year(int(match.group(1)), value))
     if (match := _BEFORE.fullmatch(text)) and (match.group(2) or not text[0].isdigit()):
         return _Acquired(_check_year(int(match.group(1)), value), approximate=True)
     raise ValueError(f"not a year or date: {value!r} (write e.g. 2008, 2008년 or 2008-03-01)")
+
+
+def _windowed(value: date) -> date:
+    """The date, if the configuration would take it (config/dates.py)."""
+    if not in_window(value):
+        raise ValueError(outside_window(value))
+    return value
 
 
 def _check_year(year: int, written: Any) -> int:

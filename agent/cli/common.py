@@ -4,17 +4,19 @@ from __future__ import annotations
 import argparse
 import gc
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
-from config.errors import ConfigError
+from config.dates import in_window, outside_window
+from config.errors import ConfigError, shown
 from inventory.load import load_config
 from inventory.model import Config
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_RUNTIME = 0, 1, 2
+MAX_HORIZON_YEARS = 30          # plan --horizon, and inventory --horizon in months
 
 
 class CommandError(Exception):
@@ -51,10 +53,26 @@ def today(config: Config) -> date:
 
 
 def parse_date_argument(text: str) -> date:
+    """A date in the window the configuration's dates are in (config/dates.py)."""
     try:
-        return date.fromisoformat(text)
+        value = date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date: {text!r} (write YYYY-MM-DD)") from None
+        raise argparse.ArgumentTypeError(f"not a date: {shown(text)} (write YYYY-MM-DD)"
+                                         ) from None
+    if not in_window(value):
+        raise argparse.ArgumentTypeError(outside_window(value, written=False))
+    return value
+
+
+def whole_number(low: int, high: int, unit: str) -> Callable[[str], int]:
+    """An argparse `type`: a whole number of `unit` from `low` to `high`, e.g. a horizon
+    of at most MAX_HORIZON_YEARS years, which is as far as any budget looks."""
+    def parse(text: str) -> int:
+        if not text.strip().isdigit() or not low <= int(text) <= high:
+            raise argparse.ArgumentTypeError(
+                f"not a whole number of {unit} from {low} to {high}: {shown(text)}")
+        return int(text)
+    return parse
 
 
 @contextmanager

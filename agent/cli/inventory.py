@@ -11,12 +11,14 @@ from datetime import date
 from typing import Any
 
 from agent.cli.common import (
+    MAX_HORIZON_YEARS,
     CommandError,
     add_config_argument,
     load_or_report,
     parse_date_argument,
     text_output,
     today,
+    whole_number,
 )
 from agent.cli.table import render_table
 from inventory.lifecycle import Lifecycle, LifeStatus, SupportStatus, assess
@@ -30,9 +32,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_argument(parser)
     parser.add_argument("--as-of", type=parse_date_argument, metavar="DATE",
                         help="status as of this date (default: today in the agent's timezone)")
-    parser.add_argument("--horizon", type=int, metavar="MONTHS",
-                        help="how far ahead 'due' and 'support_ending' look "
-                             "(default: alerts.lifecycle_horizon_months, 12)")
+    parser.add_argument("--horizon", type=whole_number(0, 12 * MAX_HORIZON_YEARS, "months"),
+                        metavar="MONTHS",
+                        help="how far ahead 'due' and 'support_ending' look, at most "
+                             f"{12 * MAX_HORIZON_YEARS} (default: "
+                             "alerts.lifecycle_horizon_months, 12)")
     parser.add_argument("--format", choices=["table", "json", "csv"], default="table")
     parser.add_argument("--status", action="append", choices=STATUS_CHOICES,
                         help="only devices with this service-life or support status (repeatable)")

@@ -17,10 +17,12 @@ from pathlib import Path
 from agent.cli.alerts import STORE_ERRORS, cannot_use
 from agent.cli.common import (
     EXIT_RUNTIME,
+    MAX_HORIZON_YEARS,
     CommandError,
     add_config_argument,
     binary_output,
     load_or_report,
+    whole_number,
 )
 from alerts.evaluation.store import DB_NAME, recent_outage_counts
 from inventory.plan import DEFAULT_REPEATED_OUTAGES, build_plan
@@ -32,8 +34,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_argument(parser)
     parser.add_argument("--year", type=_year, required=True, metavar="YYYY",
                         help="the budget year")
-    parser.add_argument("--horizon", type=_non_negative, default=0, metavar="N",
-                        help="also plan the N following years (default 0: the budget year only)")
+    parser.add_argument("--horizon", type=whole_number(0, MAX_HORIZON_YEARS, "years"),
+                        default=0, metavar="N",
+                        help="also plan the N following years, at most "
+                             f"{MAX_HORIZON_YEARS} (default 0: the budget year only)")
     parser.add_argument("--format", choices=FORMATS, default="md",
                         help="output format (default md)")
     parser.add_argument("--lang", choices=LANGS, default="ko",
@@ -78,8 +82,3 @@ def _year(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a budget year: {text!r}")
     return int(text)
 
-
-def _non_negative(text: str) -> int:
-    if not text.isdigit():
-        raise argparse.ArgumentTypeError(f"not a whole number of years (0 or more): {text!r}")
-    return int(text)

@@ -7,6 +7,7 @@ import os
 import sys
 
 from agent.cli.common import add_config_argument, load_or_report
+from config.private import keep_private, make_private_dir
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,8 +27,9 @@ def run(args: argparse.Namespace) -> int:
     configure_logging(args.log_format or config.agent.log_format,
                       config.agent.zone, getattr(logging, args.log_level.upper()))
     state_dir = config.agent.state_dir
+    keep_private()      # everything the agent writes is state: 0600 files, 0700 directories
     try:
-        state_dir.mkdir(parents=True, exist_ok=True)
+        make_private_dir(state_dir)
     except OSError as exc:
         print(f"lifeline run: cannot create state_dir {state_dir}: {exc.strerror}",
               file=sys.stderr)

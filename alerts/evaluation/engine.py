@@ -26,9 +26,10 @@ polls while closed (counting starts again at opening).
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from alerts.evaluation import rules
@@ -47,6 +48,8 @@ from alerts.model import Alert, AlertStatus, Clock, NotificationSink
 from collectors.base import PollResult
 from inventory.lifecycle import assess
 from inventory.model import Config, Device
+
+log = logging.getLogger("lifeline.alerts")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +73,7 @@ class Engine:
                  clock: Clock) -> None:
         self._store, self._sink, self._clock = store, sink, clock
         self._devices = {}
+        self._lifecycle_failed: set[str] = set()   # devices whose failure was logged
         self._states = LiveStates(store.load_states())
         self._dependencies = Dependencies(self._states, self.thresholds)
         self._closed = ClosedSites()
@@ -128,11 +132,10 @@ class Engine:
         horizon = self._config.alerts.lifecycle_horizon_months
         work = []
         for device in self._config.devices:
-            if device.is_retired(today):
-                continue
-            life = assess(device, self._config.categories, today, horizon)
-            work.append(_Evaluated(device, rules.lifecycle(device, life,
-                                                           self.thresholds(device))))
+            if not device.is_retired(today):
+                evaluated = self._lifecycle_of(device, today, horizon)
+                if evaluated is not None:
+                    work.append(evaluated)
         self._run(work, now)
 
     # ---- what the engine reports ------------------------------------------------------
@@ -204,6 +207,25 @@ class Engine:
         for state in changes.states.values():
             if not state.live:
                 self._states.discard(state)
+
+    def _lifecycle_of(self, device: Device, today: date, horizon: int) -> _Evaluated | None:
+        """One asset's lifecycle evaluation, or None when it fails: that asset is skipped
+        (its alerts stay as they were), the others are still evaluated. The failure is
+        logged once per asset, not every day, until the asset evaluates again."""
+        try:
+            life = assess(device, self._config.categories, today, horizon)
+            evaluated = _Evaluated(device, rules.lifecycle(device, life,
+                                                           self.thresholds(device)))
+        except Exception as exc:   # one asset's bad data must not silence every other one
+            if device.id not in self._lifecycle_failed:
+                self._lifecycle_failed.add(device.id)
+                log.error("lifecycle of %s not evaluated (%s: %s); its lifecycle alerts stay "
+                          "as they were", device.id, type(exc).__name__, exc,
+                          extra={"device_id": device.id})
+                log.debug("lifecycle of %s", device.id, exc_info=True)
+            return None
+        self._lifecycle_failed.discard(device.id)
+        return evaluated
 
     def _reopened(self, opening: Opening, now: float) -> _Evaluated:
         """A site that opened: its last failure while closed, evaluated now."""

@@ -9,7 +9,6 @@ waiting); `poll.retries` more attempts are made only after a timeout or a connec
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 import time as _time
@@ -38,6 +37,7 @@ from collectors.base import (
 from collectors.http import _abort
 from collectors.http._abort import Attempt
 from collectors.http._fetch import MAX_REDIRECTS, Fetched, Request, fetch
+from collectors.http._json import JsonRefusedError, bounded_json
 from collectors.http.catalogue import MEASUREMENT, HttpResult
 from collectors.http.kiosk import kiosk_sample
 from config.expectations import Expectation
@@ -311,9 +311,9 @@ def _document(check: _Check, fetched: Fetched) -> tuple[JsonValue, str | None]:
     if not (must or "json" in fetched.content_type.lower()):
         return None, None
     try:
-        return json.loads(fetched.body), None
-    except ValueError as exc:
-        return None, (f"body is not valid JSON ({exc})" if must else None)
+        return bounded_json(fetched.body), None
+    except JsonRefusedError as exc:
+        return None, (str(exc) if must else None)
 
 
 def _days_left(fetched: Fetched, at: datetime) -> float | None:

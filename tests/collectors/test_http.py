@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import resource
 from collections.abc import Iterator
 from pathlib import Path
@@ -208,6 +209,23 @@ def test_invalid_json_is_a_bad_response(peer: HttpPeer) -> None:
     assert result.code is ResultCode.BAD_RESPONSE
     assert result.error is not None and result.error.startswith("body is not valid JSON")
     assert point(result).tags["result"] == "response_string_mismatch"
+
+
+@pytest.mark.parametrize("depth", [100_000, 200])
+def test_json_nested_too_deep_is_a_bad_response_without_a_traceback(
+        peer: HttpPeer, depth: int, caplog: pytest.LogCaptureFixture) -> None:
+    # 100,000 levels break Python's decoder itself; 200 decode but are still refused.
+    body = '{"printer": ' + "[" * depth + "]" * depth + "}"
+    requests.post(f"{peer.http}/health", data=body, timeout=5).raise_for_status()
+    caplog.set_level(logging.DEBUG)
+    try:
+        [result] = check(device(f"{peer.http}/health", profile="kiosk"))
+    finally:
+        set_health(peer, default_health())
+    assert result.code is ResultCode.BAD_RESPONSE
+    assert result.error == "body is JSON nested more than 64 levels deep"
+    assert point(result).tags["result"] == "response_string_mismatch"
+    assert [r.getMessage() for r in caplog.records if r.exc_info] == []
 
 
 def test_regex_mismatch(peer: HttpPeer) -> None:

@@ -1,7 +1,9 @@
 """The engine on a real SQLite store with an injected clock and a list sink."""
 from __future__ import annotations
 
-from datetime import datetime
+import dataclasses
+import logging
+from datetime import date, datetime
 
 import pytest
 
@@ -198,6 +200,27 @@ def test_lifecycle_alert_once_then_monthly(rig):
     r.clock.advance(86400)
     r.engine.tick()
     assert sorted(e for e, _, _ in r.events()[2:]) == ["repeat", "repeat"]
+
+
+def test_one_assets_impossible_date_does_not_stop_the_others(rig, caplog):
+    # Validation refuses such a date now (config/dates.py); a Device built some other way
+    # still must not switch off lifecycle alerts for the whole inventory.
+    old = ("- {id: old, name: Old switch, category: backbone_switch, acquired: 2008-03-01,"
+           " support_ends: 2020-12-31}")
+    odd = "- {id: odd, name: Odd switch, category: backbone_switch, acquired: 2010-01-01}"
+    r = rig(devices(odd, old))
+    broken = dataclasses.replace(r.config.device("odd"), acquired=date(9999, 12, 31))
+    r.engine.reload(dataclasses.replace(r.config, devices=(broken, r.config.device("old"))))
+    caplog.set_level(logging.DEBUG, "lifeline.alerts")
+    for _ in range(3):
+        r.engine.evaluate_lifecycle()
+        r.clock.advance(86400)
+    r.poll(up, [], rounds=1)
+    assert sorted(r.events()) == [("firing", "lifecycle_exceeded", "old"),
+                                  ("firing", "support_ended", "old")]
+    failures = [rec for rec in caplog.records if rec.levelno >= logging.WARNING]
+    assert len(failures) == 1 and failures[0].device_id == "odd"
+    assert failures[0].exc_info is None
 
 
 def test_time_based_rule_fires_from_tick(rig):
