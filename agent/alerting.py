@@ -3,7 +3,10 @@
 `AlertCalls`, on the loop thread (the engine's database connection belongs to it): every
 poll's result (`observe`), the timers every few seconds (`tick`), the lifecycle evaluation
 at start and daily (`evaluate_lifecycle`), `status`, `reload`, `close`. A failure in
-observe, tick, lifecycle or status is logged and never stops polling.
+observe, tick, lifecycle or status is logged and never stops polling. One the disk causes
+(full, read-only) is the alert state's failure in `WriteFailures` (health, one log line a
+minute, agent/write_failures.py) rather than a traceback per poll; it clears when a call
+next writes to the store (`rows_written` moved: a call that wrote nothing proves nothing).
 
 `DeliveryThread`: notifications are delivered from a thread of its own, every
 DELIVERY_EVERY_SECONDS, so a slow mail server never delays a poll; once more at stop,
@@ -14,8 +17,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Callable
+from datetime import UTC
+from pathlib import Path
 from typing import Protocol
 
+from agent.write_failures import (
+    ALERT_DELIVERY,
+    ALERT_STATE,
+    WRITE_ERRORS,
+    WriteFailures,
+    describe,
+)
+from alerts.evaluation.store import DB_NAME
 from alerts.model import AlertStatus
 from collectors.base import PollResult
 from inventory.model import Config
@@ -37,6 +51,8 @@ class Alerts(Protocol):
 
     def deliver_due(self) -> None: ...
 
+    def rows_written(self) -> int: ...
+
     def status(self) -> AlertStatus: ...
 
     def reload(self, config: Config) -> None: ...
@@ -53,39 +69,49 @@ def open_alerts(config: Config) -> Alerts:
 class AlertCalls:
     """The loop thread's calls into the alert service; all no-ops while it is off."""
 
-    def __init__(self, service: Alerts | None = None, *, enabled: bool = True) -> None:
+    def __init__(self, service: Alerts | None = None, *, enabled: bool = True,
+                 failures: WriteFailures | None = None) -> None:
         self.service = service
         self._enabled = enabled
+        self._failures = failures or WriteFailures(UTC)
+        self._where = Path(DB_NAME)
 
     def open(self, config: Config) -> None:
         """Opens the service for `config` unless one was given or alerts are off."""
+        self._where = Path(config.agent.state_dir) / DB_NAME
         if self.service is None and self._enabled:
             self.service = open_alerts(config)
 
     def observe(self, result: PollResult) -> None:
-        if self.service is None:
-            return
-        try:
-            self.service.observe(result)
-        except Exception:
-            log.exception("alert engine failed on this poll",
+        if self.service is not None:
+            self._writing(self.service, self.service.observe, result,
+                          what="alert engine failed on this poll",
                           extra={"device_id": result.device_id})
 
     def tick(self) -> None:
-        if self.service is None:
-            return
-        try:
-            self.service.tick()
-        except Exception:
-            log.exception("alert timers failed")
+        if self.service is not None:
+            self._writing(self.service, self.service.tick, what="alert timers failed")
 
     def evaluate_lifecycle(self) -> None:
-        if self.service is None:
-            return
+        if self.service is not None:
+            self._writing(self.service, self.service.evaluate_lifecycle,
+                          what="lifecycle evaluation failed")
+
+    def _writing(self, service: Alerts, call: Callable[..., None], *args: object,
+                 what: str, extra: dict[str, object] | None = None) -> None:
+        """`call(*args)`, its failures sorted: the disk's to WriteFailures, bugs logged
+        with their traceback."""
+        before = service.rows_written()
         try:
-            self.service.evaluate_lifecycle()
+            call(*args)
+        except WRITE_ERRORS as exc:
+            self._failures.failed(ALERT_STATE, describe(exc, self._where))
+            return
         except Exception:
-            log.exception("lifecycle evaluation failed")
+            log.exception(what, extra=extra)
+            return
+        if service.rows_written() != before:
+            self._failures.succeeded(ALERT_STATE)
 
     def status(self) -> AlertStatus | None:
         """None while alerts are off, or when their status cannot be read (logged)."""
@@ -108,10 +134,15 @@ class AlertCalls:
 
 
 class DeliveryThread:
-    """Calls `deliver_due` every DELIVERY_EVERY_SECONDS on a thread of its own."""
+    """Calls `deliver_due` every DELIVERY_EVERY_SECONDS on a thread of its own. A round
+    the disk stops (its claims are writes) is the alert delivery's failure in `failures`;
+    the next round that ends well clears it."""
 
-    def __init__(self, service: Alerts) -> None:
+    def __init__(self, service: Alerts, failures: WriteFailures | None = None,
+                 where: Path = Path(DB_NAME)) -> None:
         self._service = service
+        self._failures = failures or WriteFailures(UTC)
+        self._where = where
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="lifeline-delivery",
                                         daemon=True)
@@ -133,5 +164,10 @@ class DeliveryThread:
     def _deliver_once(self) -> None:
         try:
             self._service.deliver_due()
+        except WRITE_ERRORS as exc:
+            self._failures.failed(ALERT_DELIVERY, describe(exc, self._where))
+            return
         except Exception:           # a channel bug must not end delivery for the others
             log.exception("alert delivery failed; retrying in %.0f s", DELIVERY_EVERY_SECONDS)
+            return
+        self._failures.succeeded(ALERT_DELIVERY)

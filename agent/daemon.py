@@ -23,8 +23,10 @@ import asyncio
 import logging
 import signal
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 
 from agent.alerting import ALERT_TICK_SECONDS, AlertCalls, Alerts, DeliveryThread
 from agent.collector_set import Collectors
@@ -35,10 +37,12 @@ from agent.polling import PollRunner
 from agent.reload import Reloader
 from agent.reporter import STATUS_EVERY_SECONDS, StatusReporter
 from agent.schedule import JobChanges, poll_jobs
-from agent.sinks import Sink, SpoolError
+from agent.sinks import Sink, SpoolError, store_path
 from agent.status import AgentStatus
+from agent.write_failures import WriteFailures
 from agent.writer import SinkWriter
-from config.sqlite import SchemaError
+from alerts.evaluation.store import DB_NAME as ALERTS_DB
+from config.sqlite import DamagedDatabase, SchemaError
 from inventory.model import Config
 
 log = logging.getLogger("lifeline.agent")
@@ -61,8 +65,9 @@ class Agent:
         zone = config.agent.zone
         self._clock = clock or (lambda: datetime.now(zone))
         self._stop = asyncio.Event()
-        self._writer = SinkWriter(sink)
-        self._alerts = AlertCalls(alerts, enabled=with_alerts)
+        self._failures = WriteFailures(zone)
+        self._writer = SinkWriter(sink, failures=self._failures)
+        self._alerts = AlertCalls(alerts, enabled=with_alerts, failures=self._failures)
         self._states = DeviceStates()
         self._runner = PollRunner(writer=self._writer, states=self._states,
                                   alerts=self._alerts, clock=self._clock,
@@ -75,7 +80,7 @@ class Agent:
         self._reporter = StatusReporter(
             running=lambda: self.config, clock=self._clock, states=self._states,
             scheduler=self._scheduler, runner=self._runner, writer=self._writer,
-            alerts=self._alerts, reloader=self._reloader)
+            alerts=self._alerts, reloader=self._reloader, failures=self._failures)
         self._delivery: DeliveryThread | None = None
         self._endpoint: AgentEndpoint | None = None
 
@@ -93,7 +98,8 @@ class Agent:
             log.info("agent endpoint on http://%s (/healthz, /metrics)",
                      self.config.agent.http_listen)
         if self._alerts.service is not None:
-            self._delivery = DeliveryThread(self._alerts.service)
+            self._delivery = DeliveryThread(self._alerts.service, self._failures,
+                                            self.config.agent.state_dir / ALERTS_DB)
             self._delivery.start()
         log.info("agent %s started: %d devices scheduled, state in %s", self.config.agent.name,
                  len(self._scheduler.jobs), self.config.agent.state_dir)
@@ -142,14 +148,17 @@ class Agent:
         (on the loop thread: its connection belongs here) and the endpoint's port. What
         cannot open (a spool another agent holds, a store a newer Lifeline wrote, a port in
         use, a full disk) is a StartError; what did open is closed again."""
+        state_dir = self.config.agent.state_dir
         try:
-            await self._writer.open(self.config)
-            self._alerts.open(self.config)
+            with _naming(store_path(self.config)):
+                await self._writer.open(self.config)
+            with _naming(state_dir / ALERTS_DB):
+                self._alerts.open(self.config)
             listen = self.config.agent.http_listen
             if listen:
                 self._endpoint = AgentEndpoint(listen, self._reporter.latest,
                                                self._stop.is_set)
-        except (SpoolError, SchemaError, sqlite3.Error, OSError) as exc:
+        except (StartError, SpoolError, SchemaError, sqlite3.Error, OSError) as exc:
             self._alerts.close()
             await self._writer.close()
             raise StartError(str(exc) or type(exc).__name__) from None
@@ -169,6 +178,18 @@ class Agent:
         if self._endpoint is not None:
             self._endpoint.stop()
         log.info("agent stopped")
+
+
+@contextmanager
+def _naming(path: Path) -> Iterator[None]:
+    """SQLite's and the schema check's errors do not say which file they are about:
+    prefix it, so "cannot start" names the store. (A DamagedDatabase names it already.)"""
+    try:
+        yield
+    except DamagedDatabase:
+        raise
+    except (SchemaError, sqlite3.Error) as exc:
+        raise StartError(f"{path}: {exc}") from None
 
 
 def _install_signals(loop: asyncio.AbstractEventLoop,

@@ -2,8 +2,10 @@
 
 It serves the `AgentStatus` the agent takes every few seconds (agent/reporter.py), never
 the live structures, so a scrape cannot race the polling loop. `/healthz` answers 503 when
-that status is stale (the loop is stuck) or the agent is stopping, so a supervisor can
-tell a hung agent from a busy one.
+that status is stale (the loop is stuck), the agent is stopping, or a write to the
+state_dir fails (a full disk: the metric store, spool, alert state or status file, each
+with its error; agent/write_failures.py), so a supervisor can tell a hung or crippled
+agent from a busy one.
 """
 from __future__ import annotations
 
@@ -121,8 +123,12 @@ def health(status: AgentStatus | None, stopping: bool,
     elif now - status.written_unix > STALE_AFTER_SECONDS:
         problems.append(f"status not refreshed for {now - status.written_unix:.0f} s: "
                         "the loop is stuck")
+    failing = status.failing if status else ()
+    problems.extend(f"cannot write the {f.kind}: {f.error} ({f.failures} failed writes "
+                    f"since {f.since:%Y-%m-%d %H:%M:%S})" for f in failing)
     body: dict[str, object] = {
         "status": "ok" if not problems else "unhealthy", "problems": problems,
+        "failing": [f.as_json() for f in failing],
         "devices": status.agent.devices if status else None,
         "in_flight": status.agent.in_flight if status else None}
     return not problems, body

@@ -5,10 +5,10 @@ snapshot, never the live structures, so a scrape cannot race the polling loop.
 """
 from __future__ import annotations
 
-import logging
 import os
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 import psutil
@@ -18,11 +18,11 @@ from agent.device_states import DeviceStates
 from agent.jobs import JobScheduler
 from agent.polling import PollRunner
 from agent.reload import Reloader
+from agent.status import STATUS_FILE as STATUS_FILE_NAME
 from agent.status import AgentInfo, AgentStatus, ProcessUsage, write_status
+from agent.write_failures import STATUS_FILE, WriteFailures, describe
 from agent.writer import SinkWriter
 from inventory.model import Config
-
-log = logging.getLogger("lifeline.agent")
 
 STATUS_EVERY_SECONDS = 5.0
 
@@ -32,8 +32,10 @@ class StatusReporter:
 
     def __init__(self, *, running: Callable[[], Config], clock: Callable[[], datetime],
                  states: DeviceStates, scheduler: JobScheduler, runner: PollRunner,
-                 writer: SinkWriter, alerts: AlertCalls, reloader: Reloader) -> None:
+                 writer: SinkWriter, alerts: AlertCalls, reloader: Reloader,
+                 failures: WriteFailures) -> None:
         self._running = running
+        self._failures = failures
         self._clock = clock
         self._states = states
         self._scheduler = scheduler
@@ -50,7 +52,8 @@ class StatusReporter:
         return self._latest
 
     def refresh(self, *, final: bool = False) -> None:
-        """Take the status now and write the file; `final` as the agent stops."""
+        """Take the status now and write the file; `final` as the agent stops. The
+        endpoint's copy says whether this very write failed (a full disk)."""
         self._states.set_next_runs(self._scheduler.next_runs())
         status = self._take(final)
         self._latest = status
@@ -58,7 +61,10 @@ class StatusReporter:
         try:
             write_status(state_dir, status)
         except OSError as exc:
-            log.error("cannot write status to %s: %s", state_dir, exc.strerror)
+            self._failures.failed(STATUS_FILE, describe(exc, state_dir / STATUS_FILE_NAME))
+        else:
+            self._failures.succeeded(STATUS_FILE)
+        self._latest = replace(status, failing=self._failures.failing())
 
     def _take(self, final: bool) -> AgentStatus:
         config = self._running()
@@ -76,4 +82,5 @@ class StatusReporter:
             start_lag=self._runner.start_lag.summary(),
             sink=self._writer.stats(),
             alerts=self._alerts.status(),
-            devices=self._states.snapshot())
+            devices=self._states.snapshot(),
+            failing=self._failures.failing())

@@ -22,6 +22,9 @@ The file (format 1), key by key:
 |              | alerts.model.AlertStatus;                                             |
 |              | null when alerts are off or their status could not be read           |
 | devices      | device id -> `DevicePoll`: the device's polls and its last result     |
+| failing      | the state_dir writes failing now (agent/write_failures.py `Failing`): |
+|              | [{kind, error, failures, since}]; [] when all go through; absent in   |
+|              | files of agents before it (read as [])                                |
 
 A file that is damaged, or that another version of Lifeline wrote, raises
 `StatusFileError` with what is wrong and where, never a bare traceback.
@@ -37,6 +40,7 @@ from pathlib import Path
 
 from agent._json_fields import FieldError, Fields
 from agent.sinks.base import SinkStats
+from agent.write_failures import Failing
 from alerts.model import AlertCounts, AlertStatus, ChannelStats, FiringAlert
 
 STATUS_FILE = "status.json"
@@ -144,6 +148,7 @@ class AgentStatus:
     sink: SinkStats | None
     alerts: AlertStatus | None
     devices: Mapping[str, DevicePoll]
+    failing: tuple[Failing, ...] = ()
 
     def only(self, device_ids: Iterable[str]) -> AgentStatus:
         """The same status with only these devices (each must be in it)."""
@@ -167,6 +172,7 @@ class AgentStatus:
             "sink": self.sink.as_json() if self.sink is not None else None,
             "alerts": alert_status_json(self.alerts) if self.alerts is not None else None,
             "devices": {device_id: d.as_json() for device_id, d in self.devices.items()},
+            "failing": [f.as_json() for f in self.failing],
         }
 
     @classmethod
@@ -193,7 +199,14 @@ class AgentStatus:
                                       max=lag.optional_number("max")),
             sink=None if f.raw("sink") is None else SinkStats.from_json(f.child("sink")),
             alerts=None if f.raw("alerts") is None else _alert_status(f.child("alerts")),
-            devices={key: DevicePoll.from_json(devices.child(key)) for key in devices.names()})
+            devices={key: DevicePoll.from_json(devices.child(key)) for key in devices.names()},
+            failing=tuple(_failing(item) for item in f.children("failing"))
+            if f.has("failing") else ())
+
+
+def _failing(f: Fields) -> Failing:
+    return Failing(kind=f.text("kind"), error=f.text("error"),
+                   failures=f.integer("failures"), since=f.time("since"))
 
 
 def alert_status_json(status: AlertStatus) -> dict[str, object]:

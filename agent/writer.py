@@ -5,6 +5,10 @@ thread, so points reach the sink in the order they were handed over, and the sin
 I/O stays off the loop. Opening the sink, replacing it on reload (`swap`) and closing it
 are jobs on the same thread: every write handed over before a swap lands on the old sink
 and every one after it on the new one, and none is lost in between.
+
+A write the disk refuses (full, read-only, a damaged file) is reported to the agent's
+`WriteFailures` as the metric store's or the spool's (agent/write_failures.py: health,
+and one log line a minute), and the next write that goes through clears it.
 """
 from __future__ import annotations
 
@@ -12,9 +16,12 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC
+from pathlib import Path
 from typing import TypeVar
 
-from agent.sinks import Sink, SinkStats, open_sink
+from agent.sinks import Sink, SinkStats, open_sink, spool_dir, store_path
+from agent.write_failures import METRIC_STORE, SPOOL, WRITE_ERRORS, WriteFailures, describe
 from collectors.base import Sample
 from inventory.model import Config
 
@@ -29,17 +36,28 @@ def sink_settings(config: Config) -> tuple[object, ...]:
     return (config.influxdb, config.agent.state_dir, config.agent.retention_days)
 
 
+def _target(config: Config) -> tuple[str, Path]:
+    """The kind of write (for WriteFailures) and where on disk the sink writes."""
+    if config.influxdb is not None:
+        return SPOOL, spool_dir(config)
+    return METRIC_STORE, store_path(config)
+
+
 class SinkWriter:
     """Owns the sink and its writer thread. `sink` may be given (tests); otherwise `open`
-    opens the one the configuration asks for."""
+    opens the one the configuration asks for. Failed writes go to `failures`."""
 
-    def __init__(self, sink: Sink | None = None) -> None:
+    def __init__(self, sink: Sink | None = None, *,
+                 failures: WriteFailures | None = None) -> None:
         self._sink = sink
         self._settings: tuple[object, ...] | None = None
+        self._failures = failures or WriteFailures(UTC)
+        self._kind, self._where = METRIC_STORE, Path()
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lifeline-writer")
 
     async def open(self, config: Config) -> None:
         self._settings = sink_settings(config)
+        self._kind, self._where = _target(config)
         if self._sink is None:
             self._sink = await self._on_thread(open_sink, config)
 
@@ -55,6 +73,9 @@ class SinkWriter:
             return
         await self._on_thread(self._swap, running, new)
         self._settings = sink_settings(new)
+        # The old sink's failures were its own: the new one is judged by its own writes.
+        self._failures.succeeded(self._kind)
+        self._kind, self._where = _target(new)
 
     def stats(self) -> SinkStats | None:
         return self._sink.stats() if self._sink is not None else None
@@ -74,10 +95,16 @@ class SinkWriter:
         assert self._sink is not None
         try:
             self._sink.write(samples)
-        except Exception:
+        except WRITE_ERRORS as exc:
             # The sink spools what it cannot send; an error here is the disk itself.
+            self._failures.failed(self._kind, describe(exc, self._where))
+            return
+        except Exception:               # not the disk: a bug, worth its traceback
             log.exception("could not store %d points", len(samples),
                           extra={"device_id": device_id})
+            return
+        if samples:                     # an empty write proves nothing about the disk
+            self._failures.succeeded(self._kind)
 
     def _swap(self, running: Config, new: Config) -> None:
         assert self._sink is not None

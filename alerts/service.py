@@ -79,6 +79,11 @@ class AlertService:
         if self._outbox is not None:
             self._outbox.deliver_due(wait=wait)
 
+    def rows_written(self) -> int:
+        """Rows the engine's connection has changed since it opened: a caller that sees
+        it move knows a write reached the store (the agent's health, after a full disk)."""
+        return self._store.conn.total_changes
+
     def status(self) -> AlertStatus:
         """Alerts by state, and per channel the outbox backlog and delivery failures."""
         status = self.engine.status()

@@ -25,6 +25,7 @@ from agent.cli import (
     metrics,
     plan,
     poll,
+    repair_state,
     run,
     status,
     validate,
@@ -51,6 +52,7 @@ COMMANDS: dict[str, tuple[Command, str]] = {
     "metrics": (metrics, "a device's points read back from the embedded store"),
     "run": (run, "the agent: poll on schedule, store metrics, raise alerts"),
     "status": (status, "what the running agent is doing: devices, sink, alerts"),
+    "repair-state": (repair_state, "move damaged stores of the state_dir aside, saying so"),
     "demo": (demo, "a simulated district on loopback, the agent on it, a scenario"),
 }
 

@@ -21,7 +21,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 from zoneinfo import ZoneInfo
 
-from agent.cli.common import EXIT_BAD_INPUT, EXIT_RUNTIME, add_config_argument, load_or_report
+from agent.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_RUNTIME,
+    STORE_ERRORS,
+    add_config_argument,
+    cannot_use,
+    load_or_report,
+)
 from agent.cli.table import render_table
 from agent.status import firing_json
 from config.durations import format_duration, parse_duration
@@ -30,10 +37,6 @@ from inventory.model import Config
 
 if TYPE_CHECKING:       # imported when run: `lifeline --help` stays quick
     from alerts.evaluation.store import Outage, SilenceRecord, Store
-
-# What a store that cannot be used raises: a file another version wrote, one SQLite
-# cannot read or write, a state_dir that is not a directory.
-STORE_ERRORS = (SchemaError, sqlite3.Error, OSError)
 
 AVAILABILITY_DAYS = 30
 
@@ -87,21 +90,6 @@ def run(args: argparse.Namespace) -> int:
                       lambda store: reader(config, store, args))
     writer = _WRITERS[action]
     return _using(path, lambda: Store(path), lambda store: writer(config, store, args))
-
-
-def cannot_use(path: Path, exc: BaseException) -> str:
-    """One line for a store that cannot be used (STORE_ERRORS), without a traceback."""
-    return f"cannot use {path}: {_reason(path, exc)}"
-
-
-def _reason(path: Path, exc: BaseException) -> str:
-    if not isinstance(exc, OSError) or not exc.strerror:
-        return str(exc)
-    if path.parent.exists() and not path.parent.is_dir():
-        return f"the state_dir {path.parent} is not a directory"
-    if exc.filename and Path(exc.filename) != path:
-        return f"{exc.filename}: {exc.strerror}"
-    return exc.strerror
 
 
 _S = TypeVar("_S", bound="Store | None")

@@ -1,8 +1,10 @@
-"""What several commands share: loading the config with errors printed, dates, output."""
+"""What several commands share: loading the config with errors printed, dates, output,
+and saying in one line why a store in the state_dir cannot be used."""
 from __future__ import annotations
 
 import argparse
 import gc
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -12,11 +14,16 @@ from typing import BinaryIO, TextIO
 
 from config.dates import in_window, outside_window
 from config.errors import ConfigError, shown
+from config.sqlite import DamagedDatabase, SchemaError
 from inventory.load import load_config
 from inventory.model import Config
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_RUNTIME = 0, 1, 2
 MAX_HORIZON_YEARS = 30          # plan --horizon, and inventory --horizon in months
+
+# What a store that cannot be used raises: a file another version wrote, a damaged one,
+# one SQLite cannot read or write, a state_dir that is not a directory.
+STORE_ERRORS = (SchemaError, sqlite3.Error, OSError)
 
 
 class CommandError(Exception):
@@ -110,3 +117,20 @@ def _whole_file(path: Path) -> Iterator[Path]:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def cannot_use(path: Path, exc: BaseException) -> str:
+    """One line for a store that cannot be used (STORE_ERRORS), without a traceback."""
+    return f"cannot use {path}: {_reason(path, exc)}"
+
+
+def _reason(path: Path, exc: BaseException) -> str:
+    if isinstance(exc, DamagedDatabase) and exc.path == path:
+        return exc.detail
+    if not isinstance(exc, OSError) or not exc.strerror:
+        return str(exc)
+    if path.parent.exists() and not path.parent.is_dir():
+        return f"the state_dir {path.parent} is not a directory"
+    if exc.filename and Path(exc.filename) != path:
+        return f"{exc.filename}: {exc.strerror}"
+    return exc.strerror

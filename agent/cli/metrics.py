@@ -3,7 +3,9 @@ a device's points read back from the embedded store, series by series.
 
 With `storage.influxdb` configured the points are in InfluxDB, not here: the command says
 so, with what is still waiting in the local spool, and exits 0. Exit 1 for an unknown
-device or a bad argument; 0 otherwise, also when there is nothing to show yet.
+device or a bad argument; 2 when the store cannot be used (damaged, written by a newer
+Lifeline, unreadable), said in one line; 0 otherwise, also when there is nothing to show
+yet. The store is opened read-only, so this works on a read-only state_dir too.
 """
 from __future__ import annotations
 
@@ -14,7 +16,13 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, TextIO
 
-from agent.cli.common import add_config_argument, load_or_report
+from agent.cli.common import (
+    EXIT_RUNTIME,
+    STORE_ERRORS,
+    add_config_argument,
+    cannot_use,
+    load_or_report,
+)
 from agent.cli.table import render_table
 from collectors.base import FieldValue, Sample
 from config.durations import parse_duration
@@ -56,8 +64,15 @@ def run(args: argparse.Namespace) -> int:
     path = store_path(config)
     zone = config.agent.zone
     start = datetime.now(zone) - timedelta(seconds=since)
-    points = read_points(path, args.device, measurement=args.measurement, since=start)
-    count = (_write_json if args.format == "json" else _write_table)(points, zone, sys.stdout)
+    write = _write_json if args.format == "json" else _write_table
+    try:
+        # Read whole before printing: a store that fails halfway prints no half table.
+        points = list(read_points(path, args.device, measurement=args.measurement,
+                                  since=start))
+    except STORE_ERRORS as exc:
+        print(f"lifeline metrics: {cannot_use(path, exc)}", file=sys.stderr)
+        return EXIT_RUNTIME
+    count = write(points, zone, sys.stdout)
     if not count:
         where = path if path.exists() else f"{path} (not created yet: has `lifeline run` run?)"
         print(f"lifeline metrics: no points for {args.device} since "

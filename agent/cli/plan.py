@@ -14,13 +14,14 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from agent.cli.alerts import STORE_ERRORS, cannot_use
 from agent.cli.common import (
     EXIT_RUNTIME,
     MAX_HORIZON_YEARS,
+    STORE_ERRORS,
     CommandError,
     add_config_argument,
     binary_output,
+    cannot_use,
     load_or_report,
     whole_number,
 )

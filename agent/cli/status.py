@@ -2,7 +2,8 @@
 
 It reads the `AgentStatus` the running agent writes to `STATE_DIR/status.json` every few
 seconds (agent/status.py): per device the last poll, result, duration and error; the
-sink's spool, dropped points and write errors; alerts and delivery failures. `--json`
+sink's spool, dropped points and write errors; alerts and delivery failures; the writes
+to the state_dir that fail now (a full disk), one FAILING line each. `--json`
 prints that record as the file holds it, plus `running`. Exit 0 when the agent is
 running, 2 when it is not (the last status is still shown) or its status file cannot be
 read, 1 for bad input.
@@ -67,7 +68,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _render(status: AgentStatus, running: bool, zone: ZoneInfo) -> str:
-    parts = [_agent_line(status, running, zone), _sink_line(status.sink, zone),
+    parts = [_agent_line(status, running, zone),
+             *(f"FAILING: cannot write the {f.kind}: {f.error} ({f.failures} failed writes "
+               f"since {_when(f.since, zone)})" for f in status.failing),
+             _sink_line(status.sink, zone),
              *_alert_lines(status.alerts, zone), "", _device_table(status, zone)]
     return "\n".join(p for p in parts if p is not None).rstrip() + "\n"
 

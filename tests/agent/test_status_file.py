@@ -209,7 +209,8 @@ def test_health_is_ok_until_stale_or_stopping() -> None:
     status = a_status()
     now = status.written_unix
     assert health(status, False, now + 1) == (True, {"status": "ok", "problems": [],
-                                                     "devices": 2, "in_flight": 1})
+                                                     "failing": [], "devices": 2,
+                                                     "in_flight": 1})
     stale, body = health(status, False, now + STALE_AFTER_SECONDS + 5)
     assert not stale and "the loop is stuck" in str(body["problems"])
     assert health(status, True, now)[1]["problems"] == ["stopping"]

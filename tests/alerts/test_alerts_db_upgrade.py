@@ -129,5 +129,6 @@ def test_reading_an_old_database_leaves_it_as_it_was(tmp_path):
 def test_reading_finds_no_store_where_none_was_made(tmp_path):
     assert Store.read_only(tmp_path / "never" / DB_NAME) is None
     assert not (tmp_path / "never").exists()
-    sqlite3.connect(tmp_path / "other.db").close()          # a file without the tables
+    with closing(sqlite3.connect(tmp_path / "other.db")) as other:   # no alert tables
+        other.execute("CREATE TABLE unrelated (x)")
     assert Store.read_only(tmp_path / "other.db") is None
