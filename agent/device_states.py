@@ -48,13 +48,16 @@ class DeviceState:
         self.last_code = int(result.code)
         self.last_duration = result.duration
         self.last_error = result.error
-        if result.reachable:
+        # A device that answers badly (an error-status, malformed data, none of its
+        # profile's objects) is a failure too, never a success.
+        healthy = result.code.answered_well
+        if healthy:
             self.consecutive_failures = 0
             self.last_success = result.started
         else:
             self.failures += 1
             self.consecutive_failures += 1
-        return was_up != result.reachable
+        return was_up != healthy
 
     def snapshot(self) -> DevicePoll:
         # Field by field, not dataclasses.asdict: asdict deep-copies every value, which
@@ -92,9 +95,12 @@ class DeviceStates:
         state = self._states.get(result.device_id)
         if state is None or not state.record(result):
             return
-        if result.reachable:
+        if result.code.answered_well:
             log.info("answering again (%s)", result.code.label,
                      extra={"device_id": result.device_id})
+        elif result.reachable:
+            log.warning("answering badly: %s", result.error or result.code.label,
+                        extra={"device_id": result.device_id})
         else:
             log.warning("not answering: %s", result.error or result.code.label,
                         extra={"device_id": result.device_id})

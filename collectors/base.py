@@ -50,6 +50,12 @@ class ResultCode(IntEnum):
         return self.name.lower()
 
     @property
+    def answered_well(self) -> bool:
+        """The answer could be used (all or part of the data): the device is healthy as
+        far as polling can tell. Every other code is a failure, answered or not."""
+        return self in (ResultCode.SUCCESS, ResultCode.PARTIAL)
+
+    @property
     def reachable(self) -> bool:
         """The device answered something (even if not all we asked)."""
         return self not in (ResultCode.TIMEOUT, ResultCode.CONFIG_ERROR,
@@ -108,6 +114,8 @@ class SnmpFacts:
     requests: int = 0                     # SNMP requests the poll took
     engine_id: str | None = None          # SNMPv3: the agent's snmpEngineID, hex
     engine_id_shared_with: tuple[str, ...] = ()   # other addresses answering with it
+    profile: str | None = None            # `profile: auto`: the profile chosen
+    profile_reason: str | None = None     # and why (the sysObjectID, a probe, no fit)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

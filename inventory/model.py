@@ -47,7 +47,7 @@ class PollSpec:
     port: int | None = None
     url: str | None = None              # for HTTP checks
     credentials: str | None = None      # a key of Config.credentials
-    profile: str = "generic"            # SNMP profile name
+    profile: str = "auto"               # SNMP profile name; auto: chosen by sysObjectID
     interval: float = 60.0
     timeout: float = 2.0
     retries: int = 1

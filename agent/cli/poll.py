@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from agent.cli.common import add_config_argument, load_or_report, today
 from agent.cli.table import render_table
-from collectors.base import PollResult, Sample
+from collectors.base import PollResult, Sample, SnmpFacts
 from inventory.model import Config, Device
 
 
@@ -94,6 +94,7 @@ def _as_json(device: Device, result: PollResult | None, zone: ZoneInfo) -> dict[
         "started": result.started.astimezone(zone).isoformat(),
         "error": result.error,
         "identity": result.identity.as_dict() if result.identity else None,
+        "profile": _profile(device, result),
         "warnings": list(result.warnings),
         "samples": [_sample_json(s, zone) for s in result.samples],
     }
@@ -104,17 +105,26 @@ def _sample_json(sample: Sample, zone: ZoneInfo) -> dict[str, Any]:
             "fields": dict(sample.fields), "time": sample.time.astimezone(zone).isoformat()}
 
 
+def _profile(device: Device, result: PollResult) -> str | None:
+    """The SNMP profile polled: the one `auto` chose, or the one the config names."""
+    if isinstance(result.facts, SnmpFacts) and result.facts.profile:
+        return result.facts.profile
+    return device.poll.profile if device.poll and device.poll.protocol == "snmp" else None
+
+
 def _table(devices: list[Device], results: dict[str, PollResult]) -> str:
     rows: list[list[object]] = []
     for device in devices:
         r = results.get(device.id)
         if r is None:
-            rows.append([device.id, "skipped", None, None, None, None, _skipped_reason(device)])
+            rows.append([device.id, "skipped", None, None, None, None, None,
+                         _skipped_reason(device)])
             continue
         rows.append([device.id, r.code.label, "yes" if r.reachable else "no",
-                     f"{r.duration * 1000:.0f}ms", len(r.samples),
-                     r.identity.sys_name if r.identity else None, r.error or ""])
+                     f"{r.duration * 1000:.0f}ms", len(r.samples), _profile(device, r),
+                     r.identity.sys_name if r.identity else None,
+                     r.error or "; ".join(r.warnings)])
     up = sum(1 for r in results.values() if r.reachable)
-    return (render_table(["DEVICE", "RESULT", "UP", "TIME", "SAMPLES", "HOSTNAME", "ERROR"],
-                         rows, right_aligned=(3, 4))
+    return (render_table(["DEVICE", "RESULT", "UP", "TIME", "SAMPLES", "PROFILE", "HOSTNAME",
+                          "ERROR"], rows, right_aligned=(3, 4))
             + f"{len(results)} polled, {up} answered, {len(results) - up} down\n")

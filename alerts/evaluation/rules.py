@@ -15,7 +15,10 @@ clock: the `for` durations, counting and notifying live in alerts/evaluation/sta
 | interface_discards   | interface | in/out discard rate over `interface_discard_rate`         |
 | ups_on_battery       | ups       | output source battery, or seconds on battery > 0          |
 | ups_low_battery      | ups       | status low/depleted, charge or minutes under thresholds   |
-| ups_battery_bad      | ups       | BatteryBad alarm (the battery needs replacing)            |
+| device_bad_answer    | outage    | the device answers, but badly (error-status, malformed or |
+|                      |           | refused answers, a collector error) for `bad_answer_for`  |
+| profile_no_data      | outage    | the device answers without any of its profile's data      |
+| ups_battery_bad      | ups       | BatteryBad alarm or the UPS's replace-battery indicator   |
 | ups_overload         | ups       | OutputOverload alarm or load over `ups_overload_percent`  |
 | ups_selftest_failed  | ups       | last self-test doneError, or DiagnosticTestFailed alarm   |
 | host_disk_full       | host      | disk used_percent over `disk_percent` (per path)          |
@@ -54,6 +57,9 @@ from inventory.lifecycle import ContractStatus, Lifecycle, LifeStatus, SupportSt
 from inventory.model import Criticality, Device
 
 OUTAGE = "device_down"
+BAD_ANSWER = "device_bad_answer"
+NO_DATA = "profile_no_data"
+UPS_REPLACE_NEEDED = 1                     # battery_replace_needed: yes
 IF_UP = 1
 UPS_ON_BATTERY_SOURCE = 5                  # upsOutputSource battery(5)
 UPS_LOW_STATUS = (3, 4)                    # upsBatteryStatus batteryLow(3), batteryDepleted(4)
@@ -139,7 +145,7 @@ def poll(result: PollResult, device: Device, t: Thresholds, now: datetime,
                   f"unreachable ({result.code.label}{': ' + result.error if result.error else ''})",
                   f"응답 없음 ({result.code.label})", repeat=t.outage_repeat)
         return b.done()
-    b.check(OUTAGE)
+    _answer(b, device, t, result)
     by_measurement = _group(result.samples)
     rates = result.facts.rates if isinstance(result.facts, SnmpFacts) else ()
     _interfaces(b, device, t, by_measurement.get("interface", []), rates)
@@ -149,6 +155,26 @@ def poll(result: PollResult, device: Device, t: Thresholds, now: datetime,
     _kiosk(b, device, t, by_measurement.get("kiosk", []), is_open(device, now, zone))
     _drift(b, device, result)
     return b.done()
+
+
+def _answer(b: _Builder, device: Device, t: Thresholds, result: PollResult) -> None:
+    """What the answer itself says. Only a usable answer (success, partial) ends an
+    outage: a device that answers badly is a finding, never "back up". An HTTP check's
+    bad answer is `http_check_failed`'s to report."""
+    code = result.code
+    if code.answered_well:
+        b.check(OUTAGE, BAD_ANSWER, NO_DATA)
+        return
+    why = result.error or code.label
+    if code is ResultCode.NO_SUCH_OBJECT:
+        b.check(BAD_ANSWER)
+        b.add(NO_DATA, "outage", Severity.WARNING, f"answers without its data: {why}",
+              f"응답은 하지만 수집할 데이터가 없음: {why}", for_seconds=t.bad_answer_for)
+        return
+    if device.poll is not None and device.poll.protocol == "http":
+        return
+    b.add(BAD_ANSWER, "outage", Severity.WARNING, f"answers badly: {why}",
+          f"비정상 응답: {why}", for_seconds=t.bad_answer_for)
 
 
 def _group(samples: Iterable[Sample]) -> dict[str, list[Sample]]:
@@ -225,7 +251,7 @@ def _ups(b: _Builder, t: Thresholds, m: dict[str, list[Sample]]) -> None:
         b.add("ups_low_battery", "ups", Severity.CRITICAL,
               f"battery low ({_pct(charge)}, {_mins(minutes)} left)",
               f"배터리 부족 (잔량 {_pct(charge)}, {_mins(minutes)} 남음)", value=charge)
-    if "BatteryBad" in alarms:
+    if "BatteryBad" in alarms or _num(f.get("battery_replace_needed")) == UPS_REPLACE_NEEDED:
         b.add("ups_battery_bad", "ups", Severity.WARNING, "battery needs replacing",
               "배터리 교체 필요")
     loads = [v for s in m.get("ups_output", [])
@@ -370,7 +396,7 @@ def _drift(b: _Builder, device: Device, result: PollResult) -> None:
         return
     b.check("drift")
     for name, expected, actual in _drift_pairs(device, said):
-        if expected is None or actual is None:
+        if expected is None or actual is None or _placeholder(name, actual):
             continue
         if _normal(name, expected) != _normal(name, actual):
             b.add("drift", "drift", Severity.WARNING,
@@ -383,6 +409,16 @@ def _drift_pairs(device: Device, said: Identity
     yield "sys_object_id", device.sys_object_id, said.sys_object_id
     yield "model", device.model, said.model
     yield "serial", device.serial, said.serial
+
+
+# What devices put where a model should be when they do not know it: a Ubiquoss chassis
+# calls its model "CHASSIS". Never drift: nothing was said.
+PLACEHOLDER_MODELS = frozenset({"", "chassis", "unknown", "n/a", "na", "none", "null",
+                                "default", "-", "0"})
+
+
+def _placeholder(name: str, value: str) -> bool:
+    return name in ("model", "serial") and value.strip().casefold() in PLACEHOLDER_MODELS
 
 
 def _normal(name: str, value: str) -> str:

@@ -21,6 +21,7 @@ class Thresholds:
 
     outage_polls: int = 3                 # consecutive failed polls before an outage fires
     outage_repeat: float = 4 * HOUR       # re-notify a still-firing outage
+    bad_answer_for: float = 180.0         # answering badly or without data this long
     repeat: float = 4 * HOUR              # re-notify other still-firing poll alerts
     lifecycle_repeat: float = 30 * DAY    # lifecycle alerts: monthly, never every poll
     interface_down_for: float = 60.0      # a monitored uplink down this long

@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from collectors.base import Identity, PollResult, ResultCode, SnmpFacts, device_tags, poll_sample
+from collectors.snmp import detect, walker
 from collectors.snmp import samples as _samples
-from collectors.snmp import walker
 from collectors.snmp.counters import CounterTracker
 from collectors.snmp.engine import EngineHolder
 from collectors.snmp.errors import SnmpConfigError, SnmpError
@@ -56,6 +56,8 @@ class _DeviceState:
     chassis: tuple[str | None, str | None] | None = None
     chassis_at: float = 0.0
     hostname: str | None = None
+    choice: detect.Choice | None = None     # profile: auto
+    chosen_at: float = 0.0
     plan: tuple[_PlanKey, tuple[walker.TableRequest, ...]] | None = None   # a cache
 
 
@@ -122,10 +124,10 @@ class SnmpCollector:
         spec = device.poll
         if spec is None or spec.protocol != "snmp":
             raise SnmpConfigError(f"device {device.id} has no SNMP poll settings")
-        profile = self.profiles.get(spec.profile)
-        if profile is None:
+        named = None if spec.profile == detect.AUTO else self.profiles.get(spec.profile)
+        if named is None and spec.profile != detect.AUTO:
             raise SnmpConfigError(f"unknown SNMP profile {spec.profile!r} "
-                                  f"(known: {', '.join(sorted(self.profiles))})")
+                                  f"(known: auto, {', '.join(sorted(self.profiles))})")
         state = await self._state(device)
         if self._slots is None:
             self._slots = asyncio.Semaphore(self._max_in_flight)
@@ -134,6 +136,7 @@ class SnmpCollector:
         async with v3_slot or contextlib.nullcontext(), self._slots:
             loop = asyncio.get_running_loop()
             budget = walker.PollBudget.starting_now(spec.poll_budget)
+            profile = named or await self._detected(state, budget)
             want_chassis = profile.identity.chassis is not None and (
                 state.chassis is None or loop.time() - state.chassis_at > self._identity_refresh)
             fetched = await walker.fetch(
@@ -141,7 +144,38 @@ class SnmpCollector:
                 tables=self._requests(profile, state, want_chassis), budget=budget)
             await self._fetch_fallbacks(profile, state, fetched, budget)
             at = loop.time()
-        return self._finish(device, profile, state, fetched, started, at, want_chassis)
+        outcome = self._finish(device, profile, state, fetched, started, at, want_chassis)
+        if named is None:
+            self._explain_choice(state, outcome)
+        return outcome
+
+    async def _detected(self, state: _DeviceState, budget: walker.PollBudget) -> Profile:
+        """`profile: auto`: the profile chosen at the first poll, chosen again after a
+        reboot, hourly, or when the device says it is something else."""
+        now = asyncio.get_running_loop().time()
+        if state.choice is None or now - state.chosen_at > self._identity_refresh:
+            state.choice = await detect.choose(state.session, v1=state.v1,
+                                               profiles=self.profiles, budget=budget)
+            state.chosen_at = now
+            log.info("%s: profile %s (%s)", state.session.address,
+                     state.choice.profile.name, state.choice.reason)
+        return state.choice.profile
+
+    @staticmethod
+    def _explain_choice(state: _DeviceState, outcome: _Outcome) -> None:
+        """Says which profile `auto` chose; warns when nothing fitted; forgets the choice
+        when the device now says it is something else (a replaced box on the address)."""
+        choice = state.choice
+        if choice is None:
+            return
+        said = outcome.identity.sys_object_id if outcome.identity else None
+        if outcome.facts is not None:
+            outcome.facts = replace(outcome.facts, profile=choice.profile.name,
+                                    profile_reason=choice.reason)
+        if not choice.fitted:
+            outcome.warnings = (*outcome.warnings, f"profile auto: {choice.reason}")
+        if said is not None and said.lstrip(".") != (choice.sys_object_id or ""):
+            state.choice = None
 
     def _finish(self, device: Device, profile: Profile, state: _DeviceState,
                 fetched: walker.Fetched, started: datetime, at: float,
@@ -159,6 +193,7 @@ class SnmpCollector:
             uptime[1] if uptime and isinstance(uptime[1], int) else None)
         if rebooted:
             state.chassis = None        # a reboot may mean a replaced chassis: look again
+            state.choice = None         # or new firmware that fits another profile
         rates = tuple(r for c in built.counters if (r := state.counters.update(
             c.measurement, c.index, c.field, c.name, c.bits, c.value, at)) is not None)
         outcome = _Outcome(*_judge(profile, built, fetched), built=built, identity=identity,

@@ -6,13 +6,13 @@ in `Built.counters` for the rate tracker.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from collectors.base import FieldValue, Identity, Sample
 from collectors.snmp import ber
-from collectors.snmp.profiles import Column, Profile, Table
+from collectors.snmp.profiles import Column, Derived, Profile, Summary, Table
 from collectors.snmp.walker import Fetched, Value
 
 _NUMERIC = frozenset({ber.INTEGER, ber.COUNTER32, ber.GAUGE32, ber.TIMETICKS,
@@ -38,14 +38,16 @@ class Built:
 
 
 def text(raw: bytes) -> str:
-    """Octet-string display text. Korean devices often send CP949 (EUC-KR) aliases."""
+    """Octet-string display text, as the device sends it: an operator's " uplink" alias
+    keeps its leading space; only the C-string NULs some agents append go. Korean devices
+    often send CP949 (EUC-KR) aliases."""
     raw = raw.rstrip(b"\x00")
     for encoding in ("utf-8", "cp949"):
         try:
-            return raw.decode(encoding).strip()
+            return raw.decode(encoding)
         except UnicodeDecodeError:
             continue
-    return raw.decode("latin-1").strip()
+    return raw.decode("latin-1")
 
 
 def index_text(suffix: bytes) -> str:
@@ -66,12 +68,21 @@ def tag_value(col: Column, value: Value) -> str | None:
     return col.enum.get(raw, str(raw))
 
 
+class NoMeaningError(ValueError):
+    """A mapped column's value that the profile gives no meaning to."""
+
+
 def field_value(col: Column, value: Value, row: Mapping[str, Value] | None = None
                 ) -> FieldValue | None:
-    """The number to store, or None when the value is absent or not a number."""
+    """The number to store, or None when the value is absent, a sentinel for "unknown",
+    or not a number. Raises NoMeaningError for a value a `map` does not name."""
     tag, raw = value
-    if tag not in _NUMERIC or not isinstance(raw, int):
+    if tag not in _NUMERIC or not isinstance(raw, int) or raw in col.absent:
         return None
+    if col.value_map:
+        if raw not in col.value_map:
+            raise NoMeaningError(f"{col.name}: value {raw} has no meaning in the profile")
+        raw = col.value_map[raw]
     number: int | float = raw
     if col.scale_by is not None:
         factor = (row or {}).get(col.scale_by)
@@ -82,6 +93,8 @@ def field_value(col: Column, value: Value, row: Mapping[str, Value] | None = Non
         number = round(number * col.scale, 6)   # 0.01 * 191 is 1.9100000000000001
     if col.integer:
         number = int(number)
+    if col.as_float:
+        number = float(number)
     return number
 
 
@@ -117,7 +130,11 @@ def chassis(table: Table, fetched: Fetched) -> tuple[str | None, str | None] | N
 def build(profile: Profile, fetched: Fetched, base_tags: Mapping[str, str],
           time: datetime) -> Built:
     out = Built()
+    for table in profile.tables:
+        _build_table(out, table, fetched, base_tags, time)
     for group in profile.groups:
+        if group.unless is not None and group.unless in out.answered:
+            continue                    # the table said it better
         fields: dict[str, FieldValue] = {}
         for col in group.fields:
             value = fetched.scalars.get(col.oid)
@@ -125,18 +142,32 @@ def build(profile: Profile, fetched: Fetched, base_tags: Mapping[str, str],
                 _put(out, fields, col, value, None, group.measurement, "")
         if fields:
             out.answered.add(group.name)
-            out.samples.append(Sample(group.measurement, dict(base_tags), fields, time))
-    for table in profile.tables:
-        _build_table(out, table, fetched, base_tags, time)
+            _add_derived(fields, group.derived)
+            out.samples.append(Sample(group.measurement, {**base_tags, **group.tags},
+                                      fields, time))
     return out
+
+
+def _add_derived(fields: dict[str, FieldValue], derived: Sequence[Derived]) -> None:
+    for d in derived:
+        value = d.value(fields)
+        if value is not None:
+            fields[d.name] = value
 
 
 def _put(out: Built, fields: dict[str, FieldValue], col: Column, value: Value,
          row: Mapping[str, Value] | None, measurement: str, index: str) -> None:
-    number = field_value(col, value, row)
+    where = f"{col.name}{'.' + index if index else ''}"
+    try:
+        number = field_value(col, value, row)
+    except NoMeaningError:
+        out.bad_values.append(f"{where}: value {value[1]!r} has no meaning in the profile")
+        return
     if number is None:
-        if value[0] not in ber.EXCEPTION_TAGS:
-            out.bad_values.append(f"{col.name}{'.' + index if index else ''}: not a number")
+        if value[0] not in ber.EXCEPTION_TAGS and (
+                not isinstance(value[1], int) or value[1] not in col.absent):
+            why = value[1].reason if isinstance(value[1], ber.BadValue) else "not a number"
+            out.bad_values.append(f"{where}: {why}")
         return
     fields[col.name] = number
     if col.counter and isinstance(number, int):
@@ -157,6 +188,8 @@ def _build_table(out: Built, table: Table, fetched: Fetched, base_tags: Mapping[
     rows = _rows(table, fetched)
     if rows:
         out.answered.add(table.name)
+    cached = _cached(out, table, rows)
+    points: list[Sample] = []
     for index, row in sorted(rows.items(), key=lambda item: ber.decode_subids(item[0])):
         measurement = _measurement(table, row)
         if measurement is None:
@@ -175,12 +208,63 @@ def _build_table(out: Built, table: Table, fetched: Fetched, base_tags: Mapping[
                     tags[col.name] = shown
             else:
                 _put(out, fields, col, value, row, measurement, idx)
-        for d in table.derived:
-            num, den = fields.get(d.numerator), fields.get(d.denominator)
-            if isinstance(num, (int, float)) and isinstance(den, (int, float)) and den:
-                fields[d.name] = round(100.0 * num / den, 3)
+        rule = table.cache_rows
+        if rule is not None and cached and measurement == rule.measurement:
+            used = fields.get(rule.field)
+            if isinstance(used, int) and not isinstance(used, bool):
+                fields[rule.field] = max(0, used - cached)
+        _add_derived(fields, [d for d in table.derived if d.applies_to(measurement)])
         if fields:
-            out.samples.append(Sample(measurement, tags, fields, time))
+            points.append(Sample(measurement, tags, fields, time))
+    summary = table.summary
+    if summary is not None:
+        made = _summarise(summary, [p for p in points
+                                    if p.measurement == summary.measurement], base_tags, time)
+        if summary.replaces_rows:
+            points = [p for p in points if p.measurement != summary.measurement]
+        points += made
+    out.samples += points
+
+
+def _cached(out: Built, table: Table, rows: Mapping[bytes, Mapping[str, Value]]) -> int:
+    """What the table's cache rows hold, in the subtracted field's unit (see CacheRows)."""
+    rule = table.cache_rows
+    if rule is None:
+        return 0
+    column, used = table.column(rule.column), table.column(rule.field)
+    total = 0
+    for index, row in rows.items():
+        name, value = row.get(rule.column), row.get(rule.field)
+        if name is None or value is None or not rule.names(tag_value(column, name)):
+            continue
+        number = field_value(used, value, row)
+        if isinstance(number, int):
+            total += number
+        else:
+            out.bad_values.append(f"{rule.field}.{index_text(index)}: not a number")
+    return total
+
+
+def _summarise(summary: Summary, points: Sequence[Sample], base_tags: Mapping[str, str],
+               time: datetime) -> list[Sample]:
+    fields: dict[str, FieldValue] = {}
+    for name in summary.mean:
+        values = _numbers(points, name)
+        if values:
+            fields[name] = round(sum(values) / len(values), 3)
+    for name in summary.sum:
+        values = _numbers(points, name)
+        if values:
+            fields[name] = sum(values)
+    _add_derived(fields, summary.derived)
+    if not fields:
+        return []
+    return [Sample(summary.measurement, {**base_tags, **summary.tags}, fields, time)]
+
+
+def _numbers(points: Sequence[Sample], name: str) -> list[int | float]:
+    return [v for p in points if isinstance(v := p.fields.get(name), (int, float))
+            and not isinstance(v, bool)]
 
 
 def _measurement(table: Table, row: Mapping[str, Value]) -> str | None:

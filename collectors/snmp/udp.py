@@ -16,6 +16,8 @@ from collectors.snmp import ber
 from collectors.snmp.errors import PollBudgetSpentError, SnmpTimeoutError
 from collectors.snmp.target import Address, address_text
 
+_JITTER = 0.005     # seconds: loop time read twice for "the same moment"
+
 
 class _Exchange:
     """One outstanding request: its message, the attempts left, the future it resolves."""
@@ -47,17 +49,20 @@ class _Exchange:
     def send(self) -> None:
         loop = self.dispatcher.loop
         remaining = self.deadline - loop.time()
+        if self.attempts_left <= 0 and not self.cut_by_deadline:
+            # Every attempt waited its whole timeout, even when the poll's time ends at
+            # the same moment (a budget of exactly timeout x attempts): the device's.
+            self._fail(SnmpTimeoutError(f"no answer from {address_text(self.address)}"))
+            return
         if self.cut_by_deadline or remaining <= 0:
             # The poll's time ran out, not the device's attempts: say which.
             self._fail(PollBudgetSpentError(
                 f"{address_text(self.address)}: the poll's time ran out while a request waited"))
             return
-        if self.attempts_left <= 0:
-            self._fail(SnmpTimeoutError(f"no answer from {address_text(self.address)}"))
-            return
         self.attempts_left -= 1
         self.dispatcher.sendto(self.message, self.address)
-        self.cut_by_deadline = remaining < self.attempt_timeout
+        # A wait shorter than an attempt by more than the clock's jitter was cut short.
+        self.cut_by_deadline = remaining < self.attempt_timeout - _JITTER
         # Retry from a timer callback rather than a loop of awaits: one future per request.
         self.timer = loop.call_later(min(self.attempt_timeout, remaining), self.send)
 

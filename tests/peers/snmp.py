@@ -209,18 +209,30 @@ def only(result: PollResult, measurement: str) -> list:
 @contextlib.contextmanager
 def running_snmpsim() -> Iterator[int]:
     """One snmpsim process answering every recording on 127.0.0.2..7; yields the port."""
+    files = {rec.name: rec.read_bytes() for rec in DATA.glob("*.snmprec")}
+    hosts = sorted({addr for addr, _ in RECORDINGS.values()})
+    probes = [(host, name) for name, (host, _) in RECORDINGS.items()]
+    with serving_snmprec(files, hosts, probes) as port:
+        yield port
+
+
+@contextlib.contextmanager
+def serving_snmprec(files: Mapping[str, bytes], hosts: Sequence[str],
+                    probes: Sequence[tuple[str, str]]) -> Iterator[int]:
+    """snmpsim serving `files` (name -> .snmprec bytes; the community is the name without
+    .snmprec) on every host, one free port; waits until each (host, community) of
+    `probes` answers; yields the port."""
     if not SNMPSIM.exists():
         raise RuntimeError("snmpsim is not installed: run tests/setup.sh")
     # Readable by nobody (snmpsim drops to it): not under pytest's 0700 tmp root.
     data = Path(tempfile.mkdtemp(prefix="lifeline-snmprec-"))
     cache = Path(tempfile.mkdtemp(prefix="lifeline-snmpsim-cache-"))
-    for rec in DATA.glob("*.snmprec"):
-        shutil.copy(rec, data / rec.name)
+    for name, content in files.items():
+        (data / name).write_bytes(content)
     os.chmod(data, 0o755)
     for f in data.iterdir():
         os.chmod(f, 0o644)
     os.chmod(cache, 0o777)
-    hosts = sorted({addr for addr, _ in RECORDINGS.values()})
     port = free_udp_port(hosts)
     # Order matters: endpoints after --v3-engine-id and --data-dir, or they never answer.
     cmd = [str(SNMPSIM), "--v3-engine-id", SIM_ENGINE_ID, "--v3-user", SIM_USER,
@@ -232,8 +244,9 @@ def running_snmpsim() -> Iterator[int]:
     log = cache.parent / f"{cache.name}.log"
     proc = subprocess.Popen(cmd, stdout=log.open("wb"), stderr=subprocess.STDOUT)
     try:
-        for name, (host, _) in RECORDINGS.items():
-            _wait_until_answering(proc, f"{host}:{port}", name, log)
+        for host, name in probes:
+            # snmpsim indexes a big recording on first use: give it time.
+            _wait_until_answering(proc, f"{host}:{port}", name, log, limit=60.0)
         yield port
     finally:
         stop(proc)

@@ -55,7 +55,8 @@ def test_unreachable_is_an_outage_and_nothing_else_is_checked():
 
 def test_reachable_clears_the_outage_and_checks_only_present_measurements():
     ev = rules.poll(result(s("lifeline_poll", up=1)), dev(), T, NOW, SEOUL)
-    assert ev.active == () and ev.checked == {"device_down"}
+    assert ev.active == ()
+    assert ev.checked == {"device_down", "device_bad_answer", "profile_no_data"}
 
 
 @pytest.mark.parametrize("hours,at,counted", [
@@ -190,3 +191,45 @@ def test_thresholds_precedence_device_over_category_over_config():
     assert table.for_device(dev(id="k", category="kiosk")).outage_polls == 2
     own = dev(id="k2", category="kiosk", thresholds=(("outage_polls", 5),))
     assert table.for_device(own).outage_polls == 5 and table.for_device(own).disk_percent == 80
+
+
+@pytest.mark.parametrize("placeholder", ["CHASSIS", "", " unknown "])
+def test_a_placeholder_model_or_serial_is_no_drift(placeholder: str):
+    d = dev(model="C9500", serial="SN1")
+    said = Identity(model=placeholder, serial=placeholder)
+    r = PollResult(device_id="d1", code=ResultCode.SUCCESS, started=NOW, duration=0.1,
+                   identity=said)
+    ev = rules.poll(r, d, T, NOW, SEOUL)
+    assert "drift" in ev.checked and ev.active == ()
+
+
+@pytest.mark.parametrize("code", [ResultCode.BAD_RESPONSE, ResultCode.AUTH_FAILURE])
+def test_a_device_that_answers_badly_is_a_finding_and_never_ends_an_outage(code):
+    ev = rules.poll(result(code=code), dev(), T, NOW, SEOUL)
+    assert "device_down" not in ev.checked          # an outage stays as it is
+    [condition] = ev.active
+    assert condition.rule == "device_bad_answer" and condition.for_seconds == T.bad_answer_for
+
+
+def test_an_answer_without_the_profiles_data_is_a_finding():
+    r = PollResult(device_id="d1", code=ResultCode.NO_SUCH_OBJECT, started=NOW, duration=0.1,
+                   error="answered, but has no ups (ups profile)")
+    ev = rules.poll(r, dev(), T, NOW, SEOUL)
+    assert "device_down" not in ev.checked and "device_bad_answer" in ev.checked
+    [condition] = ev.active
+    assert condition.rule == "profile_no_data" and "has no ups" in condition.summary
+
+
+def test_a_failed_http_check_is_http_check_failed_only():
+    d = dev(poll=PollSpec(protocol="http", url="http://127.0.0.1/"))
+    ev = rules.poll(result(code=ResultCode.BAD_RESPONSE), d, T, NOW, SEOUL)
+    assert {c.rule for c in ev.active} == {"http_check_failed"}
+
+
+def test_a_vendor_replace_battery_indicator_is_battery_bad():
+    ev = rules.poll(result(s("ups", output_source=3, battery_replace_needed=1)), dev(), T, NOW,
+                    SEOUL)
+    assert set(active(ev)) == {("ups_battery_bad", "")}
+    fine = rules.poll(result(s("ups", output_source=3, battery_replace_needed=0)), dev(), T,
+                      NOW, SEOUL)
+    assert fine.active == () and "ups_battery_bad" in fine.checked

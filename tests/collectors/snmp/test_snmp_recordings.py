@@ -82,11 +82,20 @@ def test_32_bit_counter_wrap_gives_a_positive_rate(snmpsim: int) -> None:
 def test_firewall_has_interfaces_cpu_and_memory(two_rounds) -> None:
     r = two_rounds[1]["firewall"]
     assert len(only(r, "interface")) == 4
-    assert sorted(s.fields["usage_active"] for s in only(r, "cpu")) == [40, 70]
+    cpus = {s.tags["cpu"]: s.fields for s in only(r, "cpu")}
+    # hrProcessorLoad is an INTEGER; stored as a float, as the host collector stores it,
+    # with Telegraf's whole-machine row (the mean) that the CPU alert reads.
+    assert cpus == {"196608": {"usage_active": 40.0, "usage_idle": 60.0},
+                    "196609": {"usage_active": 70.0, "usage_idle": 30.0},
+                    "cpu-total": {"usage_active": 55.0, "usage_idle": 45.0}}
+    assert all(type(v) is float for fields in cpus.values() for v in fields.values())
     [mem] = only(r, "mem")
-    assert mem.fields == {"total": 2_048_000_000, "used": 1_536_000_000, "used_percent": 75.0}
+    assert mem.fields == {"total": 2_048_000_000, "used": 1_536_000_000,
+                          "available": 512_000_000, "used_percent": 75.0,
+                          "available_percent": 25.0}
     [disk] = only(r, "disk")
     assert disk.tags["path"] == "/" and disk.fields["used_percent"] == 40.0
+    assert disk.fields["free"] == disk.fields["total"] - disk.fields["used"]
     # "Virtual memory" is neither RAM nor a fixed disk: routed nowhere.
     assert not any(s.tags.get("path") == "Virtual memory" for s in r.samples)
 
