@@ -9,7 +9,9 @@ failure.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import traceback
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as installed_version
@@ -86,6 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Set to 1 to get the traceback of an unexpected error (for a bug report) as well.
+DEBUG_ENV = "LIFELINE_DEBUG"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -95,3 +101,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:          # `lifeline inventory ... | head`
         sys.stderr.close()
         return EXIT_OK
+    except Exception as exc:         # a bug of ours: one line, never a traceback
+        return _unexpected(args.command, exc)
+
+
+def _unexpected(command: str, exc: Exception) -> int:
+    """A command that failed in a way it does not handle: says so in one line (the
+    exception's type only: its text may hold a value that is not ours to print) and exits
+    2, the runtime-failure code; LIFELINE_DEBUG=1 adds the traceback for a bug report."""
+    print(f"lifeline {command}: internal error ({type(exc).__name__}); "
+          f"run again with {DEBUG_ENV}=1 for the details and report it", file=sys.stderr)
+    if os.environ.get(DEBUG_ENV) == "1":
+        traceback.print_exception(exc)
+    return EXIT_RUNTIME

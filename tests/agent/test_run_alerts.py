@@ -75,3 +75,34 @@ def test_outage_fires_once_across_a_restart_and_recovers(
     assert firing["labels"]["site"] == "district-hall"
     status = second.status() or {}
     assert status["alerts"]["delivery"], status["alerts"]
+
+
+def test_an_answer_without_the_profiles_data_is_a_finding_and_never_ends_an_outage(
+        tmp_path: Path, own_snmpd: Peer, hook: WebhookPeer) -> None:
+    """Issue 12 (2): a UPS whose card answers but has no UPS-MIB (here: net-snmp polled
+    with the ups profile) is not healthy. It raises profile_no_data, and an outage that
+    was firing stays firing: an answer Lifeline cannot use is no recovery."""
+    alerts = ("alerts:\n  thresholds: {outage_polls: 2, bad_answer_for: 1s}\n  channels:\n"
+              f"    - {{name: hook, type: webhook, url: \"{hook.url()}\", group_wait: 0s, "
+              "group_interval: 0s, retry_initial: 1s}\n"
+              "  routes:\n    - {match: {}, channels: [hook]}\n")
+    devices = snmp_devices_yaml(own_snmpd.address, 1, prefix="ups", profile="ups",
+                                category="ups")
+    config = agent_config(tmp_path, devices, top_extra=alerts)
+    os.kill(own_snmpd.proc.pid, signal.SIGSTOP)              # silent from the start
+    agent = AgentProcess(config).start()
+    try:
+        agent.wait_for("the outage notice", lambda: any(
+            a["event"] == "firing" for a in _notices(hook, "ups-0", "device_down")))
+        os.kill(own_snmpd.proc.pid, signal.SIGCONT)          # answers again, without UPS data
+        agent.wait_for("the finding", lambda: any(
+            a["event"] == "firing" for a in _notices(hook, "ups-0", "profile_no_data")))
+        polls = (agent.status() or {})["devices"]["ups-0"]["polls"]
+        agent.wait_polls("ups-0", polls + 3)                 # and keeps answering so
+    finally:
+        assert agent.stop() == 0, agent.log()
+    assert [a["event"] for a in _notices(hook, "ups-0", "device_down")] == ["firing"]
+    [finding] = _notices(hook, "ups-0", "profile_no_data")
+    assert "has no ups" in finding["annotations"]["summary"]
+    device = (agent.status() or {})["devices"]["ups-0"]
+    assert device["failures"] == device["polls"]            # never counted as healthy

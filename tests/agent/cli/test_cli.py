@@ -81,3 +81,23 @@ def test_version_is_the_installed_distributions() -> None:
     result = run_lifeline("--version")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"lifeline {version('lifeline')}"
+
+
+def test_an_unexpected_error_is_one_line_and_exit_2(monkeypatch, capsys) -> None:
+    """A bug in a command never prints a traceback, nor the exception's text (it may hold
+    a value that is not ours to print); LIFELINE_DEBUG=1 adds the traceback."""
+    from agent import cli
+    from agent.cli import validate
+
+    def broken(args) -> int:
+        raise RuntimeError("community s3cr3t")
+
+    monkeypatch.setattr(validate, "run", broken)
+    monkeypatch.delenv("LIFELINE_DEBUG", raising=False)
+    assert cli.main(["validate", "nothing.yaml"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "internal error (RuntimeError)" in err
+    assert "s3cr3t" not in err and "Traceback" not in err
+    monkeypatch.setenv("LIFELINE_DEBUG", "1")
+    assert cli.main(["validate", "nothing.yaml"]) == 2
+    assert "Traceback" in capsys.readouterr().err
