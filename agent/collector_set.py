@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from collectors.base import Collector
 from collectors.host import HostCollector
 from collectors.http.collector import HttpCollector
+from collectors.icmp import IcmpCollector
 from collectors.snmp import SnmpCollector
+from collectors.tcp import TcpCollector
 from inventory.model import Config, Device
 
 # protocol -> collector factory: one collector per protocol per run, closed at the end.
@@ -20,6 +22,8 @@ FACTORIES: dict[str, Callable[[Config], Collector]] = {
     "snmp": SnmpCollector.from_config,
     "http": HttpCollector.from_config,
     "host": HostCollector.from_config,
+    "icmp": IcmpCollector.from_config,
+    "tcp": TcpCollector.from_config,
 }
 
 

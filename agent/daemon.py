@@ -42,6 +42,7 @@ from agent.status import AgentStatus
 from agent.write_failures import WriteFailures
 from agent.writer import SinkWriter
 from alerts.evaluation.store import DB_NAME as ALERTS_DB
+from collectors.icmp import check_permission
 from config.sqlite import DamagedDatabase, SchemaError
 from inventory.model import Config
 
@@ -149,6 +150,7 @@ class Agent:
         cannot open (a spool another agent holds, a store a newer Lifeline wrote, a port in
         use, a full disk) is a StartError; what did open is closed again."""
         state_dir = self.config.agent.state_dir
+        _check_icmp(self.config)
         try:
             with _naming(store_path(self.config)):
                 await self._writer.open(self.config)
@@ -178,6 +180,16 @@ class Agent:
         if self._endpoint is not None:
             self._endpoint.stop()
         log.info("agent stopped")
+
+
+def _check_icmp(config: Config) -> None:
+    """Pinging needs a raw socket (root, CAP_NET_RAW) or the unprivileged ping sockets
+    `net.ipv4.ping_group_range` allows. Without either, every camera would be reported
+    down: refuse to start, saying what to grant."""
+    if any(d.poll is not None and d.poll.protocol == "icmp" for d in config.devices):
+        problem = check_permission()
+        if problem is not None:
+            raise StartError(f"devices poll with protocol icmp, but {problem}")
 
 
 @contextmanager

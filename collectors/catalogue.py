@@ -2,7 +2,8 @@
 
 `collectors/metrics.csv` is the committed catalogue; tests check that it equals what the
 collectors declare (the SNMP profiles, `collectors.host.ENTRIES`,
-`collectors.http.catalogue.ENTRIES`, plus `lifeline_poll`) and that nothing undeclared is
+`collectors.http.catalogue.ENTRIES`, `collectors.icmp.ENTRIES`, `collectors.tcp.ENTRIES`,
+plus `lifeline_poll`) and that nothing undeclared is
 ever emitted. A field `*` declares a measurement whose numeric fields come from the device
 (the `kiosk` health JSON). `collectors/README.md`'s Metrics section is generated from it.
 The record the collectors declare with is `collectors.catalogue_entry.Entry`.
@@ -21,7 +22,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from collectors import host
+from collectors import host, icmp, tcp
 from collectors.base import Sample
 from collectors.catalogue_entry import ANY_FIELD, Entry, MeasurementTags, add_tags
 from collectors.http import catalogue as http
@@ -41,7 +42,8 @@ def declared() -> tuple[list[Entry], MeasurementTags]:
     profiles = load_profiles()
     found = {(e.measurement, e.field): e for e in from_profiles(profiles)}
     tags = tags_of(profiles)
-    for entries, more_tags in ((host.ENTRIES, host.TAGS), (http.ENTRIES, http.TAGS)):
+    for entries, more_tags in ((host.ENTRIES, host.TAGS), (http.ENTRIES, http.TAGS),
+                               (icmp.ENTRIES, icmp.TAGS), (tcp.ENTRIES, tcp.TAGS)):
         for e in entries:
             found.setdefault((e.measurement, e.field), e)
         for measurement, names in more_tags.items():

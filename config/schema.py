@@ -13,7 +13,15 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from config.dates import EARLIEST, LATEST, in_window, outside_window
@@ -25,7 +33,7 @@ from config.expectations import ExpectationError, parse
 # (config/schema_errors.py words every other error itself).
 OWN_ERRORS = frozenset({
     "bad_address", "bad_expectation", "bad_regex", "bad_url", "date_out_of_range",
-    "inline_secret",
+    "inline_secret", "not_for_protocol", "port_needed", "port_not_allowed",
     "missing_address", "missing_email", "missing_secret", "missing_url", "missing_user",
     "not_a_date", "not_a_duration", "not_a_year", "not_loopback", "not_whole",
     "priv_without_auth", "two_sources", "years_and_rules"})
@@ -108,6 +116,9 @@ Duration = Annotated[float, BeforeValidator(_duration), Field(gt=0)]
 Delay = Annotated[float, BeforeValidator(_duration), Field(ge=0)]   # a wait that may be 0s
 Count = Annotated[int, BeforeValidator(_whole)]
 Text = Annotated[str, BeforeValidator(_text)]
+# Bytes on the wire (tcp `send`): kept exactly, trailing "\r\n" and all.
+RawText = Annotated[str, StringConstraints(strip_whitespace=False, min_length=1,
+                                           max_length=4096)]
 OptText = Annotated[str | None, BeforeValidator(_text)]
 Identifier = Annotated[str, BeforeValidator(_text),
                        Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$", max_length=128)]
@@ -301,8 +312,13 @@ def _expectation(value: Any) -> Any:
 JsonExpectation = Annotated[str, BeforeValidator(_expectation)]
 
 
+# Keys that mean something for one protocol only: given for another, they are an error
+# rather than silently ignored.
+PROTOCOL_ONLY = {"count": "icmp", "ping_interval": "icmp", "send": "tcp"}
+
+
 class PollIn(Strict):
-    protocol: Literal["snmp", "http", "host"]
+    protocol: Literal["snmp", "http", "host", "icmp", "tcp"]
     address: OptText = None
     url: OptText = None
     credentials: OptText = None
@@ -320,6 +336,9 @@ class PollIn(Strict):
     follow_redirects: bool = True
     verify_tls: bool = True
     monitored_interfaces: list[Text] = []
+    count: Count | None = Field(None, ge=1, le=100)         # icmp: echo requests per poll
+    ping_interval: Duration | None = None                   # icmp: between echo requests
+    send: RawText | None = None                             # tcp: written after connecting
 
     @field_validator("expect_regex")
     @classmethod
@@ -338,12 +357,29 @@ class PollIn(Strict):
             raise invalid("missing_address", "an snmp poll needs an address")
         if self.protocol == "http" and not self.url:
             raise invalid("missing_url", "an http poll needs a url")
+        if self.protocol in ("icmp", "tcp") and not self.address:
+            article = "an" if self.protocol == "icmp" else "a"
+            raise invalid("missing_address", "{article} {protocol} poll needs an address",
+                          article=article, protocol=self.protocol)
+        port = _port_of(self.address)
+        if self.protocol == "tcp" and port is None:
+            raise invalid("port_needed", "a tcp poll needs host:port, e.g. 127.0.0.1:554 "
+                          "(RTSP), got {value}", value=self.address)
+        if self.protocol == "icmp" and port is not None:
+            raise invalid("port_not_allowed", "an icmp poll pings a host: no port "
+                          "(IPv6 as [::1] or ::1), got {value}", value=self.address)
+        for key, protocol in PROTOCOL_ONLY.items():
+            if getattr(self, key) is not None and self.protocol != protocol:
+                raise invalid("not_for_protocol", "{key} is for protocol {protocol} only",
+                              key=key, protocol=protocol)
         return self
 
     @field_validator("address")
     @classmethod
     def _address(cls, value: str | None) -> str | None:
-        match = re.fullmatch(r"(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+)(?::(\d{1,5}))?", value or "")
+        match = _ADDRESS.fullmatch(value or "")
+        if value is not None and _bare_ipv6(value):
+            return value
         if value is not None and (match is None or not 0 < int(match[2] or 1) < 65536):
             raise invalid("bad_address",
                           "not a host[:port] address: {value} (IPv6 as [::1]:161)", value=value)
@@ -355,6 +391,24 @@ class PollIn(Strict):
         if value is not None and not re.match(r"^https?://[^/\s]+", value):
             raise invalid("bad_url", "not an http(s) URL: {value}", value=value)
         return value
+
+
+_ADDRESS = re.compile(r"(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+)(?::(\d{1,5}))?")
+
+
+def _bare_ipv6(text: str) -> bool:
+    """`::1`, `fd00::5`: an IPv6 address written without brackets (and so without port)."""
+    try:
+        return ipaddress.ip_address(text).version == 6
+    except ValueError:
+        return False
+
+
+def _port_of(address: str | None) -> int | None:
+    if not address or _bare_ipv6(address):
+        return None
+    match = _ADDRESS.fullmatch(address)
+    return int(match[2]) if match and match[2] else None
 
 
 class VendorDatesIn(Strict):
@@ -387,6 +441,9 @@ class ThresholdsIn(Strict):
     host_for: Delay | None = None
     http_for: Delay | None = None
     http_slow_seconds: float | None = Field(None, gt=0)
+    ping_for: Delay | None = None
+    ping_loss_percent: float | None = Field(None, ge=0, le=100)
+    ping_latency_ms: float | None = Field(None, gt=0)
     kiosk_for: Delay | None = None
     kiosk_toner_percent: float | None = Field(None, ge=0, le=100)
     cert_days: Count | None = Field(None, ge=0)

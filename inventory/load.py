@@ -29,6 +29,8 @@ from config.model import Credentials, HttpCredentials, SnmpCredentials
 from config.source import LocatedDocument
 from inventory.hours import HoursError, OperatingHours
 from inventory.model import (
+    PING_COUNT,
+    PING_INTERVAL,
     Category,
     Config,
     Criticality,
@@ -212,7 +214,15 @@ def _check_device(doc: LocatedDocument, where: Path_, device: schema.DeviceIn,
 def _check_poll(doc: LocatedDocument, where: Path_, poll: schema.PollIn,
                 credentials: dict[str, Credentials | Invalid]) -> Iterator[Problem]:
     attempts = poll.retries + 1
-    if poll.timeout * attempts >= poll.interval:
+    if poll.protocol == "icmp":
+        spec = _poll(poll)
+        if spec.deadline >= poll.interval:
+            yield doc.problem((*where, "timeout"),
+                              f"a ping takes (count - 1) x ping_interval + timeout = "
+                              f"{spec.deadline:g}s, not less than its interval "
+                              f"{poll.interval:g}s: lower count, ping_interval or timeout, "
+                              "or raise interval")
+    elif poll.timeout * attempts >= poll.interval:
         yield doc.problem((*where, "timeout"),
                           f"one request can take timeout x attempts = {poll.timeout:g}s x "
                           f"{attempts} = {poll.timeout * attempts:g}s, not less than its "
@@ -279,7 +289,10 @@ def _device(doc: LocatedDocument, index: int, d: schema.DeviceIn) -> Device:
 
 
 def _split_address(address: str, default_port: int | None) -> tuple[str, int | None]:
-    """'127.0.0.1:161' -> ('127.0.0.1', 161); '[::1]:1161' -> ('::1', 1161)."""
+    """'127.0.0.1:161' -> ('127.0.0.1', 161); '[::1]:1161' -> ('::1', 1161); '::1' (an
+    IPv6 address without brackets, as an icmp poll may give it) -> ('::1', default)."""
+    if address.count(":") > 1 and not address.startswith("["):
+        return address, default_port
     if address.startswith("["):
         host, _, rest = address[1:].partition("]")
         return host, int(rest[1:]) if rest.startswith(":") else default_port
@@ -299,4 +312,8 @@ def _poll(p: schema.PollIn) -> PollSpec:
                     expect_json=tuple(parse_expectation(text) for text in p.expect_json),
                     headers=tuple(p.headers.items()),
                     body=p.body, follow_redirects=p.follow_redirects, verify_tls=p.verify_tls,
-                    monitored_interfaces=tuple(p.monitored_interfaces))
+                    monitored_interfaces=tuple(p.monitored_interfaces),
+                    count=p.count if p.count is not None else PING_COUNT,
+                    ping_interval=(p.ping_interval if p.ping_interval is not None
+                                   else PING_INTERVAL),
+                    send=p.send)

@@ -36,15 +36,17 @@ _CRITICALITY_ORDER = [Criticality.CRITICAL, Criticality.HIGH, Criticality.NORMAL
 # The share of its interval one whole poll may use: the rest keeps a slow poll from
 # running into the next one, which the scheduler would skip.
 POLL_BUDGET_SHARE = 0.8
+PING_COUNT = 3                  # echo requests per ICMP poll, by default
+PING_INTERVAL = 1.0             # seconds between them
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PollSpec:
     """How and how often a device is polled. Durations are in seconds."""
 
-    protocol: Literal["snmp", "http", "host"]
-    address: str | None = None          # host[:port] for SNMP; None for the local host
-    port: int | None = None
+    protocol: Literal["snmp", "http", "host", "icmp", "tcp"]
+    address: str | None = None          # the host (name or IP, IPv6 without brackets)
+    port: int | None = None             # SNMP (161 by default) and TCP
     url: str | None = None              # for HTTP checks
     credentials: str | None = None      # a key of Config.credentials
     profile: str = "auto"               # SNMP profile name; auto: chosen by sysObjectID
@@ -61,11 +63,17 @@ class PollSpec:
     follow_redirects: bool = True       # HTTP: at most 10 redirects
     verify_tls: bool = True
     monitored_interfaces: tuple[str, ...] = ()  # ifName/ifDescr of uplinks that alert when down
+    count: int = PING_COUNT             # ICMP: echo requests per poll
+    ping_interval: float = PING_INTERVAL    # ICMP: seconds between echo requests
+    send: str | None = None             # TCP: written once connected (expect_* read back)
 
     @property
     def deadline(self) -> float:
         """The longest one request may take: every attempt timing out. An HTTP check
-        (one request) and the local host's gathering end by it."""
+        (one request) and the local host's gathering end by it; a ping (no retries: its
+        `count` echoes are the attempts) ends `timeout` after its last echo request."""
+        if self.protocol == "icmp":
+            return (self.count - 1) * self.ping_interval + self.timeout
         return self.timeout * (self.retries + 1)
 
     @property

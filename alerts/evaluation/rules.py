@@ -27,6 +27,9 @@ clock: the `for` durations, counting and notifying live in alerts/evaluation/sta
 | http_check_failed    | http      | the check answered wrongly (status, text, result_code)    |
 | http_slow            | http      | response_time over `http_slow_seconds`                    |
 | http_cert_expiring   | http      | TLS certificate expires within `cert_days`                |
+| ping_packet_loss     | ping      | echoes lost over `ping_loss_percent` (some answered: all  |
+|                      |           | lost is device_down), sustained `ping_for`                |
+| ping_latency_high    | ping      | average round trip over `ping_latency_ms` for `ping_for`  |
 | kiosk_paper_out      | outage    | kiosk health: printer paper out (open hours only)         |
 | kiosk_printer_error  | outage    | kiosk health: printer in error (jam, fault, offline)      |
 | kiosk_card_reader_fault | outage | kiosk health: card reader not ok                          |
@@ -152,6 +155,7 @@ def poll(result: PollResult, device: Device, t: Thresholds, now: datetime,
     _ups(b, t, by_measurement)
     _host(b, t, by_measurement)
     _http(b, device, t, result, by_measurement.get("http_response", []))
+    _ping(b, t, by_measurement.get("ping", []))
     _kiosk(b, device, t, by_measurement.get("kiosk", []), is_open(device, now, zone))
     _drift(b, device, result)
     return b.done()
@@ -331,6 +335,29 @@ def _http(b: _Builder, device: Device, t: Thresholds, result: PollResult,
                   else f"TLS certificate expires in {days:.0f} days",
                   "TLS 인증서 만료됨" if expired else f"TLS 인증서 {days:.0f}일 후 만료",
                   value=days, repeat=max(t.repeat, 86400.0))
+
+
+# ---- ping (Telegraf's ping) -------------------------------------------------------------
+
+def _ping(b: _Builder, t: Thresholds, rows: list[Sample]) -> None:
+    """Loss and latency of a ping that was answered at all (every echo lost is an
+    unreachable result, `device_down`'s). Sustained `ping_for`: one lost echo in a
+    poll of three is a third lost, and must not page anyone by itself."""
+    if not rows:
+        return
+    b.check("ping_packet_loss", "ping_latency_high")
+    f = rows[0].fields
+    loss, average = _num(f.get("percent_packet_loss")), _num(f.get("average_response_ms"))
+    if loss is not None and loss > t.ping_loss_percent:
+        b.add("ping_packet_loss", "ping", Severity.WARNING,
+              f"{loss:.0f}% of echo requests lost (over {t.ping_loss_percent:g}%)",
+              f"핑 손실률 {loss:.0f}% (기준 {t.ping_loss_percent:g}%)",
+              for_seconds=t.ping_for, value=loss)
+    if average is not None and average > t.ping_latency_ms:
+        b.add("ping_latency_high", "ping", Severity.WARNING,
+              f"round trip {average:.0f} ms (over {t.ping_latency_ms:g} ms)",
+              f"응답 지연 {average:.0f} ms (기준 {t.ping_latency_ms:g} ms)",
+              for_seconds=t.ping_for, value=average)
 
 
 # ---- kiosk health (profile: kiosk) -----------------------------------------------------

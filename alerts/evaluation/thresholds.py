@@ -38,6 +38,9 @@ class Thresholds:
     host_for: float = 0.0                 # disk and memory
     http_for: float = 60.0                # a failing or slow check this long
     http_slow_seconds: float = 2.0
+    ping_for: float = 300.0               # packet loss or latency sustained this long
+    ping_loss_percent: float = 20.0       # more echoes lost than this (all lost: device_down)
+    ping_latency_ms: float = 200.0        # average round trip above this
     kiosk_for: float = 60.0               # a kiosk fault (paper out, printer, card reader)
     kiosk_toner_percent: float = 10.0     # kiosk toner below this percent
     cert_days: int = 30                   # TLS certificate expiring within this many days
