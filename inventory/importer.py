@@ -28,6 +28,13 @@ Rules worth knowing:
   sheet, and a Korean 관리번호 is kept in `tags.asset_no`.
 * CSV is read as UTF-8 (with or without BOM), else CP949, which Korean Excel writes by
   default; the encoding used is reported. Comma, tab or semicolon separated.
+* An address column (관리IP, IP주소) makes a row a watched device: `poll: {protocol,
+  address}`, the protocol from a 점검방식/protocol column, else the category's default
+  (`DEFAULT_PROTOCOLS`: cameras, access points, phones and signage are pinged; the caller
+  may change them). Only `icmp` and `tcp` (address host:port, e.g. RTSP 554) come from a
+  sheet: SNMP needs credentials and HTTP a URL, which are written in YAML. An address in
+  a category without a protocol is kept as `tags.address`, with a warning. A 상위장비
+  (parent) column gives the switch a device hangs off.
 """
 from __future__ import annotations
 
@@ -36,6 +43,7 @@ import csv
 import difflib
 import functools
 import io
+import ipaddress
 import re
 import unicodedata
 import zipfile
@@ -81,7 +89,16 @@ FIELD_HEADERS: dict[str, tuple[str, ...]] = {
     "quantity": ("수량", "qty", "quantity", "count"),
     "criticality": ("중요도", "criticality"),
     "notes": ("비고", "notes", "note", "remarks", "memo"),
+    "address": ("관리ip", "ip주소", "ip", "ipaddress", "관리주소", "address", "ipv4", "ip어드레스"),
+    "protocol": ("점검방식", "감시방식", "protocol", "pollprotocol"),
+    "parent": ("상위장비", "연결장비", "상위스위치", "연결스위치", "parent", "uplink"),
 }
+# Categories watched by default when a row has an address: the large fleets with no
+# SNMP an operator would poll (the district's 604 cameras, its APs, phones, signage).
+DEFAULT_PROTOCOLS: Mapping[str, str] = {"cctv_camera": "icmp", "wifi_ap": "icmp",
+                                        "ip_phone": "icmp", "signage": "icmp"}
+IMPORTED_PROTOCOLS = ("icmp", "tcp")
+_HOST = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 # Understood and deliberately not imported: row numbers and values Lifeline derives.
 IGNORED_HEADERS = ("연번", "순번", "번호", "no", "no.", "경과연수", "경과년수", "yearselapsed")
 REQUIRED = (("category", "구분 (category)"), ("name", "품명 (name)"))
@@ -414,7 +431,8 @@ def _cell(row: list[Any], columns: Mapping[str, _Column], name: str) -> Any:
 
 
 def _read_row(ctx: _RowContext, row: list[Any], index: _CategoryIndex,
-              categories: Mapping[str, Category]) -> dict[str, Any] | None:
+              categories: Mapping[str, Category],
+              protocols: Mapping[str, str]) -> dict[str, Any] | None:
     """One device entry, or None when the row has problems (recorded in `ctx`)."""
     before = len(ctx.problems)
     get = functools.partial(_cell, row, ctx.columns)       # get("quantity"): the cell
@@ -455,7 +473,53 @@ def _read_row(ctx: _RowContext, row: list[Any], index: _CategoryIndex,
     notes = _notes(ctx, get("notes"), get, acquired)
     if notes:
         entry["notes"] = notes
+    if (parent := _text(get("parent"))) is not None:
+        entry["parent"] = parent
+    _watch(ctx, entry, get, protocols)
     return entry if len(ctx.problems) == before else None
+
+
+def _watch(ctx: _RowContext, entry: dict[str, Any], get: Cells,
+           protocols: Mapping[str, str]) -> None:
+    """`poll` from the address and protocol cells (or the category's default protocol)."""
+    address = _text(get("address"))
+    written = _text(get("protocol"))
+    if address is None:
+        if written is not None:
+            ctx.problem("protocol", "a protocol without an address (관리IP)")
+        return
+    protocol = written.lower() if written is not None else protocols.get(entry["category"])
+    if protocol is None:
+        entry["tags"] = {**entry.get("tags", {}), "address": address}
+        ctx.warnings.append(f"{ctx.file}: row {ctx.row}: category {entry['category']} has no "
+                            f"default protocol: the address is kept as tags.address, not polled")
+        return
+    if protocol not in IMPORTED_PROTOCOLS:
+        ctx.problem("protocol", f"{written!r}: only icmp or tcp come from a sheet (snmp needs "
+                                "credentials, http a url: write those in YAML)")
+        return
+    problem = _address_problem(address, protocol)
+    if problem:
+        ctx.problem("address", problem)
+        return
+    entry["poll"] = {"protocol": protocol, "address": address}
+
+
+def _address_problem(address: str, protocol: str) -> str | None:
+    host, port = address, None
+    if address.count(":") == 1 or address.startswith("["):
+        host, _, port = address.rpartition(":")
+        host = host.strip("[]")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        if not _HOST.fullmatch(host):
+            return f"not an IP address or host name: {address!r}"
+    if protocol == "icmp" and port is not None:
+        return f"{address!r}: a ping needs no port"
+    if protocol == "tcp" and not (port and port.isdigit() and 0 < int(port) < 65536):
+        return f"{address!r}: a tcp check needs host:port (e.g. 10.1.2.3:554)"
+    return None
 
 
 def _parse(ctx: _RowContext, fieldname: str, value: Any,
@@ -572,7 +636,7 @@ def _assign_ids(file: str, placed: list[tuple[int, dict[str, Any], str | None]],
             device_id = (f"{entry['category']}-{year}-{row}" if year
                          else f"{entry['category']}-{row}")
             if written is not None:
-                entry["tags"] = {"asset_no": written}
+                entry["tags"] = {"asset_no": written, **entry.get("tags", {})}
                 kept_as_tag += 1
         if device_id in seen:
             problems.append(SheetProblem(
@@ -589,11 +653,13 @@ def _assign_ids(file: str, placed: list[tuple[int, dict[str, Any], str | None]],
 
 KEY_ORDER = ("id", "name", "category", "vendor", "model", "serial", "site", "location",
              "goods_code", "acquired", "service_life_years", "support_ends", "lease_ends",
-             "unit_cost_krw", "quantity", "criticality", "tags", "notes")
+             "unit_cost_krw", "quantity", "criticality", "parent", "tags", "notes", "poll")
 
 
-def import_sheet(path: str | Path, categories: Mapping[str, Category]) -> ImportResult:
-    """Device entries for every row of the sheet at `path`; ConfigError listing all problems."""
+def import_sheet(path: str | Path, categories: Mapping[str, Category],
+                 protocols: Mapping[str, str] = DEFAULT_PROTOCOLS) -> ImportResult:
+    """Device entries for every row of the sheet at `path`; ConfigError listing all problems.
+    `protocols`: category -> how a row with an address but no protocol cell is polled."""
     path = Path(path)
     rows, encoding = read_rows(path)
     file = str(path)
@@ -613,7 +679,7 @@ def import_sheet(path: str | Path, categories: Mapping[str, Category]) -> Import
             warnings.append(f"{file}: row {number}: looks like a total row; skipped")
             continue
         ctx = _RowContext(file, number, problems, warnings, columns)
-        entry = _read_row(ctx, row, index, categories)
+        entry = _read_row(ctx, row, index, categories, protocols)
         if entry is not None:
             placed.append((number, entry, _text(_cell(row, columns, "id"))))
     id_header = columns["id"].header if "id" in columns else "관리번호"
