@@ -407,10 +407,14 @@ def _influx(main: ConfigFile) -> InfluxSettings | None:
     if storage is None or storage.influxdb is None:
         return None
     i = storage.influxdb
-    return InfluxSettings(url=i.url, org=i.org, bucket=i.bucket,
+    return InfluxSettings(url=i.url, org=i.org or "", bucket=i.bucket or "",
                           token=_secret(main.doc, i.token_env, i.token_file),
                           batch_size=i.batch_size, flush_interval=i.flush_interval,
-                          spool_max_bytes=i.spool_max_mb * 1024 * 1024)
+                          spool_max_bytes=i.spool_max_mb * 1024 * 1024, api=i.api,
+                          database=i.database or "", retention_policy=i.retention_policy or "",
+                          username=i.username or _secret(main.doc, i.username_env,
+                                                         i.username_file),
+                          password=_secret(main.doc, i.password_env, i.password_file))
 
 
 def _alerts(main: ConfigFile, problems: list[Problem]) -> AlertSettings:

@@ -118,13 +118,35 @@ class AgentSettings:
 
 @dataclass(frozen=True, slots=True)
 class InfluxSettings:
+    """Where the InfluxDB sink writes. `api` "v2": `/api/v2/write` with org, bucket and a
+    token (InfluxDB 2.x, 3, 1.8+ and VictoriaMetrics); "v1": `/write?db=&rp=` with an
+    optional username and password (InfluxDB 1.x, VictoriaMetrics)."""
+
     url: str
-    org: str
-    bucket: str
+    org: str = ""
+    bucket: str = ""
     token: SecretRef | None = None
     batch_size: int = 5000
     flush_interval: float = 10.0
     spool_max_bytes: int = 256 * 1024 * 1024
+    api: Literal["v2", "v1"] = "v2"
+    database: str = ""
+    retention_policy: str = ""          # "": the database's default retention policy
+    username: str | SecretRef | None = None     # written as is, or read from env or file
+    password: SecretRef | None = None
+
+    def secrets(self) -> tuple[SecretRef, ...]:
+        username = self.username if isinstance(self.username, SecretRef) else None
+        return _given(self.token, username, self.password)
+
+    def describe(self) -> str:
+        """Where the points go, for messages: the URL and the org and bucket, or the
+        database and retention policy. Never a secret."""
+        if self.api == "v1":
+            policy = (f"retention policy {self.retention_policy!r}" if self.retention_policy
+                      else "its default retention policy")
+            return f"{self.url} (database {self.database!r}, {policy})"
+        return f"{self.url} (org {self.org!r}, bucket {self.bucket!r})"
 
 
 # ---- alert channels and routes --------------------------------------------------------

@@ -33,8 +33,9 @@ from config.expectations import ExpectationError, parse
 # (config/schema_errors.py words every other error itself).
 OWN_ERRORS = frozenset({
     "bad_address", "bad_expectation", "bad_regex", "bad_url", "date_out_of_range",
-    "inline_secret", "not_for_protocol", "port_needed", "port_not_allowed",
-    "missing_address", "missing_email", "missing_secret", "missing_url", "missing_user",
+    "inline_secret", "not_for_api", "not_for_protocol", "port_needed", "port_not_allowed",
+    "missing_address", "missing_bucket", "missing_database", "missing_email",
+    "missing_secret", "missing_url", "missing_user",
     "not_a_date", "not_a_duration", "not_a_year", "not_loopback", "not_whole",
     "priv_without_auth", "two_sources", "years_and_rules"})
 
@@ -199,15 +200,50 @@ def parse_listen_address(text: str) -> tuple[str, int] | None:
     return host, int(port)
 
 
+# storage.influxdb keys that belong to one write API only: given for the other, an error.
+INFLUX_API_ONLY = {"org": "v2", "bucket": "v2", "token_env": "v2", "token_file": "v2",
+                   "database": "v1", "retention_policy": "v1", "username": "v1",
+                   "username_env": "v1", "username_file": "v1", "password_env": "v1",
+                   "password_file": "v1"}
+
+
 class InfluxIn(SecretFields):
+    api: Literal["v2", "v1"] = "v2"
     url: Text
-    org: Text = ""
-    bucket: Text
+    org: OptText = None             # v2
+    bucket: OptText = None
     token_env: OptText = None
     token_file: OptText = None
+    database: OptText = None        # v1
+    retention_policy: OptText = None
+    username: OptText = None        # not a secret: may be written, or read from env/file
+    username_env: OptText = None
+    username_file: OptText = None
+    password_env: OptText = None
+    password_file: OptText = None
     batch_size: Count = Field(5000, ge=1)
     flush_interval: Duration = 10.0
     spool_max_mb: Count = Field(256, ge=1)
+
+    @classmethod
+    def _secret_names(cls) -> tuple[str, ...]:
+        return ("token", "password")
+
+    @model_validator(mode="after")
+    def _one_api(self) -> InfluxIn:
+        for key, api in INFLUX_API_ONLY.items():
+            if getattr(self, key) is not None and self.api != api:
+                raise invalid("not_for_api", "{key} is for api: {api} only (this is "
+                              "api: {this})", key=key, api=api, this=self.api)
+        if self.api == "v2" and not self.bucket:
+            raise invalid("missing_bucket", "api: v2 needs a bucket")
+        if self.api == "v1" and not self.database:
+            raise invalid("missing_database", "api: v1 needs a database")
+        given = [k for k in ("username", "username_env", "username_file") if getattr(self, k)]
+        if len(given) > 1:
+            raise invalid("two_sources", "give one of username, username_env and "
+                          "username_file, not {keys}", keys=" and ".join(given))
+        return self
 
 
 class StorageIn(Strict):

@@ -86,9 +86,9 @@ def _say_influx(config: Config, out: TextIO) -> None:
 
     settings = config.influxdb
     assert settings is not None
-    out.write(f"Metrics of this configuration are written to InfluxDB at {settings.url} "
-              f"(org {settings.org!r}, bucket {settings.bucket!r}), not to the embedded "
-              "store: query them there (Grafana, the InfluxDB UI or its API).\n")
+    out.write(f"Metrics of this configuration are written to InfluxDB at "
+              f"{settings.describe()}, not to the embedded store: query them there "
+              "(Grafana, the InfluxDB UI or its API).\n")
     try:
         state = inspect(spool_dir(config))
     except SpoolError as exc:

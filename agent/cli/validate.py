@@ -34,8 +34,8 @@ def secret_warnings(config: Config) -> list[str]:
              for ref in c.secrets()]
     named += [(f"alert channel {ch.name}", ref) for ch in config.alerts.channels
               for ref in ch.secrets()]
-    if config.influxdb is not None and config.influxdb.token is not None:
-        named.append(("storage.influxdb token", config.influxdb.token))
+    if config.influxdb is not None:
+        named += [("storage.influxdb", ref) for ref in config.influxdb.secrets()]
     warnings = []
     for owner, ref in named:
         try:

@@ -3,22 +3,23 @@
 `write` encodes samples to line protocol (`lineproto`) and appends them to the spool; that
 is the acknowledgement. The sender thread sends the oldest pending lines in batches of
 `batch_size` (at once when that many are waiting, else every `flush_interval`) through
-influxdb-client's synchronous WriteApi, gzip-compressed, and advances the spool's cursor
-after each 2xx. So an outage, a restart of InfluxDB or of the agent (even SIGKILL) loses
-nothing acknowledged, and delivery stays in order.
+the transport of the configured write API (`influx_write`: v2 `/api/v2/write` with a
+token, or v1 `/write?db=&rp=` with a username and password), gzip-compressed, and advances
+the spool's cursor after each 2xx. So an outage, a restart of InfluxDB or of the agent
+(even SIGKILL) loses nothing acknowledged, and delivery stays in order, with either API.
 
-What happens on failure (`classify`):
+What happens on failure (`influx_write.failure`):
 
 | answer                              | kind     | what the sender does                      |
 |-------------------------------------|----------|-------------------------------------------|
 | connection refused/reset, timeout,  | retry    | keep the batch; back off 1 s, 2 s, ... 60 s|
 | 5xx, 429                            |          | (Retry-After honoured, up to 10 min)      |
-| 401, 403 (token), 404 (org/bucket)  | config   | keep the batch; ERROR once; try again     |
-|                                     |          | every 5 min, re-reading the token: fixing |
-|                                     |          | the token file needs no restart           |
-| 400, 413, 422, other 4xx            | rejected | split the batch in halves until the bad   |
-|                                     |          | line is alone, then drop it (counted in   |
-|                                     |          | points_rejected, ERROR logged): one bad   |
+| 401, 403 (token, password), 404     | config   | keep the batch; ERROR once; try again     |
+| (org, bucket, database), v1's 500   |          | every 5 min, re-reading the secrets:      |
+| "retention policy not found"        |          | fixing a secret file needs no restart     |
+| 400 (InfluxDB 1.x: also a "partial  | rejected | split the batch in halves until the bad   |
+| write", e.g. a field type conflict),|          | line is alone, then drop it (counted in   |
+| 413, 422, other 4xx                 |          | points_rejected, ERROR logged): one bad   |
 |                                     |          | point never blocks the queue              |
 
 Durability: `write` returns once the lines are in the spool file (page cache: safe from
@@ -30,7 +31,9 @@ between the two, that batch is sent again on the next start. InfluxDB keys a poi
 measurement, tag set and timestamp, so the second write overwrites the first with the same
 values: no duplicate appears. Nothing is sent twice during an outage (a failed batch was
 not stored: an error answer means nothing of it was written, or for a timeout, that
-InfluxDB may have written it and the same overwrite applies).
+InfluxDB may have written it and the same overwrite applies; InfluxDB 1.x's "partial
+write" keeps the good lines of a batch it refuses, and they overwrite themselves the same
+way when they are sent again while the bad line is isolated).
 """
 from __future__ import annotations
 
@@ -41,33 +44,16 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
-from typing import TYPE_CHECKING, Literal
 
 from agent.sinks.base import Sink, SinkStats, StatsTracker
+from agent.sinks.influx_write import InfluxWriteError, Transport, transport_for
 from agent.sinks.lineproto import encode_all
 from agent.sinks.spool import Batch, Spool
 from collectors.base import Sample
-from config.model import InfluxSettings, SecretError
-from config.retry import backoff, parse_retry_after
-
-if TYPE_CHECKING:       # influxdb-client itself is imported where first used
-    from influxdb_client.client.influxdb_client import InfluxDBClient
-    from influxdb_client.client.write_api import WriteApi
+from config.model import InfluxSettings
+from config.retry import backoff
 
 log = logging.getLogger("lifeline.sinks.influx")
-
-FailureKind = Literal["retry", "config", "rejected"]
-
-
-class InfluxWriteError(Exception):
-    """A batch was not delivered. The message never contains the token."""
-
-    def __init__(self, kind: FailureKind, message: str, status: int | None = None,
-                 retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.status = status
-        self.retry_after = retry_after
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -76,7 +62,7 @@ class RetryPolicy:
 
     initial: float = 1.0
     maximum: float = 60.0
-    config_error: float = 300.0     # 401/403/404: someone has to fix the token or bucket
+    config_error: float = 300.0     # 401/403/404: someone has to fix a secret or a name
     max_retry_after: float = 600.0
 
     def delay(self, failure: InfluxWriteError, failures_in_a_row: int) -> float:
@@ -88,93 +74,6 @@ class RetryPolicy:
         if failure.retry_after is not None:
             return min(max(failure.retry_after, 0.0), self.max_retry_after)
         return backoff(failures_in_a_row, self.initial, self.maximum)
-
-
-def _scrub(text: str, secret: str | None) -> str:
-    text = " ".join(str(text).split())[:300]
-    return text.replace(secret, "***") if secret else text
-
-
-def classify(exc: BaseException, secret: str | None = None) -> InfluxWriteError:
-    """What an exception from the write API means for the batch (see the module table)."""
-    status = getattr(exc, "status", None)
-    if not isinstance(status, int) or status <= 0:
-        return InfluxWriteError("retry", f"cannot reach InfluxDB: {_scrub(_root(exc), secret)}")
-    message = getattr(exc, "message", None) or getattr(exc, "reason", None) or ""
-    if isinstance(message, bytes):
-        message = message.decode("utf-8", "replace")
-    text = _scrub(f"HTTP {status}: {message}".rstrip(": "), secret)
-    headers = getattr(exc, "headers", None) or {}
-    retry_after = parse_retry_after(getattr(exc, "retry_after", None)
-                                    or headers.get("Retry-After"))
-    if status == 429 or status >= 500:
-        return InfluxWriteError("retry", text, status, retry_after)
-    if status in (401, 403, 404):
-        return InfluxWriteError("config", text, status)
-    return InfluxWriteError("rejected", text, status)
-
-
-def _root(exc: BaseException) -> str:
-    """The innermost reason of a urllib3 error chain ('Connection refused', ...)."""
-    reason = getattr(exc, "reason", None)
-    while isinstance(reason, BaseException) and getattr(reason, "reason", None) is not None:
-        reason = getattr(reason, "reason", None)
-    return f"{type(exc).__name__}: {reason or exc}"
-
-
-class InfluxTransport:
-    """One HTTP write of line protocol through influxdb-client's synchronous WriteApi.
-
-    The client is built on first use and rebuilt after `reset` (so a token changed in its
-    file is picked up). urllib3's own retries are off: the sink owns the retry policy."""
-
-    def __init__(self, settings: InfluxSettings, timeout: float = 10.0) -> None:
-        self._settings = settings
-        self._timeout = timeout
-        self._client: InfluxDBClient | None = None
-        self._write_api: WriteApi | None = None
-        self._token: str | None = None
-
-    @property
-    def secret(self) -> str | None:
-        return self._token
-
-    def send(self, payload: bytes) -> None:
-        """Raises InfluxWriteError unless InfluxDB answered 2xx."""
-        from influxdb_client.domain.write_precision import WritePrecision
-
-        try:
-            write_api = self._api()
-        except SecretError as exc:
-            raise InfluxWriteError("config", f"InfluxDB token: {exc}") from None
-        try:
-            # influxdb-client annotates the parameter as WritePrecision, whose members are
-            # plain strings: its own constant does not type-check.
-            write_api.write(bucket=self._settings.bucket, org=self._settings.org,
-                            record=payload,
-                            write_precision=WritePrecision.NS)  # type: ignore[arg-type]
-        except Exception as exc:
-            raise classify(exc, self._token) from None
-
-    def _api(self) -> WriteApi:
-        if self._write_api is None:
-            from influxdb_client.client.influxdb_client import InfluxDBClient
-            from influxdb_client.client.write_api import SYNCHRONOUS
-
-            token = self._settings.token.reveal() if self._settings.token else ""
-            self._token = token or None
-            client = InfluxDBClient(url=self._settings.url, token=token,
-                                    org=self._settings.org, enable_gzip=True,
-                                    timeout=int(self._timeout * 1000), retries=False)
-            self._client = client
-            self._write_api = client.write_api(write_options=SYNCHRONOUS)
-        return self._write_api
-
-    def reset(self) -> None:
-        """Drops the client; the next send builds a new one (re-reading the token)."""
-        if self._client is not None:
-            self._client.close()  # type: ignore[no-untyped-call]  # influxdb-client: unannotated
-        self._client = self._write_api = None
 
 
 class _OncePerError:
@@ -199,12 +98,12 @@ class InfluxSink(Sink):
     """Spooled, batched, in-order delivery to InfluxDB (see the module docstring)."""
 
     def __init__(self, settings: InfluxSettings, spool: Spool, *,
-                 transport: InfluxTransport | None = None, retry: RetryPolicy | None = None,
+                 transport: Transport | None = None, retry: RetryPolicy | None = None,
                  zone: tzinfo = UTC,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self._settings = settings
         self._spool = spool
-        self._transport = transport or InfluxTransport(settings)
+        self._transport = transport or transport_for(settings)
         self._retry = retry or RetryPolicy()
         self._monotonic = monotonic
         self._tracker = StatsTracker("influxdb", zone)
@@ -348,9 +247,12 @@ class InfluxSink(Sink):
         self._not_before = self._monotonic() + delay
         if failure.kind == "config":
             self._transport.reset()
-            self._errors.log(logging.ERROR, f"InfluxDB refuses writes to {self._where()}: "
-                             f"{failure}; {self._spool.pending_points} points kept in the "
-                             f"spool, next try in {delay:g}s (fix the token, org or bucket)")
+            fix = ("the username, password, database or retention policy"
+                   if self._settings.api == "v1" else "the token, org or bucket")
+            self._errors.log(logging.ERROR, f"InfluxDB refuses writes to "
+                             f"{self._settings.describe()}: {failure}; "
+                             f"{self._spool.pending_points} points kept in the spool, next "
+                             f"try in {delay:g}s (fix {fix})")
         else:
             self._errors.log(logging.WARNING, f"InfluxDB write failed ({failure}); points "
                              f"stay in the spool and are retried in order")
@@ -373,7 +275,3 @@ class InfluxSink(Sink):
             log.warning("InfluxDB spool %s is over its bound of %d bytes: dropping the oldest "
                         "points (%d dropped so far)", self._spool.directory,
                         self._spool.max_bytes, self._tracker.snapshot().points_dropped)
-
-    def _where(self) -> str:
-        return f"{self._settings.url} (org {self._settings.org!r}, bucket " \
-               f"{self._settings.bucket!r})"

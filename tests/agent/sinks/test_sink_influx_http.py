@@ -18,7 +18,8 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from agent.sinks.influx import InfluxSink, InfluxTransport, InfluxWriteError, RetryPolicy
+from agent.sinks.influx import InfluxSink, RetryPolicy
+from agent.sinks.influx_write import InfluxTransport, InfluxWriteError
 from agent.sinks.spool import Spool
 from collectors.base import Sample
 from config.model import InfluxSettings, SecretRef
@@ -242,3 +243,41 @@ def test_an_outage_does_not_fdatasync_the_spool_on_every_write(
     assert sink.stats().points_pending == 1020
     # One sync before the first (failed) send; none per write while backing off.
     assert writes_synced <= 3, writes_synced
+
+
+def test_the_v1_write_is_gzipped_line_protocol_to_write_with_db_rp_and_basic_auth(
+        server, tmp_path, monkeypatch):
+    recorder, url = server
+    monkeypatch.setenv("LL_TEST_INFLUX_USER", "noc-writer")
+    monkeypatch.setenv("LL_TEST_INFLUX_PASSWORD", "pw-Secret-5")
+    settings = InfluxSettings(url=url + "/", api="v1", database="infra", retention_policy="",
+                              username=SecretRef(env="LL_TEST_INFLUX_USER"),
+                              password=SecretRef(env="LL_TEST_INFLUX_PASSWORD"),
+                              flush_interval=0.05)
+    sink = InfluxSink(settings, Spool(tmp_path / "spool", 10**7), retry=FAST)
+    sink.write(samples(3))
+    eventually(lambda: len(recorder.accepted) == 3)
+    sink.close()
+    request = recorder.requests[0]
+    assert request["path"] == "/write"
+    assert request["query"] == {"db": ["infra"], "precision": ["ns"]}    # no rp: the default
+    assert request["headers"]["Content-Encoding"] == "gzip"
+    assert request["headers"]["Authorization"] == "Basic bm9jLXdyaXRlcjpwdy1TZWNyZXQtNQ=="
+    assert recorder.accepted[0] == b"ups,device_id=ups-1 charge=0i 1893456000000000000"
+
+
+def test_a_password_echoed_by_a_v1_server_never_reaches_stats(server, tmp_path, monkeypatch):
+    recorder, url = server
+    monkeypatch.setenv("LL_TEST_INFLUX_PASSWORD", "pw-Echo-8")
+    recorder.answer = lambda request: (
+        500, {}, json.dumps({"error": f"bad {request['headers']['Authorization']} "
+                                      "pw-Echo-8"}).encode())
+    settings = InfluxSettings(url=url, api="v1", database="infra", username="noc",
+                              password=SecretRef(env="LL_TEST_INFLUX_PASSWORD"),
+                              flush_interval=0.05)
+    sink = InfluxSink(settings, Spool(tmp_path / "spool", 10**7), retry=FAST)
+    sink.write(samples(1))
+    eventually(lambda: sink.stats().write_errors >= 1)
+    sink.close(timeout=0.1)
+    error = sink.stats().last_error or ""
+    assert error.startswith("HTTP 500: bad Basic ***") and "pw-Echo-8" not in error
