@@ -371,7 +371,8 @@ def _agent(main: ConfigFile, problems: list[Problem]) -> AgentSettings:
                                          "(use an IANA name such as Asia/Seoul)"))
     return AgentSettings(name=a.name, state_dir=Path(a.state_dir), timezone=a.timezone,
                          retention_days=a.retention_days, http_listen=a.http_listen,
-                         log_format=a.log_format, max_in_flight=a.max_in_flight)
+                         log_format=a.log_format, max_in_flight=a.max_in_flight,
+                         lang=a.lang)
 
 
 def _channel(doc: LocatedDocument, c: schema.ChannelIn) -> ChannelSettings:

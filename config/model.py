@@ -108,6 +108,7 @@ class AgentSettings:
     http_listen: str | None = None      # e.g. 127.0.0.1:9108 for /healthz and /metrics
     log_format: Literal["plain", "json"] = "plain"
     max_in_flight: int = 256
+    lang: Lang | None = None            # person-facing text; None: the locale's (agent.cli)
 
     @property
     def zone(self) -> ZoneInfo:

@@ -72,9 +72,13 @@ def _date(value: Any) -> Any:
 
 
 def _acquired(value: Any) -> Any:
-    """A date, or a bare year (도입연도) meaning 1 January of that year."""
+    """A date, a year and month (`2013-03`: the 1st), or a bare year (도입연도) meaning
+    1 January of that year."""
     if isinstance(value, str) and re.fullmatch(r"\d{4}", value.strip()):
         value = int(value)
+    if isinstance(value, str) and (month := re.fullmatch(r"(\d{4})-(\d{1,2})", value.strip())):
+        year, number = int(month[1]), int(month[2])
+        value = date(year, number, 1) if 1 <= number <= 12 else value
     if isinstance(value, int) and not isinstance(value, bool):
         if EARLIEST.year <= value <= LATEST.year:
             return value
@@ -173,6 +177,7 @@ class AgentIn(Strict):
     http_listen: OptText = None
     log_format: Literal["plain", "json"] = "plain"
     max_in_flight: Count = Field(256, ge=1, le=10000)
+    lang: Literal["ko", "en"] | None = None     # person-facing text; None: the locale's
 
     @field_validator("http_listen")
     @classmethod
@@ -262,6 +267,7 @@ class CategoryIn(Strict):
     name_ko: OptText = None
     name_en: OptText = None
     aliases: list[Text] = []
+    unit_ko: OptText = None         # the counter word of a quantity: 대 (default), 식
     years: Count | None = Field(None, ge=1, le=100)
     effective_from: Date = None
     source: OptText = None
@@ -474,7 +480,6 @@ class ThresholdsIn(Strict):
     mem_percent: float | None = Field(None, ge=0, le=100)
     cpu_percent: float | None = Field(None, ge=0, le=100)
     cpu_for: Delay | None = None
-    sessions_percent: float | None = Field(None, ge=0, le=100)
     host_for: Delay | None = None
     http_for: Delay | None = None
     http_slow_seconds: float | None = Field(None, gt=0)
@@ -521,7 +526,10 @@ class DeviceIn(Strict):
     operating_hours: OptText = None
     sys_object_id: Annotated[str | None, Field(pattern=r"^\.?\d+(\.\d+)+$")] = None
     tags: dict[Text, Text] = {}
-    notes: OptText = None
+    notes: OptText = None               # 비고: shown in the plan's 비고 column
+    function: OptText = None            # 주요기능 (main function), as the plan shows it
+    funding: OptText = None             # 재원 (funding source): 구비, 시비, 국비, …
+    replaced_in: Count | None = Field(None, ge=1950, le=2100)   # the year it was replaced
     thresholds: ThresholdsIn | None = None
     poll: PollIn | None = None
 
@@ -581,6 +589,30 @@ class AlertsIn(Strict):
     lifecycle_horizon_months: Count = Field(12, ge=0, le=120)
 
 
+class PlanScheduleIn(Strict):
+    """How a project or category is spread over the years (inventory.plan)."""
+
+    cap_units: Count | None = Field(None, ge=1)              # at most N units a year
+    cap_thousand_krw: Count | None = Field(None, ge=1)       # at most N 천원 a year
+    order: Literal["oldest_first", "priority"] = "priority"
+
+
+class PlanProjectIn(PlanScheduleIn):
+    """A project of the report: a group of categories (and devices) the office names."""
+
+    key: Identifier
+    name_ko: Text
+    name_en: OptText = None
+    categories: list[Text] = []
+    devices: list[Text] = []
+
+
+class PlanIn(Strict):
+    funding: OptText = None                    # 재원 of devices that name none
+    categories: dict[Text, PlanScheduleIn] = {}
+    projects: list[PlanProjectIn] = []
+
+
 class ConfigFileIn(Strict):
     """One configuration file. Included files may hold only the inventory-like sections."""
 
@@ -593,8 +625,10 @@ class ConfigFileIn(Strict):
     credentials: dict[Identifier, CredentialIn] = {}
     devices: list[DeviceIn] = []
     alerts: AlertsIn | None = None
+    plan: PlanIn | None = None
 
 
-MAIN_ONLY_SECTIONS = ("agent", "storage", "alerts", "service_life_table", "include_roots")
+MAIN_ONLY_SECTIONS = ("agent", "storage", "alerts", "service_life_table", "include_roots",
+                      "plan")
 # The top-level keys of a configuration file; a file with none of them is not one of ours.
 SECTIONS = frozenset(ConfigFileIn.model_fields)

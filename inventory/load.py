@@ -27,6 +27,7 @@ from config.loader import (
 )
 from config.model import Credentials, HttpCredentials, SnmpCredentials
 from config.source import LocatedDocument
+from inventory.category_names import CategoryIndex
 from inventory.hours import HoursError, OperatingHours
 from inventory.model import (
     PING_COUNT,
@@ -36,7 +37,10 @@ from inventory.model import (
     Criticality,
     Device,
     LifeRule,
+    Order,
+    PlanSettings,
     PollSpec,
+    Project,
     Source,
     VendorDates,
 )
@@ -74,6 +78,8 @@ def _build(source: ConfigSource) -> Config:
         categories = _apply_overrides(categories, source.files, problems)
     # Checked even when the main file is invalid, so that every problem is reported at once.
     devices = _devices(source.files, categories, source.credentials, problems)
+    plan = _plan_settings(source.files[0] if source.files else None, categories, devices,
+                          problems)
     if problems or settings is None:
         raise ConfigError(problems)
     # with no problems, no Invalid placeholder is left in credentials
@@ -81,7 +87,7 @@ def _build(source: ConfigSource) -> Config:
                    if not isinstance(c, Invalid)}
     return Config(path=source.path, files=tuple(f.doc.file for f in source.files),
                   agent=settings.agent, influxdb=settings.influxdb, categories=categories,
-                  credentials=credentials, devices=devices, alerts=settings.alerts)
+                  credentials=credentials, devices=devices, alerts=settings.alerts, plan=plan)
 
 
 # ---- service-life table ----------------------------------------------------------------
@@ -97,7 +103,8 @@ def load_service_life_table(path: str | Path | None = None) -> dict[str, Categor
         rules = _rules(entry, doc, where, problems, source_default=doc.file.name)
         categories[key] = Category(key=key, name_ko=entry.name_ko or key,
                                    name_en=entry.name_en or key, rules=rules,
-                                   aliases=tuple(entry.aliases))
+                                   aliases=tuple(entry.aliases),
+                                   unit_ko=entry.unit_ko or "대")
     if problems:
         raise ConfigError(problems)
     return categories
@@ -155,7 +162,8 @@ def _apply_overrides(categories: dict[str, Category], files: tuple[ConfigFile, .
                 name_ko=entry.name_ko or (old.name_ko if old else key),
                 name_en=entry.name_en or (old.name_en if old else key),
                 rules=rules,
-                aliases=tuple(entry.aliases) or (old.aliases if old else ()))
+                aliases=tuple(entry.aliases) or (old.aliases if old else ()),
+                unit_ko=entry.unit_ko or (old.unit_ko if old else "대"))
     return result
 
 
@@ -178,19 +186,22 @@ def _devices(files: tuple[ConfigFile, ...], categories: dict[str, Category],
             first_seen[device.id] = f"{doc.file}:{doc.line_of(where)}"
     placed = [(doc, index, device) for doc, index, device in every
               if isinstance(device, schema.DeviceIn)]
+    names = CategoryIndex(categories)
     for doc, index, device in placed:
-        problems.extend(_check_device(doc, ("devices", index), device, categories,
+        problems.extend(_check_device(doc, ("devices", index), device, names,
                                       credentials, first_seen))
     problems.extend(_parent_cycles(placed))
-    return tuple(_device(doc, index, device) for doc, index, device in placed)
+    return tuple(_device(doc, index, device, names.find(device.category) or device.category)
+                 for doc, index, device in placed)
 
 
 def _check_device(doc: LocatedDocument, where: Path_, device: schema.DeviceIn,
-                  categories: dict[str, Category], credentials: dict[str, Credentials | Invalid],
+                  categories: CategoryIndex, credentials: dict[str, Credentials | Invalid],
                   ids: dict[str, str]) -> Iterator[Problem]:
-    if device.category not in categories:
+    # A category is its key or any of its names (스위치, Backbone switch, 행정망 백본).
+    if categories.find(device.category) is None:
         yield doc.problem((*where, "category"), f"unknown category {device.category!r}"
-                                                 f"{did_you_mean(device.category, categories)}")
+                                                 f"{categories.hint(device.category)}")
     if device.parent is not None and device.parent not in ids:
         yield doc.problem((*where, "parent"), f"unknown parent {device.parent!r}"
                                                f"{did_you_mean(device.parent, ids)}")
@@ -201,6 +212,11 @@ def _check_device(doc: LocatedDocument, where: Path_, device: schema.DeviceIn,
             OperatingHours.parse(device.operating_hours)
         except HoursError as exc:
             yield doc.problem((*where, "operating_hours"), str(exc))
+    acquired_year = (device.acquired if isinstance(device.acquired, int)
+                     else device.acquired.year if device.acquired else None)
+    if device.replaced_in is not None and acquired_year and device.replaced_in < acquired_year:
+        yield doc.problem((*where, "replaced_in"), f"{device.replaced_in} is before the year "
+                                                    f"it was acquired ({acquired_year})")
     if isinstance(device.acquired, date):
         for field in ("support_ends", "retired"):
             value = getattr(device, field)
@@ -268,11 +284,11 @@ def _parent_cycles(placed: list[tuple[LocatedDocument, int, schema.DeviceIn]]
         yield doc.problem(("devices", index, "parent"), f"parent cycle: {shown}")
 
 
-def _device(doc: LocatedDocument, index: int, d: schema.DeviceIn) -> Device:
+def _device(doc: LocatedDocument, index: int, d: schema.DeviceIn, category: str) -> Device:
     acquired = date(d.acquired, 1, 1) if isinstance(d.acquired, int) else d.acquired
     vendor = d.vendor_dates
     return Device(
-        id=d.id, name=d.name, category=d.category, vendor=d.vendor, model=d.model,
+        id=d.id, name=d.name, category=category, vendor=d.vendor, model=d.model,
         serial=d.serial, site=d.site, location=d.location, goods_code=d.goods_code,
         acquired=acquired, acquired_year_only=isinstance(d.acquired, int),
         service_life_years=d.service_life_years, support_ends=d.support_ends,
@@ -282,7 +298,8 @@ def _device(doc: LocatedDocument, index: int, d: schema.DeviceIn) -> Device:
         unit_cost_krw=d.unit_cost_krw, quantity=d.quantity,
         criticality=Criticality(d.criticality), parent=d.parent,
         operating_hours=d.operating_hours, sys_object_id=d.sys_object_id,
-        tags=tuple(sorted(d.tags.items())), notes=d.notes,
+        tags=tuple(sorted(d.tags.items())), notes=d.notes, function=d.function,
+        funding=d.funding, replaced_in=d.replaced_in,
         thresholds=threshold_items(d.thresholds),
         poll=_poll(d.poll) if d.poll else None,
         source=Source(str(doc.file), doc.line_of(("devices", index))))
@@ -317,3 +334,63 @@ def _poll(p: schema.PollIn) -> PollSpec:
                     ping_interval=(p.ping_interval if p.ping_interval is not None
                                    else PING_INTERVAL),
                     send=p.send)
+
+
+# ---- the replacement plan's projects -----------------------------------------------------
+
+def _plan_settings(main: ConfigFile | None, categories: dict[str, Category],
+                   devices: tuple[Device, ...], problems: list[Problem]) -> PlanSettings:
+    """The main file's `plan:`: its projects in order, then a project per category that has
+    a schedule of its own. Category names are read as in devices; ids must exist."""
+    section = main.parsed.plan if main is not None and main.parsed is not None else None
+    if main is None or section is None:
+        return PlanSettings()
+    names, ids = CategoryIndex(categories), {device.id for device in devices}
+    projects: list[Project] = []
+    claimed: dict[str, str] = {}
+    for index, entry in enumerate(section.projects):
+        where: Path_ = ("plan", "projects", index)
+        keys = _plan_categories(main, where, entry.categories, names, problems)
+        for key in keys:
+            if key in claimed:
+                problems.append(main.doc.problem((*where, "categories"), f"category {key!r} is "
+                                                 f"already in project {claimed[key]!r}"))
+            claimed[key] = entry.key
+        for number, device_id in enumerate(entry.devices):
+            if device_id not in ids:
+                problems.append(main.doc.problem((*where, "devices", number),
+                                                 f"unknown device {device_id!r}"
+                                                 f"{did_you_mean(device_id, ids)}"))
+        projects.append(_project(entry, entry.key, entry.name_ko, entry.name_en or entry.key,
+                                 keys, tuple(entry.devices)))
+    for written, schedule in section.categories.items():
+        own = names.find(written)
+        if own is None or own in claimed:
+            why = (f"unknown category {written!r}{names.hint(written)}" if own is None else
+                   f"category {own!r} is in project {claimed[own]!r}: give its cap there")
+            problems.append(main.doc.problem(("plan", "categories", written), why))
+            continue
+        category = categories[own]
+        projects.append(_project(schedule, own, category.name_ko, category.name_en, (own,), ()))
+    return PlanSettings(projects=tuple(projects), funding=section.funding)
+
+
+def _plan_categories(main: ConfigFile, where: Path_, written: list[str], names: CategoryIndex,
+                     problems: list[Problem]) -> tuple[str, ...]:
+    keys = []
+    for number, name in enumerate(written):
+        key = names.find(name)
+        if key is None:
+            problems.append(main.doc.problem((*where, "categories", number),
+                                             f"unknown category {name!r}{names.hint(name)}"))
+        else:
+            keys.append(key)
+    return tuple(keys)
+
+
+def _project(schedule: schema.PlanScheduleIn, key: str, name_ko: str, name_en: str,
+             categories: tuple[str, ...], devices: tuple[str, ...]) -> Project:
+    cap_krw = schedule.cap_thousand_krw * 1000 if schedule.cap_thousand_krw else None
+    return Project(key=key, name_ko=name_ko, name_en=name_en, categories=categories,
+                   devices=devices, cap_units=schedule.cap_units, cap_krw=cap_krw,
+                   order=Order(schedule.order))

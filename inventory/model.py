@@ -138,7 +138,10 @@ class Device:
     operating_hours: str | None = None
     sys_object_id: str | None = None    # what the device should say it is (drift check)
     tags: tuple[tuple[str, str], ...] = ()
-    notes: str | None = None
+    notes: str | None = None            # 비고, as the replacement plan shows it
+    function: str | None = None         # 주요기능 (main function)
+    funding: str | None = None          # 재원 (funding source): 구비, 시비, 국비, …
+    replaced_in: int | None = None      # the year it was replaced: that year's actual spend
     thresholds: ThresholdItems = ()     # alert threshold overrides, set keys only
     poll: PollSpec | None = None
     source: Source | None = None
@@ -169,6 +172,7 @@ class Category:
     name_en: str
     rules: tuple[LifeRule, ...]
     aliases: tuple[str, ...] = ()
+    unit_ko: str = "대"                 # the counter word of its quantity: 대, 식
 
     def rule_for(self, acquired: date | None) -> LifeRule:
         """The rule in force when the asset was acquired (the newest when undated)."""
@@ -184,6 +188,44 @@ class Category:
         return self.name_ko if lang == "ko" else self.name_en
 
 
+class Order(StrEnum):
+    """Which of a project's due assets a capped year takes first."""
+
+    OLDEST_FIRST = "oldest_first"       # by acquisition date, as "순차적 교체" does
+    PRIORITY = "priority"               # by the plan's priority (inventory.plan)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Project:
+    """A section of the replacement plan: categories (and single devices) the office
+    budgets together, with an optional yearly cap in units or won, and an order."""
+
+    key: str
+    name_ko: str
+    name_en: str
+    categories: tuple[str, ...] = ()
+    devices: tuple[str, ...] = ()
+    cap_units: int | None = None
+    cap_krw: int | None = None
+    order: Order = Order.PRIORITY
+
+    def __post_init__(self) -> None:
+        for cap in (self.cap_units, self.cap_krw):
+            if cap is not None and cap < 1:
+                raise ValueError(f"a yearly cap must be 1 or more, not {cap}")
+
+    def display_name(self, lang: str) -> str:
+        return self.name_ko if lang == "ko" else self.name_en
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanSettings:
+    """The config's `plan:`: projects in report order, and the 재원 of unmarked devices."""
+
+    projects: tuple[Project, ...] = ()
+    funding: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     """A whole loaded configuration: the files it came from and everything in them."""
@@ -196,6 +238,7 @@ class Config:
     credentials: dict[str, Credentials]
     devices: tuple[Device, ...]
     alerts: AlertSettings
+    plan: PlanSettings = PlanSettings()
 
     def device(self, device_id: str) -> Device:
         for device in self.devices:

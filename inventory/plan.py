@@ -1,7 +1,9 @@
-"""The yearly replacement plan: which assets fall due in budget years Y..Y+N, and what it costs.
+"""The yearly replacement plan: which assets are replaced in budget years Y..Y+N, what it
+costs, what waits and why.
 
-A pure function of the devices, the service-life policy, the budget year, the horizon and
-(optionally) outage counts per device; it reads no files and no clock.
+A pure function of the devices, the service-life policy, the budget year, the horizon, the
+plan settings (projects, yearly caps, order) and (optionally) outage counts per device; it
+reads no files and no clock.
 
 When an asset falls due (DESIGN.md "Lifecycle rules"):
 
@@ -12,12 +14,27 @@ When an asset falls due (DESIGN.md "Lifecycle rules"):
 * its lease ends on or before 31 Dec of a year: reason `lease` (a leased MFP is not bought
   but its lease is renewed; the renewal needs the same line in the budget).
 
-An asset appears once, in the first year of Y..Y+N in which any of these has happened; an
-asset already overdue before Y appears in Y. Its reasons are all those that hold by 31 Dec
-of that year. `outage_history` is added when the caller passes outage counts for the last
+The schedule, year by year from Y: every asset due by the end of the year and not yet
+replaced is a candidate (an asset overdue before Y is a candidate in Y). Candidates are
+grouped by project (`inventory.model.Project`: the config's `plan.projects`, else a
+project per category). A project without a cap takes all its candidates; one with a
+yearly cap (units, or won) takes them in its order (`oldest_first`: acquisition date, then
+priority; `priority`: the priority below) until the cap is reached, splitting a batch
+(221 of 384 PCs) where the cap falls inside it, and never letting a later candidate jump
+ahead of one that did not fit. What is left is *deferred*: listed in that year with why,
+and a candidate again the next year. A replaced asset's successor (the same asset bought
+in the year it was replaced, no support or EoX dates) comes due again one service life
+later (the rule in force in that year) and is scheduled like any other asset when that
+falls within the horizon.
+
+An asset appears in the plan with every reason that holds by 31 Dec of the year it is
+replaced. `outage_history` is added when the caller passes outage counts for the last
 12 months and the device has at least `repeated_outages` of them; it ranks an asset higher
 but never puts it in the plan on its own (the plan ranks candidates, it does not condemn).
-Assets retired on or before 1 Jan of Y are left out.
+Assets retired on or before 1 Jan of Y are left out. An asset with `replaced_in` is left
+out too: it was replaced; the year before Y its replacement cost is that year's actual
+spend (`ReplacementPlan.spent`), and when the inventory does not hold its successor
+(`replaced_by`), the plan assumes one bought that year.
 
 Assets that cannot be scheduled at all (no acquisition date, no support end, no lease end)
 are listed apart as `undated`, so that they are not lost.
@@ -40,14 +57,22 @@ nothing to a total, and every total says how many of its rows lacked a cost.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any
 
-from inventory.lifecycle import Lifecycle, LifeStatus, Policy, SupportStatus, assess
-from inventory.model import Criticality, Device
+from inventory.lifecycle import (
+    Lifecycle,
+    LifeStatus,
+    Policy,
+    SupportStatus,
+    add_years,
+    assess,
+    service_life_of,
+)
+from inventory.model import Criticality, Device, Order, PlanSettings, Project, VendorDates
 
 DEFAULT_REPEATED_OUTAGES = 3
 
@@ -78,7 +103,9 @@ class CategoryLabel:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Asset:
-    """What the plan shows of a device: identity, place, quantity and price (won)."""
+    """What the plan shows of a device: identity, place, quantity and price (won), and
+    what the report says of it (주요기능, 재원, 비고). A successor the plan assumes keeps
+    its predecessor's id and says in `renewed_in` when that was replaced."""
 
     device_id: str
     category: CategoryLabel
@@ -90,6 +117,11 @@ class Asset:
     quantity: int
     criticality: Criticality
     unit_cost_krw: int | None
+    unit_ko: str = "대"                  # the counter word of the quantity: 대, 식
+    function: str | None = None          # 주요기능
+    funding: str | None = None           # 재원; None: not said
+    notes: str | None = None             # 비고
+    renewed_in: int | None = None        # a successor: the year its predecessor was replaced
 
     @property
     def acquired_year(self) -> int | None:
@@ -106,11 +138,13 @@ class Asset:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PlanRow:
-    """One asset (or batch) in the year it falls due, with why and how urgently."""
+    """One asset (or the part of a batch) replaced in `year`, with why and how urgently."""
 
     year: int
     priority: int                     # 1 = first, within the year
     asset: Asset
+    project: Project | None = None    # the section of the report it belongs to
+    due_year: int | None = None       # the year it first fell due (earlier: it waited)
     service_life_years: int | None
     years_elapsed: int | None         # year - acquired year, the budget tables' convention
     life_ends: date | None
@@ -118,6 +152,40 @@ class PlanRow:
     lease_ends: date | None
     reasons: tuple[Reason, ...]
     outages: int | None               # outages in the last 12 months, when the caller knew
+
+    @property
+    def life_passed(self) -> bool:
+        """The service life ended before the year began (경과), not during it (예정)."""
+        return self.life_ends is not None and self.life_ends <= date(self.year, 1, 1)
+
+    @property
+    def support_passed(self) -> bool:
+        """Support had ended before the year began (종료), not during it (종료 예정)."""
+        return self.support_ends is not None and self.support_ends < date(self.year, 1, 1)
+
+
+class DeferReason(StrEnum):
+    """Why a due asset waits for a later year."""
+
+    CAP_UNITS = "cap_units"           # the project's yearly cap in units is reached
+    CAP_KRW = "cap_krw"               # its yearly cap in money is reached
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Deferral:
+    """What was due in `row.year` but waits: `row` as it would be (priority 0), and why."""
+
+    row: PlanRow
+    reason: DeferReason
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Spent:
+    """An asset the inventory says was replaced in `year` (`replaced_in`): actual spend."""
+
+    year: int
+    project: Project
+    asset: Asset
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -172,6 +240,14 @@ class ReplacementPlan:
     rows: tuple[PlanRow, ...]
     undated: tuple[Asset, ...]           # cannot be placed in a year: no usable date
     totals: PlanTotals
+    projects: tuple[Project, ...] = ()   # the report's sections, in order
+    deferred: tuple[Deferral, ...] = ()  # by year, then the project's order
+    spent: tuple[Spent, ...] = ()        # replaced in year - 1: the actual column
+
+    @property
+    def actual_year(self) -> int:
+        """The year before the budget year, whose actual spend the report shows."""
+        return self.year - 1
 
     @property
     def years(self) -> tuple[int, ...]:
@@ -179,6 +255,9 @@ class ReplacementPlan:
 
     def rows_in(self, year: int) -> tuple[PlanRow, ...]:
         return tuple(row for row in self.rows if row.year == year)
+
+    def deferred_in(self, year: int) -> tuple[Deferral, ...]:
+        return tuple(item for item in self.deferred if item.row.year == year)
 
 
 def to_thousand_krw(krw: int) -> int:
@@ -188,100 +267,245 @@ def to_thousand_krw(krw: int) -> int:
 
 def build_plan(devices: Iterable[Device], policy: Policy, *, year: int, horizon: int = 0,
                outages: Mapping[str, int] | None = None,
-               repeated_outages: int = DEFAULT_REPEATED_OUTAGES) -> ReplacementPlan:
+               repeated_outages: int = DEFAULT_REPEATED_OUTAGES,
+               settings: PlanSettings | None = None) -> ReplacementPlan:
     """The replacement plan for budget years `year`..`year + horizon` (see module doc)."""
     if horizon < 0:
         raise ValueError(f"horizon must be 0 or more, not {horizon}")
     if repeated_outages < 1:
         raise ValueError(f"repeated_outages must be 1 or more, not {repeated_outages}")
-    first_day, last_year = date(year, 1, 1), year + horizon
-    labels = {key: CategoryLabel(c.key, c.name_ko, c.name_en) for key, c in policy.items()}
-    candidates: list[tuple[SortKey, dict[str, Any]]] = []
+    devices = tuple(devices)
+    context = _Context(policy, settings or PlanSettings(), outages, repeated_outages,
+                       year + horizon, {device.id for device in devices})
+    pending: list[_Pending] = []
     undated: list[Asset] = []
+    spent: list[Spent] = []
     for device in devices:
-        if device.is_retired(first_day):
+        if device.replaced_in is not None:
+            if device.replaced_in == year - 1:
+                spent.append(Spent(year=device.replaced_in, project=context.project_of(device),
+                                   asset=context.asset(device)))
+            if device.replaced_by not in context.ids:
+                context.renew(pending, device, device.replaced_in, device.quantity)
             continue
-        lifecycle = assess(device, policy, first_day)
-        due = _due_year(device, lifecycle.life_ends, lifecycle.support_ends, year)
+        if device.is_retired(date(year, 1, 1)):
+            continue
+        due = context.due_year(device, year)
         if due is None:
-            undated.append(_asset(device, labels))
-        elif due <= last_year:
-            outage_count = None if outages is None else outages.get(device.id, 0)
-            if due != year:    # "exceeded"/"unsupported" are judged on 1 Jan of the row's year
-                lifecycle = assess(device, policy, date(due, 1, 1))
-            candidates.append(_candidate(device, lifecycle, labels, due, outage_count,
-                                         repeated_outages))
+            undated.append(context.asset(device))
+        elif due <= context.last_year:
+            pending.append(_Pending(device, device.quantity, due, None,
+                                    context.project_of(device)))
+    candidates: list[tuple[SortKey, PlanRow]] = []
+    deferred: list[Deferral] = []
+    for current in range(year, context.last_year + 1):
+        _schedule_year(context, current, pending, candidates, deferred)
+        pending = [item for item in pending if item.quantity > 0]
     rows = _prioritise(candidates)
     undated.sort(key=lambda asset: asset.device_id)
     return ReplacementPlan(year=year, horizon=horizon, repeated_outages=repeated_outages,
                            rows=rows, undated=tuple(undated),
-                           totals=_totals(rows, policy, tuple(range(year, last_year + 1))))
+                           totals=_totals(rows, policy, tuple(range(year, context.last_year + 1))),
+                           projects=context.projects_used(rows, deferred, spent),
+                           deferred=tuple(deferred), spent=tuple(spent))
 
 
-def _due_year(device: Device, life_ends: date | None, support_ends: date | None,
-              first_year: int) -> int | None:
-    """The first budget year (never before `first_year`) by whose end a due date has passed."""
-    dates = [d for d in (life_ends, support_ends, device.lease_ends) if d is not None]
-    if not dates:
+@dataclass(slots=True)
+class _Pending:
+    """Units of a device (or of a successor the plan assumes) due and not yet replaced."""
+
+    device: Device
+    quantity: int
+    due: int
+    renewed_in: int | None
+    project: Project
+
+
+class _Context:
+    """What scheduling every year needs: the policy, the projects, outages, labels."""
+
+    def __init__(self, policy: Policy, settings: PlanSettings,
+                 outages: Mapping[str, int] | None, repeated_outages: int, last_year: int,
+                 ids: set[str]):
+        self.policy, self.settings, self.outages = policy, settings, outages
+        self.repeated_outages, self.last_year, self.ids = repeated_outages, last_year, ids
+        self.labels = {key: CategoryLabel(c.key, c.name_ko, c.name_en)
+                       for key, c in policy.items()}
+        self.by_device = {d: p for p in settings.projects for d in p.devices}
+        self.by_category = {c: p for p in settings.projects for c in p.categories}
+        self.own: dict[str, Project] = {}
+
+    def project_of(self, device: Device) -> Project:
+        found = self.by_device.get(device.id) or self.by_category.get(device.category)
+        if found is not None:
+            return found
+        if device.category not in self.own:
+            label = self.label(device.category)
+            self.own[device.category] = Project(key=device.category, name_ko=label.name_ko,
+                                                name_en=label.name_en,
+                                                categories=(device.category,))
+        return self.own[device.category]
+
+    def projects_used(self, rows: Iterable[PlanRow], deferred: Iterable[Deferral],
+                      spent: Iterable[Spent]) -> tuple[Project, ...]:
+        """The configured projects with something in them, in the config's order, then
+        each category's own, in the policy's order."""
+        used = {row.project.key for row in rows if row.project is not None}
+        used |= {item.row.project.key for item in deferred if item.row.project is not None}
+        used |= {item.project.key for item in spent}
+        order = {key: index for index, key in enumerate(self.policy)}
+        own = sorted(self.own.values(), key=lambda p: (order.get(p.key, len(order)), p.key))
+        return tuple(p for p in (*self.settings.projects, *own) if p.key in used)
+
+    def label(self, category: str) -> CategoryLabel:
+        # The loader rejects unknown categories; a caller passing a partial policy still
+        # gets a row, labelled with the bare key, rather than an exception.
+        return self.labels.get(category) or CategoryLabel(category, category, category)
+
+    def asset(self, device: Device, quantity: int | None = None,
+              renewed_in: int | None = None) -> Asset:
+        category = self.policy.get(device.category)
+        return Asset(device_id=device.id, category=self.label(device.category),
+                     name=device.name, model=device.model, site=device.site,
+                     location=device.location, acquired=device.acquired,
+                     quantity=device.quantity if quantity is None else quantity,
+                     criticality=device.criticality, unit_cost_krw=device.unit_cost_krw,
+                     unit_ko=category.unit_ko if category else "대", function=device.function,
+                     funding=device.funding or self.settings.funding, notes=device.notes,
+                     renewed_in=renewed_in)
+
+    def due_year(self, device: Device, first_year: int) -> int | None:
+        """The first year (never before `first_year`) by whose end a due date has passed."""
+        lifecycle = assess(device, self.policy, date(first_year, 1, 1))
+        dates = [d for d in (lifecycle.life_ends, lifecycle.support_ends, device.lease_ends)
+                 if d is not None]
+        if not dates:
+            return None
+        return max(first_year, min(d.year for d in dates))
+
+    def renew(self, pending: list[_Pending], device: Device, year: int, quantity: int) -> None:
+        """The successor of `quantity` units of `device` replaced in `year`, as pending
+        when it falls due within the horizon."""
+        life = service_life_of(device, self.policy)
+        lease = device.lease_ends
+        successor = replace(
+            device, acquired=date(year, 1, 1), acquired_year_only=True, quantity=quantity,
+            support_ends=None, vendor_dates=VendorDates(), warranty_ends=None,
+            contract_ends=None, retired=None, replaced_by=None, replaced_in=None,
+            lease_ends=(add_years(lease, year - lease.year + life.years)
+                        if lease is not None and life is not None else None))
+        due = self.due_year(successor, year + 1)
+        if due is not None and due <= self.last_year:
+            pending.append(_Pending(successor, quantity, due, year, self.project_of(device)))
+
+
+def _schedule_year(context: _Context, year: int, pending: list[_Pending],
+                   candidates: list[tuple[SortKey, PlanRow]], deferred: list[Deferral]) -> None:
+    """Replace what each project can afford of what is due by the end of `year`; the rest
+    is deferred. Units replaced are taken off `pending`, their successors added to it."""
+    by_project: dict[str, list[tuple[SortKey, _Pending, Lifecycle]]] = {}
+    for item in pending:
+        if item.due > year:
+            continue
+        lifecycle = assess(item.device, context.policy, date(year, 1, 1))
+        key = _priority_key(item.device, lifecycle, year, _outages(context, item),
+                            context.repeated_outages)
+        if item.project.order is Order.OLDEST_FIRST:
+            key = (item.device.acquired or date.max, *key)
+        by_project.setdefault(item.project.key, []).append((key, item, lifecycle))
+    for items in by_project.values():
+        items.sort(key=lambda entry: entry[0])
+        taking = True
+        units_left, krw_left = items[0][1].project.cap_units, items[0][1].project.cap_krw
+        for _, item, lifecycle in items:
+            count = _affordable(item, units_left, krw_left) if taking else 0
+            if count:
+                row = _row(context, item, lifecycle, year, count)
+                candidates.append((_priority_key(item.device, lifecycle, year,
+                                                 _outages(context, item),
+                                                 context.repeated_outages), row))
+                units_left = None if units_left is None else units_left - count
+                krw_left = (None if krw_left is None
+                            else krw_left - count * (item.device.unit_cost_krw or 0))
+                item.quantity -= count
+                context.renew(pending, item.device, year, count)
+            if item.quantity:
+                taking = False
+                reason = (DeferReason.CAP_UNITS if units_left is not None and
+                          (krw_left is None or units_left < item.quantity)
+                          else DeferReason.CAP_KRW)
+                deferred.append(Deferral(row=_row(context, item, lifecycle, year,
+                                                  item.quantity, priority=0), reason=reason))
+
+
+def _affordable(item: _Pending, units_left: int | None, krw_left: int | None) -> int:
+    """How many units of `item` fit under what is left of the caps (a unit without a cost
+    is not held back by a cap in money: it is flagged as uncosted instead)."""
+    count = item.quantity
+    if units_left is not None:
+        count = min(count, units_left)
+    cost = item.device.unit_cost_krw
+    if krw_left is not None and cost:
+        count = min(count, krw_left // cost)
+    return max(count, 0)
+
+
+def _outages(context: _Context, item: _Pending) -> int | None:
+    if context.outages is None:
         return None
-    return max(first_year, min(d.year for d in dates))
+    return 0 if item.renewed_in is not None else context.outages.get(item.device.id, 0)
 
 
-def _candidate(device: Device, lifecycle: Lifecycle, labels: Mapping[str, CategoryLabel],
-               year: int, outage_count: int | None,
-               repeated_outages: int) -> tuple[SortKey, dict[str, Any]]:
-    """The sort key (the priority rule) and fields of the row for `device` in `year`.
-
-    `lifecycle` is the device assessed on 1 Jan of `year`.
-    """
+def _priority_key(device: Device, lifecycle: Lifecycle, year: int,
+                  outage_count: int | None, repeated_outages: int) -> SortKey:
+    """The priority rule (module doc); `lifecycle` is the device assessed on 1 Jan of `year`."""
     year_end = date(year, 12, 31)
     life_due = lifecycle.life_ends is not None and lifecycle.life_ends <= year_end
     support_due = lifecycle.support_ends is not None and lifecycle.support_ends <= year_end
-    lease_due = device.lease_ends is not None and device.lease_ends <= year_end
     repeated = outage_count is not None and outage_count >= repeated_outages
-    reasons = tuple(reason for reason, holds in ((Reason.SERVICE_LIFE, life_due),
-                                                 (Reason.VENDOR_SUPPORT, support_due),
-                                                 (Reason.LEASE, lease_due),
-                                                 (Reason.OUTAGE_HISTORY, repeated)) if holds)
+    return (year,
+            0 if lifecycle.status is LifeStatus.EXCEEDED else 1 if life_due else 2,
+            0 if lifecycle.support is SupportStatus.UNSUPPORTED else 1 if support_due else 2,
+            0 if repeated else 1,
+            device.criticality.rank,
+            device.acquired or date.max,
+            device.id)
+
+
+def _row(context: _Context, item: _Pending, lifecycle: Lifecycle, year: int, quantity: int,
+         priority: int = 0) -> PlanRow:
+    """The row for `quantity` units of `item` in `year`, with every reason that holds."""
+    device, year_end = item.device, date(year, 12, 31)
+    outage_count = _outages(context, item)
+    holds = ((Reason.SERVICE_LIFE, lifecycle.life_ends is not None
+              and lifecycle.life_ends <= year_end),
+             (Reason.VENDOR_SUPPORT, lifecycle.support_ends is not None
+              and lifecycle.support_ends <= year_end),
+             (Reason.LEASE, device.lease_ends is not None and device.lease_ends <= year_end),
+             (Reason.OUTAGE_HISTORY, outage_count is not None
+              and outage_count >= context.repeated_outages))
     life = lifecycle.service_life
-    row = {
-        "year": year, "asset": _asset(device, labels),
-        "service_life_years": life.years if life else None,
-        "years_elapsed": year - device.acquired.year if device.acquired else None,
-        "life_ends": lifecycle.life_ends, "support_ends": lifecycle.support_ends,
-        "lease_ends": device.lease_ends, "reasons": reasons, "outages": outage_count}
-    key = (year,
-           0 if lifecycle.status is LifeStatus.EXCEEDED else 1 if life_due else 2,
-           0 if lifecycle.support is SupportStatus.UNSUPPORTED else 1 if support_due else 2,
-           0 if repeated else 1,
-           device.criticality.rank,
-           device.acquired or date.max,
-           device.id)
-    return key, row
+    return PlanRow(year=year, priority=priority,
+                   asset=context.asset(device, quantity, item.renewed_in),
+                   project=item.project, due_year=item.due,
+                   service_life_years=life.years if life else None,
+                   years_elapsed=year - device.acquired.year if device.acquired else None,
+                   life_ends=lifecycle.life_ends, support_ends=lifecycle.support_ends,
+                   lease_ends=device.lease_ends,
+                   reasons=tuple(reason for reason, holds_ in holds if holds_),
+                   outages=outage_count)
 
 
-def _prioritise(candidates: list[tuple[SortKey, dict[str, Any]]]) -> tuple[PlanRow, ...]:
+def _prioritise(candidates: list[tuple[SortKey, PlanRow]]) -> tuple[PlanRow, ...]:
     """Rows sorted by year and priority key, numbered 1.. within each year."""
     candidates.sort(key=lambda pair: pair[0])
     rows: list[PlanRow] = []
     rank, current_year = 0, None
-    for _, fields in candidates:
-        rank = rank + 1 if fields["year"] == current_year else 1
-        current_year = fields["year"]
-        rows.append(PlanRow(priority=rank, **fields))
+    for _, row in candidates:
+        rank = rank + 1 if row.year == current_year else 1
+        current_year = row.year
+        rows.append(replace(row, priority=rank))
     return tuple(rows)
-
-
-def _asset(device: Device, labels: Mapping[str, CategoryLabel]) -> Asset:
-    # The loader rejects unknown categories; a caller passing a partial policy still gets
-    # a row, labelled with the bare key, rather than an exception.
-    label = labels.get(device.category) or CategoryLabel(device.category, device.category,
-                                                         device.category)
-    return Asset(device_id=device.id, category=label,
-                 name=device.name, model=device.model, site=device.site,
-                 location=device.location, acquired=device.acquired,
-                 quantity=device.quantity, criticality=device.criticality,
-                 unit_cost_krw=device.unit_cost_krw)
 
 
 def _totals(rows: tuple[PlanRow, ...], policy: Policy, years: tuple[int, ...]) -> PlanTotals:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import gc
+import locale
+import os
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator
@@ -36,6 +38,37 @@ class CommandError(Exception):
 
 def add_config_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", metavar="CONFIG", type=Path, help="the configuration YAML")
+
+
+LANGS = ("ko", "en")
+
+
+def add_lang_argument(parser: argparse.ArgumentParser) -> None:
+    """`--lang ko|en` for person-facing text (the contract: default the config's
+    `agent.lang`, else the locale)."""
+    parser.add_argument("--lang", choices=LANGS, default=None,
+                        help="language of headers, labels and messages (default: the "
+                             "config's agent.lang, else the locale: ko for a Korean locale)")
+
+
+def resolve_lang(chosen: str | None, config: Config | None = None) -> str:
+    """The language to write in: `--lang`, else the config's agent.lang, else the locale."""
+    if chosen:
+        return chosen
+    if config is not None and config.agent.lang:
+        return config.agent.lang
+    return locale_lang()
+
+
+def locale_lang() -> str:
+    """ko when the user's locale is Korean (LC_ALL, LC_MESSAGES, LANG, or the process's),
+    else en."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name)
+        if value:
+            return "ko" if value.lower().startswith("ko") else "en"
+    current = locale.getlocale(locale.LC_CTYPE)[0] or ""
+    return "ko" if current.lower().startswith("ko") else "en"
 
 
 def load_or_report(path: Path) -> Config | None:

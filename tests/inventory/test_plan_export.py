@@ -35,23 +35,25 @@ def test_csv_has_bom_korean_headers_and_labels(plan):
     assert header[:5] == ["연도", "순위", "관리번호", "구분", "품명"]
     first = dict(zip(header, rows[0], strict=False))
     assert first["품명"] == BACKBONE and first["구분"] == "백본 스위치"
-    assert first["교체사유"] == "내용연수 경과, 제조사 기술지원 종료"
-    assert (first["경과연수(년)"], first["수량"], first["금액(원)"]) == ("13", "2", "479862000")
+    assert first["교체사유"] == "내용연수 경과 및 노후화로 인한 제조사 기술지원 종료"
+    assert (first["경과연수(년)"], first["수량"], first["금액(천원)"]) == ("13", "2", "479862")
+    assert (first["단위"], first["상태"]) == ("대", "교체")
 
 
 def test_csv_flags_missing_cost_and_lists_undated_last(plan):
     header, *rows = rows_of_csv(export(plan, "csv", "ko"))
     by_id = {row[header.index("관리번호")]: dict(zip(header, row, strict=False)) for row in rows}
-    assert by_id["fw-web"]["비고"] == "단가 미입력" and by_id["fw-web"]["금액(원)"] == ""
+    assert "단가 미입력" in by_id["fw-web"]["비고"] and by_id["fw-web"]["금액(천원)"] == ""
     assert rows[-1][header.index("관리번호")] == "mystery"
     assert by_id["mystery"]["연도"] == "" and "일정 미상" in by_id["mystery"]["비고"]
+    assert by_id["mystery"]["상태"] == "일정 미상"
 
 
 def test_csv_english_headers_and_reasons(plan):
     header, first, *_ = rows_of_csv(export(plan, "csv", "en"))
     assert header[:3] == ["Year", "Priority", "ID"]
     record = dict(zip(header, first, strict=False))
-    assert record["Reasons"] == "service life exceeded, vendor support ended"
+    assert record["Reasons"] == "service life exceeded and ageing; vendor support ended"
     assert record["Category"] == "Backbone switch"
 
 
@@ -72,67 +74,62 @@ def test_json_codes_stable_labels_follow_language(plan):
     assert english["rows"][0]["reasons"] == backbone["reasons"]
 
 
-def test_markdown_has_year_sections_rows_in_thousand_won_and_totals(plan):
+def test_markdown_sections_appendix_rows_in_thousand_won(plan):
     text = export(plan, "md", "ko").decode("utf-8")
-    assert "## 2021년" in text and "## 2022년" in text and "(해당 없음)" in text
-    backbone_line = next(line for line in text.splitlines() if BACKBONE in line)
+    assert "## 1. 백본 스위치" in text and "### 행정망 백본 스위치 교체" in text
+    assert "## 붙임 1. 연차별 교체 일정 (세부 내역)" in text
+    backbone_line = next(line for line in text.splitlines()
+                         if BACKBONE in line and line.startswith("| 2021"))
     cells = [cell.strip() for cell in backbone_line.strip("|").split(" | ")]
-    assert "내용연수 경과, 제조사 기술지원 종료" in cells
-    assert cells[-3:-1] == ["239,931", "479,862"]      # unit and total, 천원
+    assert "내용연수 경과 및 노후화로 인한 제조사 기술지원 종료" in cells
+    assert "479,862" in cells                        # total, 천원
     assert "13" in cells and "2008" in cells
-    totals = text[text.index("## 연차별 소요재원"):]
-    assert "단위: 천원" in totals
-    assert "| 백본 스위치 | 479,862 | - | 479,862 |" in totals
-    assert "단가 미입력 1건" in totals                 # the IPS total lacks one cost
+    assert "단가가 입력되지 않은 1건은 합계에 포함되지 않았습니다." in text
+    assert "- 소요예산 : 53,528천원(2대) (단가 미입력 1건 제외)" in text
 
 
 def test_markdown_escapes_pipes_in_cells(plan):
     text = export(plan, "md", "en").decode("utf-8")
     assert "웹 방화벽 \\| 별관" in text
-    assert "## Required funds by year (thousand KRW)" in text
+    assert "## Required funds by project and year" in text
 
 
 def read_xlsx(data: bytes):
     return openpyxl.load_workbook(io.BytesIO(data))
 
 
-def test_xlsx_plan_sheet_frozen_formatted_korean(plan):
+def test_xlsx_detail_sheet_frozen_formatted_korean(plan):
     book = read_xlsx(export(plan, "xlsx", "ko"))
-    assert book.sheetnames == ["교체계획", "소요재원", "일정미상"]
-    sheet = book["교체계획"]
+    assert book.sheetnames == ["1. 백본 스위치", "2. 침입방지시스템", "3. 보안 장비", "소요재원",
+                               "세부내역", "일정미상"]
+    sheet = book["세부내역"]
     assert sheet.freeze_panes == "A2"
     header = [cell.value for cell in sheet[1]]
     assert header[3:5] == ["구분", "품명"]
     first = dict(zip(header, sheet[2], strict=False))
     assert first["품명"].value == BACKBONE
-    assert first["교체사유"].value == "내용연수 경과, 제조사 기술지원 종료"
-    assert first["금액(원)"].value == 479_862_000
-    assert first["금액(원)"].number_format == "#,##0"
-    assert first["단가(원)"].number_format == "#,##0"
+    assert first["금액(천원)"].value == 479_862
+    assert first["금액(천원)"].number_format == "#,##0"
     widths = {key: dim.width for key, dim in sheet.column_dimensions.items()}
     assert widths["E"] > widths["A"]                 # 품명 wider than 연도
     assert sheet.max_row == 1 + len(plan.rows)
 
 
-def test_xlsx_totals_sheet_in_thousand_won(plan):
+def test_xlsx_projects_sheet_in_thousand_won(plan):
     sheet = read_xlsx(export(plan, "xlsx", "ko"))["소요재원"]
-    assert sheet.freeze_panes == "B2"
-    assert [cell.value for cell in sheet[1]] == ["구분 (단위: 천원)", "2021년", "2022년", "합계"]
-    table = {row[0].value: row for row in sheet.iter_rows(min_row=2) if row[0].value}
-    assert [c.value for c in table["백본 스위치"][1:]] == [479_862, None, 479_862]
-    assert table["합계"][1].value == 479_862 + 53_528 + 43_233
-    assert table["합계"][1].number_format == "#,##0"
-    assert table["단가 미입력(건)"][3].value == 1
-    # The IPS total lacks the uncosted web firewall: marked, the backbone's is not.
-    assert table["침입방지시스템"][1].fill.fgColor.rgb.endswith("FFF2CC")
-    assert table["백본 스위치"][1].fill.fill_type is None
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[1][:5] == ("사업", "합계", "2020년(실적)", "2021년", "2022년")
+    table = {row[0]: row for row in rows[2:] if row[0]}
+    assert table["계"][3] == 479_862 + 53_528 + 43_233
+    assert table["백본 스위치"][1:5] == (479_862, 0, 479_862, 0)
 
 
 def test_xlsx_english_sheet_names_and_no_undated_sheet_when_none():
     plan = build_plan(district_2021(), POLICY, year=2021)
     book = read_xlsx(export(plan, "xlsx", "en"))
-    assert book.sheetnames == ["Plan", "Totals"]
-    assert book["Plan"]["D2"].value == "Backbone switch"
+    assert book.sheetnames == ["1. Backbone switch", "2. Intrusion prevention system",
+                               "3. Security appliance", "Totals", "Detail"]
+    assert book["Detail"]["D2"].value == "Backbone switch"
 
 
 def test_unknown_format_or_language_rejected(plan):
