@@ -11,7 +11,7 @@ The two helpers every store and every delivery shares: `sqlite` (opening the dat
 `Retry-After`, for the alert outbox and the InfluxDB sink).
 
 And the shipped files beside the code: `service_life.yaml`, `example.yaml` with its
-`inventory/`, the demo's recordings, the Grafana dashboard and the systemd unit.
+`inventory/`, the demo's recordings, the Grafana dashboards and the systemd unit.
 """
 from __future__ import annotations
 

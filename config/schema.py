@@ -480,6 +480,7 @@ class ThresholdsIn(Strict):
     mem_percent: float | None = Field(None, ge=0, le=100)
     cpu_percent: float | None = Field(None, ge=0, le=100)
     cpu_for: Delay | None = None
+    sessions_percent: float | None = Field(None, ge=0, le=100)
     host_for: Delay | None = None
     http_for: Delay | None = None
     http_slow_seconds: float | None = Field(None, gt=0)

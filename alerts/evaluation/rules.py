@@ -21,6 +21,9 @@ clock: the `for` durations, counting and notifying live in alerts/evaluation/sta
 | ups_battery_bad      | ups       | BatteryBad alarm or the UPS's replace-battery indicator   |
 | ups_overload         | ups       | OutputOverload alarm or load over `ups_overload_percent`  |
 | ups_selftest_failed  | ups       | last self-test doneError, or DiagnosticTestFailed alarm   |
+| nas_volume_degraded  | host      | a NAS volume degraded (warning) or crashed (critical)     |
+| nas_disk_failed      | host      | a NAS disk failed (critical) or degraded (warning)        |
+| firewall_sessions_high | host    | session table used_percent over `sessions_percent`        |
 | host_disk_full       | host      | disk used_percent over `disk_percent` (per path)          |
 | host_memory_high     | host      | mem used_percent over `mem_percent`                       |
 | host_cpu_high        | host      | cpu-total 100 - usage_idle over `cpu_percent` for cpu_for |
@@ -154,6 +157,7 @@ def poll(result: PollResult, device: Device, t: Thresholds, now: datetime,
     _interfaces(b, device, t, by_measurement.get("interface", []), rates)
     _ups(b, t, by_measurement)
     _host(b, t, by_measurement)
+    _appliance(b, t, by_measurement)
     _http(b, device, t, result, by_measurement.get("http_response", []))
     _ping(b, t, by_measurement.get("ping", []))
     _kiosk(b, device, t, by_measurement.get("kiosk", []), is_open(device, now, zone))
@@ -303,6 +307,44 @@ def _host(b: _Builder, t: Thresholds, m: dict[str, list[Sample]]) -> None:
             b.add("host_cpu_high", "host", Severity.WARNING, f"CPU {100 - idle:.0f}% busy",
                   f"CPU 사용률 {100 - idle:.0f}%", for_seconds=t.cpu_for,
                   value=round(100 - idle, 1))
+
+
+# ---- NAS and firewall (the vendor profiles' shared measurements) ----------------------
+
+NAS_VOLUME_DEGRADED, NAS_VOLUME_CRASHED = 2, 3   # nas_volume.status
+NAS_DISK_DEGRADED, NAS_DISK_FAILED = 3, 4        # nas_disk.status
+
+
+def _appliance(b: _Builder, t: Thresholds, m: dict[str, list[Sample]]) -> None:
+    if "nas_volume" in m:
+        b.check("nas_volume_degraded")
+        for s in m["nas_volume"]:
+            status = _num(s.fields.get("status"))
+            name = s.tags.get("volume") or s.tags.get("raidIndex", "")
+            if status in (NAS_VOLUME_DEGRADED, NAS_VOLUME_CRASHED):
+                crashed = status == NAS_VOLUME_CRASHED
+                b.add("nas_volume_degraded", "host",
+                      Severity.CRITICAL if crashed else Severity.WARNING,
+                      f"volume {name} {'crashed' if crashed else 'degraded'}",
+                      f"볼륨 {name} {'손상' if crashed else '성능 저하'}", instance=name)
+    if "nas_disk" in m:
+        b.check("nas_disk_failed")
+        for s in m["nas_disk"]:
+            status = _num(s.fields.get("status"))
+            name = s.tags.get("disk") or s.tags.get("diskIndex", "")
+            if status in (NAS_DISK_DEGRADED, NAS_DISK_FAILED):
+                failed = status == NAS_DISK_FAILED
+                b.add("nas_disk_failed", "host",
+                      Severity.CRITICAL if failed else Severity.WARNING,
+                      f"disk {name} {'failed' if failed else 'degraded'}",
+                      f"디스크 {name} {'고장' if failed else '오류 발생'}", instance=name)
+    if "firewall_sessions" in m:
+        b.check("firewall_sessions_high")
+        used = _num(m["firewall_sessions"][0].fields.get("used_percent"))
+        if used is not None and used > t.sessions_percent:
+            b.add("firewall_sessions_high", "host", Severity.WARNING,
+                  f"session table {used:.0f}% full", f"세션 테이블 사용률 {used:.0f}%",
+                  for_seconds=t.host_for, value=used)
 
 
 # ---- HTTP ---------------------------------------------------------------------------

@@ -35,6 +35,7 @@ class Thresholds:
     mem_percent: float = 90.0
     cpu_percent: float = 90.0
     cpu_for: float = 300.0                # CPU must stay high this long
+    sessions_percent: float = 90.0        # a firewall's session table fuller than this
     host_for: float = 0.0                 # disk and memory
     http_for: float = 60.0                # a failing or slow check this long
     http_slow_seconds: float = 2.0

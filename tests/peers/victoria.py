@@ -42,14 +42,16 @@ class Victoria:
     data_dir: Path
     port: int
     proc: subprocess.Popen | None = None
+    flags: tuple[str, ...] = ()     # more command-line flags, e.g. -search.latencyOffset=0s
     log: Path = field(init=False)
 
     def __post_init__(self) -> None:
         self.log = self.data_dir.with_name(self.data_dir.name + ".log")
 
     @classmethod
-    def start(cls, data_dir: Path, port: int | None = None) -> Victoria:
-        peer = cls(data_dir, port or free_tcp_port())
+    def start(cls, data_dir: Path, port: int | None = None,
+              flags: tuple[str, ...] = ()) -> Victoria:
+        peer = cls(data_dir, port or free_tcp_port(), flags=flags)
         peer.restart()
         return peer
 
@@ -63,7 +65,7 @@ class Victoria:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen(
             [BINARY, f"-storageDataPath={self.data_dir}",
-             f"-httpListenAddr=127.0.0.1:{self.port}", "-retentionPeriod=1d"],
+             f"-httpListenAddr=127.0.0.1:{self.port}", "-retentionPeriod=1d", *self.flags],
             stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + limit
         while time.monotonic() < deadline:
@@ -106,6 +108,22 @@ class Victoria:
                 out.append(Series(labels.pop("__name__"), labels, item["values"],
                                   item["timestamps"]))
         return out
+
+    def query(self, expr: str, *, start: float | None = None, end: float | None = None,
+              step: str = "2s") -> list[dict]:
+        """A PromQL/MetricsQL query as Grafana sends it: instant at `end` (default now)
+        without `start`, a range query from `start` with it (times in epoch seconds). The
+        answer's `result` list; RuntimeError with VictoriaMetrics' words on an error."""
+        self._get("/internal/force_flush")
+        args = {"query": expr, "time" if start is None else "end": str(end or time.time())}
+        if start is not None:
+            args.update(start=str(start), step=step)
+        path = "/api/v1/query" if start is None else "/api/v1/query_range"
+        try:
+            answer = json.loads(self._get(path, args))
+        except urllib.error.HTTPError as exc:
+            raise RuntimeError(f"{expr}: HTTP {exc.code}: {exc.read()[:500]!r}") from None
+        return list(answer["data"]["result"])
 
     def wait_for(self, match: str, done: Callable[[list[Series]], bool],
                  limit: float = 30.0) -> list[Series]:

@@ -233,3 +233,24 @@ def test_a_vendor_replace_battery_indicator_is_battery_bad():
     fine = rules.poll(result(s("ups", output_source=3, battery_replace_needed=0)), dev(), T,
                       NOW, SEOUL)
     assert fine.active == () and "ups_battery_bad" in fine.checked
+
+
+def test_nas_volume_and_disk_health():
+    ev = rules.poll(result(
+        s("nas_volume", {"volume": "Volume 1"}, status=2),
+        s("nas_volume", {"volume": "Volume 2"}, status=3),
+        s("nas_volume", {"volume": "Volume 3"}, status=4),          # busy: rebuilding
+        s("nas_disk", {"disk": "Disk 1"}, status=4, temperature=40),
+        s("nas_disk", {"disk": "Disk 2"}, status=1, temperature=38)), dev(), T, NOW, SEOUL)
+    got = {(c.rule, c.instance): c.severity.value for c in ev.active}
+    assert got == {("nas_volume_degraded", "Volume 1"): "warning",
+                   ("nas_volume_degraded", "Volume 2"): "critical",
+                   ("nas_disk_failed", "Disk 1"): "critical"}
+
+
+def test_firewall_session_table_filling_up():
+    full = rules.poll(result(s("firewall_sessions", active=95, max=100, used_percent=95.0)),
+                      dev(), T, NOW, SEOUL)
+    assert set(active(full)) == {("firewall_sessions_high", "")}
+    fine = rules.poll(result(s("firewall_sessions", active=1380)), dev(), T, NOW, SEOUL)
+    assert fine.active == () and "firewall_sessions_high" in fine.checked
