@@ -2,7 +2,8 @@
 # Installs everything the tests and the demo need on a fresh Debian 12 machine, then exits.
 # Idempotent: a second run only checks. Used by the README's commands and by .ci/run.
 #   - Debian packages: the real peers (net-snmp snmpd and tools, VictoriaMetrics, InfluxDB
-#     1.x, Alertmanager, prometheus-snmp-exporter) and python3-venv for snmpsim's own venv.
+#     1.x, Alertmanager, prometheus-snmp-exporter, fping for the ping bench) and
+#     python3-venv for snmpsim's own venv.
 #   - .venv: Lifeline itself, editable, with its test extra (Python >= 3.11 from PATH), every
 #     package at the exact version in tests/requirements.lock (refresh: tests/lock.sh).
 #   - .venv-snmpsim: snmpsim + pysmi on Debian's /usr/bin/python3, kept apart from the
@@ -11,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(snmpd snmp victoria-metrics influxdb prometheus-alertmanager prometheus-snmp-exporter python3-venv)
+APT_PACKAGES=(snmpd snmp victoria-metrics influxdb prometheus-alertmanager prometheus-snmp-exporter fping python3-venv)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -1,8 +1,9 @@
 """The demo lab's configuration: the example district, re-pointed at the simulators.
 
 The inventory is the shipped example's (config/inventory/*.yaml: the backbone pair, the
-server-farm and 83 workgroup switches behind them, firewalls, IPS, UPS, CCTV servers, the
-eight kiosks with their opening hours, and every asset tracked for its lifecycle only),
+server-farm and 83 workgroup switches behind them, firewalls, IPS, UPS, CCTV servers, a
+PoE switch with twelve cameras behind it, the eight kiosks with their opening hours, and
+every asset tracked for its lifecycle only),
 so the demo's replacement plan is the example's. Every polled device gets a simulator:
 its `poll` is rewritten to a loopback port, one SNMP community read from a file, short
 intervals, and demo thresholds (outage after 2 polls, a few seconds of `for`).
@@ -80,6 +81,14 @@ def snmp_poll(port: int, pace: Pace, old: dict[str, Any]) -> dict[str, Any]:
     if old.get("monitored_interfaces"):
         poll["monitored_interfaces"] = old["monitored_interfaces"]
     return poll
+
+
+def camera_poll(port: int, pace: Pace) -> dict[str, Any]:
+    """A camera checked on its RTSP port (agent/demo/camera_lab.py says why not ping)."""
+    return {"protocol": "tcp", "address": f"127.0.0.1:{port}",
+            "send": "OPTIONS rtsp://127.0.0.1/ RTSP/1.0\r\nCSeq: 1\r\n\r\n",
+            "expect_text": "RTSP/1.0 200", "interval": f"{pace.interval:g}s",
+            "timeout": f"{pace.timeout:g}s", "retries": 0}
 
 
 def kiosk_poll(port: int, pace: Pace) -> dict[str, Any]:

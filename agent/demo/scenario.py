@@ -8,7 +8,9 @@ for the notification the agent should send:
 
 1. a kiosk open at this hour stops answering (outage), another runs out of paper
    (kiosk health rule), both are put right (resolved);
-2. the server-room UPS goes on battery, then back on mains;
+2. the server-room UPS goes on battery while, at the CCTV control centre, a PoE switch
+   fails and the twelve cameras it powers go dark (one alert, the cameras suppressed);
+   then mains power is back and the switch is replaced;
 3. backbone switch bb-sw-1 dies with everything behind it: one alert for the switch,
    naming the devices behind it, and no alert for each of them; then all recover.
 
@@ -33,12 +35,14 @@ from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from agent.demo import district
+from agent.demo.camera_lab import CameraLab
 from agent.demo.district import Pace
 from agent.demo.http_lab import KioskSimulator, WebhookReceiver, notifications
 from agent.demo.snmp_lab import Recording, SnmpLab
 from agent.status import StatusFileError, read_status
 
 BACKBONE = "bb-sw-1"
+POE_SWITCH = "cctv-poe-sw-01"
 UPS = "ups-srvroom-1"
 KIOSK_DOWN_PREFERRED = "kiosk-district-lobby"
 KIOSK_PAPER_PREFERRED = "kiosk-bnk-geumsa"
@@ -53,11 +57,13 @@ class Lab:
     snmp: SnmpLab
     recordings: dict[str, str] = field(default_factory=dict)       # device -> recording
     kiosks: dict[str, KioskSimulator] = field(default_factory=dict)
+    cameras: CameraLab = field(default_factory=CameraLab)
     webhook: WebhookReceiver | None = None
 
     def close(self) -> None:
         for kiosk in self.kiosks.values():
             kiosk.close()
+        self.cameras.close()
         if self.webhook is not None:
             self.webhook.close()
         self.snmp.close()
@@ -107,6 +113,9 @@ def start_lab(directory: Path, pace: Pace, community: str
             kiosk = KioskSimulator(device.get("serial") or device["id"])
             lab.kiosks[device["id"]] = kiosk
             device = {**device, "poll": district.kiosk_poll(kiosk.port, pace)}
+        elif poll and poll.get("protocol") == "icmp" and device.get("category") == "cctv_camera":
+            device = {**device, "poll": district.camera_poll(lab.cameras.add(device["id"]),
+                                                             pace)}
         elif poll and name is not None:
             port = lab.snmp.add(device["id"], recording(name, device["id"]))
             lab.recordings[device["id"]] = name
@@ -279,19 +288,39 @@ def play_kiosks(scene: Scene) -> None:
             scene.delivered(found)
 
 
-def play_ups(scene: Scene) -> None:
-    snmp = scene.lab.snmp
+def play_power(scene: Scene) -> None:
+    """The UPS on battery and, at the same time, a PoE switch dying with its cameras:
+    two independent troubles played together, so the demo gets no longer."""
+    snmp, cameras = scene.lab.snmp, scene.lab.cameras
+    behind = [d for d in descendants(scene.devices, POE_SWITCH) if d in cameras.cameras]
     snmp.swap(UPS, recording("ups-battery", UPS))
     scene.say.say(f"UPS {UPS} ({scene.name(UPS)}): utility power lost, running on battery")
+    snmp.set_answering(POE_SWITCH, False)
+    for camera in behind:
+        cameras.set_answering(camera, False)
+    scene.say.say(f"PoE switch {POE_SWITCH} failed: the {len(behind)} cameras it powers "
+                  "went dark with it")
     found = scene.expect(alert_is("ups_on_battery", UPS, "firing"), "ups_on_battery firing")
     if found:
         scene.delivered(found)
+    found = scene.expect(alert_is("device_down", POE_SWITCH, "firing"),
+                         f"device_down firing for {POE_SWITCH}")
+    if found:
+        suppressed = found.get("suppressed") or []
+        scene.delivered(found, f": 1 alert, {len(suppressed)} cameras behind it suppressed")
+        scene.outcome.expect(bool(suppressed), f"cameras behind {POE_SWITCH} in its alert")
     scene.linger()
     snmp.swap(UPS, recording("ups-normal", UPS))
-    scene.say.say(f"UPS {UPS}: utility power back")
-    found = scene.expect(alert_is("ups_on_battery", UPS, "resolved"), "ups_on_battery resolved")
-    if found:
-        scene.delivered(found)
+    snmp.set_answering(POE_SWITCH, True)
+    for camera in behind:
+        cameras.set_answering(camera, True)
+    scene.say.say(f"UPS {UPS}: utility power back; PoE switch {POE_SWITCH} replaced, "
+                  "cameras back")
+    for rule, device_id in (("ups_on_battery", UPS), ("device_down", POE_SWITCH)):
+        found = scene.expect(alert_is(rule, device_id, "resolved"),
+                             f"{rule} resolved for {device_id}")
+        if found:
+            scene.delivered(found)
 
 
 def play_backbone(scene: Scene) -> None:
@@ -397,10 +426,11 @@ def run_demo(directory: Path | None, fast: bool, out: TextIO = sys.stdout) -> in
         assert lab.webhook is not None
         document = district.build(directory, devices, lab.webhook.url, pace)
         config_path = district.write(directory, document, lab.snmp.community.decode())
-        polled = len(lab.recordings) + len(lab.kiosks)
+        polled = len(lab.recordings) + len(lab.kiosks) + len(lab.cameras.cameras)
         say.say(f"simulated district on 127.0.0.1: {len(lab.recordings)} SNMP devices, "
-                f"{len(lab.kiosks)} kiosks, a webhook receiver at {lab.webhook.url}; "
-                f"{len(devices) - polled} more assets tracked for their lifecycle only")
+                f"{len(lab.kiosks)} kiosks, {len(lab.cameras.cameras)} cameras (RTSP), a "
+                f"webhook receiver at {lab.webhook.url}; {len(devices) - polled} more "
+                "assets tracked for their lifecycle only")
         say.note(f"every device polled every {pace.interval:g} s; an outage after 2 failed "
                  f"polls; UPS and kiosk faults after {pace.hold:g} s")
         proc = start_agent(config_path, directory)
@@ -413,7 +443,7 @@ def run_demo(directory: Path | None, fast: bool, out: TextIO = sys.stdout) -> in
         say.say(f"the agent has polled all {polled} devices; all healthy")
         scene = Scene(lab, devices, pace, say, outcome, zone)
         play_kiosks(scene)
-        play_ups(scene)
+        play_power(scene)
         play_backbone(scene)
     finally:
         if proc is not None:

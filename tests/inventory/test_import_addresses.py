@@ -75,7 +75,8 @@ def test_bad_addresses_and_protocols_are_row_problems(tmp_path: Path, table) -> 
 
 
 def test_the_command_changes_a_default_per_category(tmp_path: Path, capsys) -> None:
-    path = sheet(tmp_path, ["C-1,CCTV,cam,,2018,127.0.0.1,,", "P-1,IP전화기,phone,,2019,127.0.0.2,,"])
+    path = sheet(tmp_path, ["C-1,CCTV,cam,,2018,127.0.0.1,,",
+                            "P-1,IP전화기,phone,,2019,127.0.0.2,,"])
     out = tmp_path / "out.yaml"
     assert main(["import", str(path), "-o", str(out), "--poll", "ip_phone=none"]) == 0
     camera, phone = yaml.safe_load(out.read_text(encoding="utf-8"))["devices"]
