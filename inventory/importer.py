@@ -19,13 +19,22 @@ Rules worth knowing:
   ignoring case and spaces. An unknown one is an error with the closest known name.
 * 도입연도 2008, "2008년" -> `acquired: 2008` (the loader reads a bare year as 1 Jan and
   marks it year-only). "2014년 이전" -> 2014, with a warning and a note on the device.
+  A year and month as offices write it ("2013.03.", "2013.3", "2013년 3월", "2013-03")
+  -> the 1st of that month (a support or lease end: the last day of that month). An
+  xlsx *number* cell 2013.1 cannot tell January from October: it is read as January.
+* 운영시간 ("매일 10:00~24:00", "평일 09:00~18:00", "24시간", "월~금 09:00~16:00") ->
+  `operating_hours` in the config's grammar (inventory/hours.py); 주요기능 -> `function`,
+  재원 -> `funding`, 비고 -> `notes`.
 * Money: commas, 원 and ₩ are dropped; a column or cell in 천원 is multiplied by 1000.
   Without 단가 but with 금액 (total), the unit cost is the total over the quantity.
-* 내용연수 is written as a device override only where it differs from the category's
-  rule in force at acquisition, so that the office's table keeps governing the rest.
-* Ids come from 관리번호/id when it is a valid id (letters, digits, `_ . : -`); otherwise
-  `<category>-<year>-<row>` (`<category>-<row>` without a year), stable for the same
-  sheet, and a Korean 관리번호 is kept in `tags.asset_no`.
+* Every value the sheet gives is kept: 내용연수 even where it equals the table's, and a
+  column the importer does not understand goes into `tags` under its header as written.
+* Ids never depend on the row: 관리번호/id when it is a valid id (letters, digits,
+  `_ . : -`); a 관리번호 that is not (Korean, spaces) becomes a slug of it and is kept in
+  `tags.asset_no`; without one, `<category>-<slug of name and site>`. A slug keeps ASCII
+  letters and digits and, when the text has others (Korean), adds 6 hex digits of its
+  SHA-1, so that it stays unique and the same on every re-import. Two rows with the
+  same name and site take their acquisition year, then `-2`, `-3` in sheet order.
 * CSV is read as UTF-8 (with or without BOM), else CP949, which Korean Excel writes by
   default; the encoding used is reported. Comma, tab or semicolon separated.
 * An address column (관리IP, IP주소) makes a row a watched device: `poll: {protocol,
@@ -40,8 +49,8 @@ from __future__ import annotations
 
 import codecs
 import csv
-import difflib
 import functools
+import hashlib
 import io
 import ipaddress
 import re
@@ -59,6 +68,9 @@ import yaml
 from config.dates import in_window, outside_window
 from config.errors import ConfigError, Problem
 from config.files import FileRefusedError, read_capped
+from inventory.category_names import CategoryIndex
+from inventory.category_names import normalise as _normalise
+from inventory.hours import HoursError, OperatingHours
 from inventory.model import Category
 
 T = TypeVar("T")
@@ -89,6 +101,10 @@ FIELD_HEADERS: dict[str, tuple[str, ...]] = {
     "quantity": ("수량", "qty", "quantity", "count"),
     "criticality": ("중요도", "criticality"),
     "notes": ("비고", "notes", "note", "remarks", "memo"),
+    "function": ("주요기능", "기능", "용도", "function", "mainfunction", "purpose"),
+    "funding": ("재원", "예산재원", "funding", "fundingsource"),
+    "operating_hours": ("운영시간", "이용시간", "운영시간대", "openinghours", "operatinghours",
+                        "hours"),
     "address": ("관리ip", "ip주소", "ip", "ipaddress", "관리주소", "address", "ipv4", "ip어드레스"),
     "protocol": ("점검방식", "감시방식", "protocol", "pollprotocol"),
     "parent": ("상위장비", "연결장비", "상위스위치", "연결스위치", "parent", "uplink"),
@@ -110,6 +126,7 @@ CRITICALITY_WORDS = {"critical": "critical", "high": "high", "normal": "normal",
                      "하": "low", "낮음": "low"}
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]*")
 HEADER_SEARCH_ROWS = 10
+EXTRA = "extra:"                 # a column not understood: its cells become tags
 MAX_CELL_CHARS = 2000            # a name or a note is a line or two; this leaves room
 
 _HEADER_INDEX = {alias: name for name, aliases in FIELD_HEADERS.items() for alias in aliases}
@@ -243,12 +260,6 @@ def _sheet_error(path: Path, message: str) -> ConfigError:
 
 # ---- headers -----------------------------------------------------------------------------
 
-def _normalise(text: str) -> str:
-    """Lower case, full-width folded, without spaces, underscores, hyphens or dots."""
-    folded = unicodedata.normalize("NFKC", text).lower()
-    return re.sub(r"[\s_\-.·]", "", folded)
-
-
 def _parse_header(cell: Any) -> tuple[str | None, bool]:
     """(canonical field or None, whether the header says 천원) for one header cell."""
     text = _normalise(str(cell or ""))
@@ -280,6 +291,7 @@ def _map_columns(path: Path, header: list[Any], header_row: int, problems: list[
         name, thousand = _parse_header(cell)
         if name is None:
             unknown.append(written)
+            columns[f"{EXTRA}{written}"] = _Column(index, written)   # kept as a tag
         elif name and name in columns:
             warnings.append(f"{path}: column {written}: means the same as column "
                             f"{columns[name].header}; ignored")
@@ -341,6 +353,8 @@ _YEAR = re.compile(r"(\d{4})(?:\.0+)?\s*년?")   # 2008.0: a year saved from a n
 _BEFORE = re.compile(
     r"(?:~|≤|<=|<)?\s*(\d{4})\s*년?\s*(이전|이하|까지|以前|or earlier|and before)?")
 _DATE = re.compile(r"(\d{4})\s*[-./년]\s*(\d{1,2})\s*[-./월]\s*(\d{1,2})\s*[.일]?")
+# '2013.03.', '2013.3', '2013년 3월', '2013-03', '2013/03': a year and a month
+_MONTH = re.compile(r"(\d{4})\s*(?:[-./]|년)\s*(\d{1,2})\s*[.월]?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,6 +363,7 @@ class _Acquired:
 
     value: date | int
     approximate: bool = False             # "2014년 이전": the year is an upper bound
+    month_only: bool = False              # "2013.03.": the 1st stands for the month
 
     @property
     def year(self) -> int:
@@ -377,9 +392,15 @@ def _acquired(value: Any) -> _Acquired:
         return _Acquired(_windowed(written))
     if match := _YEAR.fullmatch(text):
         return _Acquired(_check_year(int(match.group(1)), value))
+    if match := _MONTH.fullmatch(text):
+        year, month = _check_year(int(match.group(1)), value), int(match.group(2))
+        if not 1 <= month <= 12:
+            raise ValueError(f"not a month: {value!r}")
+        return _Acquired(_windowed(date(year, month, 1)), month_only=True)
     if (match := _BEFORE.fullmatch(text)) and (match.group(2) or not text[0].isdigit()):
         return _Acquired(_check_year(int(match.group(1)), value), approximate=True)
-    raise ValueError(f"not a year or date: {value!r} (write e.g. 2008, 2008년 or 2008-03-01)")
+    raise ValueError(f"not a year or date: {value!r} "
+                     f"(write e.g. 2008, 2008년, 2008.03. or 2008-03-01)")
 
 
 def _windowed(value: date) -> date:
@@ -396,31 +417,42 @@ def _check_year(year: int, written: Any) -> int:
 
 
 def _date_cell(value: Any) -> date:
+    """A last day (support, lease): a date, or a month meaning its last day."""
     found = _acquired(value)
     if isinstance(found.value, int):
-        raise ValueError(f"not a date: {value!r} (write YYYY-MM-DD)")
+        raise ValueError(f"not a date: {value!r} (write YYYY-MM-DD or YYYY.MM.)")
+    if found.month_only:
+        first = found.value
+        following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+        return date.fromordinal(following.toordinal() - 1)
     return found.value
 
 
+_HOURS_WORDS = (("24시간", "24h"), ("매일", "daily"), ("평일", "mon-fri"), ("주말", "sat,sun"),
+                ("월", "mon"), ("화", "tue"), ("수", "wed"), ("목", "thu"), ("금", "fri"),
+                ("토", "sat"), ("일", "sun"))
+
+
+def _hours(value: Any) -> str:
+    """운영시간 in the config's grammar: '매일 10:00~24:00' -> 'daily 10:00-24:00',
+    '월~금 09:00~16:00' -> 'mon-fri 09:00-16:00', '24시간' -> '24h'."""
+    text = unicodedata.normalize("NFKC", _text(value) or "")
+    text = re.sub(r"[~∼〜–—]", "-", text).replace("요일", "").replace("연중무휴", "")
+    for korean, english in _HOURS_WORDS:
+        text = text.replace(korean, f" {english} ")
+    text = " ".join(text.split())
+    text = re.sub(r"\s*-\s*", "-", text)
+    text = re.sub(r"\s*,\s*", ",", text)
+    text = re.sub(r"\s*/\s*", "; ", text)
+    try:
+        OperatingHours.parse(text)
+    except HoursError:
+        raise ValueError(f"not opening hours: {value!r} (write e.g. 매일 10:00~24:00, "
+                         "평일 09:00~18:00 or 24시간)") from None
+    return text
+
+
 # ---- rows --------------------------------------------------------------------------------
-
-class _CategoryIndex:
-    """Category keys by every name a sheet may use for them, normalised."""
-
-    def __init__(self, categories: Mapping[str, Category]):
-        self.keys: dict[str, str] = {}
-        for category in categories.values():
-            for label in (category.key, category.name_ko, category.name_en, *category.aliases):
-                self.keys.setdefault(_normalise(label), category.key)
-        self.labels = sorted({c.name_ko for c in categories.values()} | set(categories))
-
-    def find(self, written: str) -> str | None:
-        return self.keys.get(_normalise(written))
-
-    def hint(self, written: str) -> str:
-        close = difflib.get_close_matches(written, self.labels, n=1, cutoff=0.5)
-        return f" (did you mean {close[0]!r}?)" if close else ""
-
 
 def _cell(row: list[Any], columns: Mapping[str, _Column], name: str) -> Any:
     column = columns.get(name)
@@ -430,7 +462,7 @@ def _cell(row: list[Any], columns: Mapping[str, _Column], name: str) -> Any:
     return None if isinstance(value, str) and not value.strip() else value
 
 
-def _read_row(ctx: _RowContext, row: list[Any], index: _CategoryIndex,
+def _read_row(ctx: _RowContext, row: list[Any], index: CategoryIndex,
               categories: Mapping[str, Category],
               protocols: Mapping[str, str]) -> dict[str, Any] | None:
     """One device entry, or None when the row has problems (recorded in `ctx`)."""
@@ -460,7 +492,7 @@ def _read_row(ctx: _RowContext, row: list[Any], index: _CategoryIndex,
             entry[key] = text
     if acquired is not None:
         entry["acquired"] = acquired.value
-    if life is not None and life != categories[category].rule_for(_as_date(acquired)).years:
+    if life is not None:          # kept even when it equals the table's: the sheet said it
         entry["service_life_years"] = life
     for key in ("support_ends", "lease_ends"):
         if (when := _parse(ctx, key, get(key), _date_cell)) is not None:
@@ -470,6 +502,7 @@ def _read_row(ctx: _RowContext, row: list[Any], index: _CategoryIndex,
     entry["quantity"] = quantity or 1
     if (level := _criticality(ctx, get("criticality"))) is not None:
         entry["criticality"] = level
+    _office_fields(ctx, entry, get)
     notes = _notes(ctx, get("notes"), get, acquired)
     if notes:
         entry["notes"] = notes
@@ -522,6 +555,19 @@ def _address_problem(address: str, protocol: str) -> str | None:
     return None
 
 
+def _office_fields(ctx: _RowContext, entry: dict[str, Any], get: Cells) -> None:
+    """주요기능, 재원, 운영시간, and the cells of columns not understood (as tags)."""
+    for key in ("function", "funding"):
+        if (text := _text(get(key))) is not None:
+            entry[key] = text
+    if (hours := _parse(ctx, "operating_hours", get("operating_hours"), _hours)) is not None:
+        entry["operating_hours"] = hours
+    extra = {name[len(EXTRA):]: str(text) for name in ctx.columns if name.startswith(EXTRA)
+             if (text := _text(get(name))) is not None}
+    if extra:
+        entry["tags"] = {**entry.get("tags", {}), **extra}
+
+
 def _parse(ctx: _RowContext, fieldname: str, value: Any,
            parse: Callable[[Any], T]) -> T | None:
     """`parse(value)`, or None when the cell is empty or does not parse (a problem)."""
@@ -534,7 +580,7 @@ def _parse(ctx: _RowContext, fieldname: str, value: Any,
         return None
 
 
-def _category(ctx: _RowContext, value: Any, index: _CategoryIndex) -> str | None:
+def _category(ctx: _RowContext, value: Any, index: CategoryIndex) -> str | None:
     written = _text(value)
     if written is None:
         ctx.problem("category", "empty: every row needs a category (구분)")
@@ -605,12 +651,6 @@ def _notes(ctx: _RowContext, written: Any, get: Any, acquired: _Acquired | None)
     return "; ".join(notes) or None
 
 
-def _as_date(acquired: _Acquired | None) -> date | None:
-    if acquired is None:
-        return None
-    return date(acquired.value, 1, 1) if isinstance(acquired.value, int) else acquired.value
-
-
 def _is_blank(row: list[Any]) -> bool:
     return all(_text(value) is None for value in row)
 
@@ -624,20 +664,18 @@ def _is_total_row(row: list[Any], columns: Mapping[str, _Column]) -> bool:
 
 def _assign_ids(file: str, placed: list[tuple[int, dict[str, Any], str | None]],
                 problems: list[Problem], id_header: str, warnings: list[str]) -> None:
-    """Ids from the sheet where valid, else `<category>-<year>-<row>`; duplicates are errors."""
+    """Ids from the sheet where valid, else slugs (module doc); duplicates are errors."""
     seen: dict[str, int] = {}
     kept_as_tag = 0
     for row, entry, written in placed:
         if written is not None and ID_PATTERN.fullmatch(written):
             device_id = written
+        elif written is not None:
+            device_id = slug(written)
+            entry["tags"] = {"asset_no": written, **entry.get("tags", {})}
+            kept_as_tag += 1
         else:
-            year = entry.get("acquired")
-            year = year if isinstance(year, int) else getattr(year, "year", None)
-            device_id = (f"{entry['category']}-{year}-{row}" if year
-                         else f"{entry['category']}-{row}")
-            if written is not None:
-                entry["tags"] = {"asset_no": written, **entry.get("tags", {})}
-                kept_as_tag += 1
+            device_id = _free_id(entry, seen)
         if device_id in seen:
             problems.append(SheetProblem(
                 file, row, id_header, f"duplicate id {device_id!r} (also row {seen[device_id]})"))
@@ -645,15 +683,43 @@ def _assign_ids(file: str, placed: list[tuple[int, dict[str, Any], str | None]],
         entry["id"] = device_id
     if kept_as_tag:
         warnings.append(f"{file}: {kept_as_tag} {id_header} value(s) are not valid ids (letters, "
-                        f"digits, _ . : -): ids were generated and the numbers kept as "
+                        f"digits, _ . : -): ids were made from them and the numbers kept as "
                         f"tags.asset_no")
+
+
+def _free_id(entry: dict[str, Any], seen: Mapping[str, int]) -> str:
+    """`<category>-<slug of name and site>`, then with the year, then -2, -3 …"""
+    base = f"{entry['category']}-{slug(' '.join(filter(None, [entry['name'], entry.get('site')])))}"
+    year = entry.get("acquired")
+    year = year if isinstance(year, int) else getattr(year, "year", None)
+    tries = [base, *([f"{base}-{year}"] if year else [])]
+    for candidate in tries:
+        if candidate not in seen:
+            return candidate
+    number = 2
+    while f"{tries[-1]}-{number}" in seen:
+        number += 1
+    return f"{tries[-1]}-{number}"
+
+
+def slug(text: str) -> str:
+    """An id from any text: its ASCII letters and digits, lower case, joined by '-', plus 6
+    hex digits of its SHA-1 when it has other characters (Korean), so that two Korean
+    names never meet and the same name always gives the same id."""
+    folded = unicodedata.normalize("NFKC", text).strip()
+    ascii_part = re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")[:80]
+    if folded.isascii() and ascii_part:
+        return ascii_part
+    digest = hashlib.sha1(folded.encode("utf-8")).hexdigest()[:6]
+    return f"{ascii_part}-{digest}" if ascii_part else digest
 
 
 # ---- the whole sheet ---------------------------------------------------------------------
 
 KEY_ORDER = ("id", "name", "category", "vendor", "model", "serial", "site", "location",
              "goods_code", "acquired", "service_life_years", "support_ends", "lease_ends",
-             "unit_cost_krw", "quantity", "criticality", "parent", "tags", "notes", "poll")
+             "unit_cost_krw", "quantity", "criticality", "function", "funding",
+             "operating_hours", "parent", "tags", "notes", "poll")
 
 
 def import_sheet(path: str | Path, categories: Mapping[str, Category],
@@ -672,7 +738,7 @@ def import_sheet(path: str | Path, categories: Mapping[str, Category],
     columns, unknown = _map_columns(path, header, header_index + 1, problems, warnings)
     if problems:
         raise ConfigError(problems)
-    index = _CategoryIndex(categories)
+    index = CategoryIndex(categories)
     placed: list[tuple[int, dict[str, Any], str | None]] = []
     for number, row in _data_rows(rows, header_index):
         if _is_total_row(row, columns):

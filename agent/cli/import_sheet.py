@@ -4,6 +4,9 @@
 Turns an office's asset sheet into inventory YAML (see `inventory.importer`). Problems
 go to stderr, all at once, naming file, row and column; then exit 1 and nothing is
 written. Columns that were not understood and other doubts are warnings on stderr.
+
+`-o` creates the file's folder when it does not exist. `--lang ko|en` (default: the
+locale) words the command's own lines; columns not understood are kept as tags.
 """
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from agent.cli.common import CommandError, text_output
+from agent.cli.common import CommandError, add_lang_argument, resolve_lang, text_output
 from config.errors import ConfigError
 from inventory.importer import DEFAULT_PROTOCOLS, IMPORTED_PROTOCOLS, import_sheet, to_yaml
 from inventory.load import load_service_life_table
@@ -29,6 +32,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "tcp or none (default: "
                              + ", ".join(f"{c}={p}" for c, p in DEFAULT_PROTOCOLS.items())
                              + "); repeat for more categories")
+    add_lang_argument(parser)
+
+
+# The command's own lines, in Korean and English (the importer's problems stay as they are).
+MESSAGES = {
+    "ko": {"problems": "{sheet}: 문제 {count}건; 아무것도 쓰지 않았습니다",
+           "encoding": "{sheet}: {encoding}(으)로 읽음",
+           "unknown": "경고: {sheet}: 알 수 없는 열은 tags에 그대로 보관했습니다: {columns}",
+           "warning": "경고: {warning}",
+           "written": "{sheet}: {count}건을 {where}에 썼습니다",
+           "folder": "{folder} 폴더를 만들 수 없습니다: {why}"},
+    "en": {"problems": "{sheet}: {count} problem{s}; nothing was written",
+           "encoding": "{sheet}: read as {encoding}",
+           "unknown": "warning: {sheet}: columns not understood, kept as tags: {columns}",
+           "warning": "warning: {warning}",
+           "written": "{sheet}: {count} records written to {where}",
+           "folder": "cannot create the folder {folder}: {why}"},
+}
 
 
 def _protocols(choices: list[str]) -> dict[str, str]:
@@ -46,6 +67,7 @@ def _protocols(choices: list[str]) -> dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    say = MESSAGES[resolve_lang(args.lang)]
     try:
         protocols = _protocols(args.poll)
     except ValueError as exc:
@@ -57,16 +79,24 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         count = len(exc.problems)
-        print(f"{args.sheet}: {count} problem{'s' if count != 1 else ''}; nothing was written",
+        print(say["problems"].format(sheet=args.sheet, count=count, s="s" * (count != 1)),
               file=sys.stderr)
         return 1
     if result.encoding:
-        print(f"{args.sheet}: read as {result.encoding}", file=sys.stderr)
+        print(say["encoding"].format(sheet=args.sheet, encoding=result.encoding),
+              file=sys.stderr)
     if result.unknown_columns:
-        print(f"warning: {args.sheet}: columns not understood, not imported: "
-              f"{', '.join(result.unknown_columns)}", file=sys.stderr)
+        print(say["unknown"].format(sheet=args.sheet, columns=", ".join(result.unknown_columns)),
+              file=sys.stderr)
     for warning in result.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        print(say["warning"].format(warning=warning), file=sys.stderr)
+    if args.output is not None:
+        try:
+            args.output.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            message = say["folder"].format(folder=args.output.parent, why=exc.strerror)
+            print(f"lifeline import: {message}", file=sys.stderr)
+            return 2
     try:
         with text_output(args.output) as handle:
             handle.write(to_yaml(result))
@@ -74,5 +104,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"lifeline import: {exc}", file=sys.stderr)
         return exc.exit_code
     where = args.output if args.output is not None else "stdout"
-    print(f"{args.sheet}: {len(result.devices)} records written to {where}", file=sys.stderr)
+    print(say["written"].format(sheet=args.sheet, count=len(result.devices), where=where),
+          file=sys.stderr)
     return 0

@@ -12,7 +12,7 @@ from agent.cli import import_sheet as import_command
 from agent.cli import main
 from agent.cli import plan as plan_command
 from config.errors import ConfigError
-from inventory.importer import import_sheet, to_yaml
+from inventory.importer import import_sheet, slug, to_yaml
 from inventory.load import load_config, load_service_life_table
 
 HEADER = "구분,품명,모델,제조사,도입연도,수량,내용연수,설치장소,단가(천원),관리번호,비고"
@@ -47,12 +47,14 @@ def test_korean_headers_map_to_the_config_schema(tmp_path, table):
     assert backbone == {
         "id": "BB-001", "name": "행정망 백본 스위치", "category": "backbone_switch",
         "vendor": "ExampleNet", "model": "EX-9000", "location": "4층 전산실",
-        "acquired": 2008, "unit_cost_krw": 239_931_000, "quantity": 2, "notes": "이중화"}
+        "acquired": 2008, "service_life_years": 7, "unit_cost_krw": 239_931_000,
+        "quantity": 2, "notes": "이중화"}
     assert list(backbone) == ["id", "name", "category", "vendor", "model", "location",
-                              "acquired", "unit_cost_krw", "quantity", "notes"]
+                              "acquired", "service_life_years", "unit_cost_krw", "quantity",
+                              "notes"]
     assert ips["category"] == "ips" and ips["unit_cost_krw"] == 53_528_000
-    assert ips["id"] == "ips-2012-3"              # category-year-row: the sheet's row 3
-    assert "service_life_years" not in ips        # 6 years is the table's own rule
+    assert ips["id"] == f"ips-{slug('서비스망 IPS')}"   # name and site, never the row
+    assert ips["service_life_years"] == 6         # the table's own number, kept as written
     assert result.encoding == "UTF-8" and result.unknown_columns == ()
 
 
@@ -144,7 +146,7 @@ def test_title_rows_blank_rows_and_total_rows(tmp_path, table):
     path = write_csv(tmp_path, ["2021년 정보통신장비 현황,,", ",,", "구분,품명,도입연도",
                                 "PC,a,2016", ",,", "합계,,"])
     result = import_sheet(path, table)
-    assert [d["id"] for d in result.devices] == ["pc-2016-4"]
+    assert [d["id"] for d in result.devices] == ["pc-a"]
     assert any("row 6" in w and "total" in w for w in result.warnings)
 
 
@@ -166,7 +168,8 @@ def test_xlsx_with_dates_numbers_and_korean(tmp_path, table):
     (device,) = result.devices
     assert device["category"] == "firewall" and device["acquired"] == date(2014, 3, 2)
     assert (device["quantity"], device["unit_cost_krw"]) == (2, 44_791_000)
-    assert device["goods_code"] == "43222501" and device["id"] == "firewall-2014-3"
+    assert device["goods_code"] == "43222501"
+    assert device["id"] == f"firewall-{slug('행정망 방화벽')}"
     assert result.encoding is None
 
 
@@ -198,7 +201,7 @@ def test_round_trip_loads_with_the_config_loader(tmp_path, table):
     backbone = config.device("BB-001")
     assert backbone.acquired == date(2008, 1, 1) and backbone.acquired_year_only
     assert backbone.unit_cost_krw * backbone.quantity == 479_862_000
-    pc = config.device("pc-2014-4")
+    pc = config.device(slug("정보-7"))
     assert dict(pc.tags) == {"asset_no": "정보-7"} and pc.quantity == 104
 
 
