@@ -39,10 +39,12 @@ from agent.reporter import STATUS_EVERY_SECONDS, StatusReporter
 from agent.schedule import JobChanges, poll_jobs
 from agent.sinks import Sink, SpoolError, store_path
 from agent.status import AgentStatus
+from agent.traps import TrapHandling
 from agent.write_failures import WriteFailures
 from agent.writer import SinkWriter
 from alerts.evaluation.store import DB_NAME as ALERTS_DB
 from collectors.icmp import check_permission
+from config.model import TrapSettings
 from config.sqlite import DamagedDatabase, SchemaError
 from inventory.model import Config
 
@@ -73,6 +75,7 @@ class Agent:
         self._runner = PollRunner(writer=self._writer, states=self._states,
                                   alerts=self._alerts, clock=self._clock,
                                   stopping=self._stop.is_set)
+        self._traps = TrapHandling(writer=self._writer, runner=self._runner, clock=self._clock)
         self._scheduler = JobScheduler(zone, self._clock, poll=self._runner.poll,
                                        on_submitted=self._runner.scheduled,
                                        on_skipped=self._states.overlapped)
@@ -81,7 +84,8 @@ class Agent:
         self._reporter = StatusReporter(
             running=lambda: self.config, clock=self._clock, states=self._states,
             scheduler=self._scheduler, runner=self._runner, writer=self._writer,
-            alerts=self._alerts, reloader=self._reloader, failures=self._failures)
+            alerts=self._alerts, reloader=self._reloader, failures=self._failures,
+            traps=self._traps.counts)
         self._delivery: DeliveryThread | None = None
         self._endpoint: AgentEndpoint | None = None
 
@@ -134,6 +138,7 @@ class Agent:
         self._states.adopt(jobs, {device_id: d.poll.protocol for device_id, d in devices.items()
                                   if d.poll is not None})
         self._runner.adopt(devices, Collectors.build(config, config.devices))
+        self._traps.adopt(config)
         return self._scheduler.apply(jobs)
 
     def _start_scheduler(self) -> None:
@@ -160,6 +165,8 @@ class Agent:
             if listen:
                 self._endpoint = AgentEndpoint(listen, self._reporter.latest,
                                                self._stop.is_set)
+            if self.config.traps is not None:
+                await _open_traps(self._traps, self.config.traps)
         except (StartError, SpoolError, SchemaError, sqlite3.Error, OSError) as exc:
             self._alerts.close()
             await self._writer.close()
@@ -169,6 +176,7 @@ class Agent:
         # Pause first and shut down after the polls in flight are done: APScheduler's
         # shutdown cancels the coroutine jobs still running, and those polls would be lost.
         self._scheduler.pause()
+        await self._traps.close()
         await self._runner.wait_in_flight()
         self._scheduler.shutdown()
         await self._runner.aclose()
@@ -180,6 +188,17 @@ class Agent:
         if self._endpoint is not None:
             self._endpoint.stop()
         log.info("agent stopped")
+
+
+async def _open_traps(traps: TrapHandling, settings: TrapSettings) -> None:
+    try:
+        await traps.open(settings)
+    except PermissionError:
+        raise StartError(f"traps.listen {settings.listen}: a port below 1024 needs root or "
+                         "CAP_NET_BIND_SERVICE (or listen on a high port behind a "
+                         "redirect: docs/traps.md)") from None
+    except OSError as exc:
+        raise StartError(f"traps.listen {settings.listen}: {exc.strerror or exc}") from None
 
 
 def _check_icmp(config: Config) -> None:

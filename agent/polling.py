@@ -67,6 +67,7 @@ class PollRunner:
         self._collectors = Collectors({})
         self._intended: dict[str, datetime] = {}
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._polling: dict[str, asyncio.Task[None]] = {}     # device id -> its poll
         self._retiring: set[asyncio.Task[None]] = set()
         self.start_lag = StartLag()
 
@@ -88,18 +89,34 @@ class PollRunner:
         """The scheduler starts the device's run that was due at `when`."""
         self._intended[device_id] = when
 
-    async def poll(self, device_id: str) -> None:
+    def polls(self, device_id: str) -> bool:
+        """Whether the device has a poll in flight (scheduled or asked for by a trap)."""
+        return device_id in self._polling
+
+    async def idle(self, device_id: str) -> None:
+        """Once the device's poll in flight, if any, is done."""
+        task = self._polling.get(device_id)
+        if task is not None:
+            await asyncio.wait({task})
+
+    async def poll(self, device_id: str, *, scheduled: bool = True) -> None:
+        """One poll of the device: its scheduled run, or (`scheduled=False`) one a trap
+        asked for. Never two of one device at once: the second is skipped."""
         device = self._devices.get(device_id)
         collector = self._collectors.for_device(device) if device else None
         if device is None or collector is None or self._stopping():
             return
+        if device_id in self._polling:
+            self._states.overlapped(device_id)
+            return
         started = self._clock()
-        intended = self._intended.pop(device_id, None)
+        intended = self._intended.pop(device_id, None) if scheduled else None
         if intended is not None:
             self.start_lag.add((started - intended).total_seconds())
         task = asyncio.current_task()
         assert task is not None
         self._in_flight.add(task)
+        self._polling[device_id] = task
         try:
             result = await self._collect(collector, device, started)
             self._states.record(result)
@@ -108,6 +125,7 @@ class PollRunner:
             self._alerts.observe(result)
         finally:
             self._in_flight.discard(task)
+            self._polling.pop(device_id, None)
 
     async def wait_in_flight(self) -> None:
         """At stop: the polls in flight, each bounded by its budget and the grace."""

@@ -22,6 +22,7 @@ from agent.status import STATUS_FILE as STATUS_FILE_NAME
 from agent.status import AgentInfo, AgentStatus, ProcessUsage, write_status
 from agent.write_failures import STATUS_FILE, WriteFailures, describe
 from agent.writer import SinkWriter
+from collectors.snmp.traps import TrapCounts
 from inventory.model import Config
 
 STATUS_EVERY_SECONDS = 5.0
@@ -33,8 +34,10 @@ class StatusReporter:
     def __init__(self, *, running: Callable[[], Config], clock: Callable[[], datetime],
                  states: DeviceStates, scheduler: JobScheduler, runner: PollRunner,
                  writer: SinkWriter, alerts: AlertCalls, reloader: Reloader,
-                 failures: WriteFailures) -> None:
+                 failures: WriteFailures,
+                 traps: Callable[[], TrapCounts | None] = lambda: None) -> None:
         self._running = running
+        self._traps = traps
         self._failures = failures
         self._clock = clock
         self._states = states
@@ -83,4 +86,5 @@ class StatusReporter:
             sink=self._writer.stats(),
             alerts=self._alerts.status(),
             devices=self._states.snapshot(),
-            failing=self._failures.failing())
+            failing=self._failures.failing(),
+            traps=traps.as_dict() if (traps := self._traps()) is not None else None)

@@ -25,6 +25,10 @@ The file (format 1), key by key:
 | failing      | the state_dir writes failing now (agent/write_failures.py `Failing`): |
 |              | [{kind, error, failures, since}]; [] when all go through; absent in   |
 |              | files of agents before it (read as [])                                |
+| traps        | the trap receiver's counts (collectors/snmp/traps.py `TrapCounts`):   |
+|              | received, accepted, rate_limited, malformed, unsupported,             |
+|              | unknown_source, bad_community, informs_acknowledged; null when no     |
+|              | `traps:` is configured, absent in files of agents before it           |
 
 A file that is damaged, or that another version of Lifeline wrote, raises
 `StatusFileError` with what is wrong and where, never a bare traceback.
@@ -149,6 +153,7 @@ class AgentStatus:
     alerts: AlertStatus | None
     devices: Mapping[str, DevicePoll]
     failing: tuple[Failing, ...] = ()
+    traps: Mapping[str, int] | None = None
 
     def only(self, device_ids: Iterable[str]) -> AgentStatus:
         """The same status with only these devices (each must be in it)."""
@@ -173,6 +178,7 @@ class AgentStatus:
             "alerts": alert_status_json(self.alerts) if self.alerts is not None else None,
             "devices": {device_id: d.as_json() for device_id, d in self.devices.items()},
             "failing": [f.as_json() for f in self.failing],
+            "traps": dict(self.traps) if self.traps is not None else None,
         }
 
     @classmethod
@@ -201,7 +207,15 @@ class AgentStatus:
             alerts=None if f.raw("alerts") is None else _alert_status(f.child("alerts")),
             devices={key: DevicePoll.from_json(devices.child(key)) for key in devices.names()},
             failing=tuple(_failing(item) for item in f.children("failing"))
-            if f.has("failing") else ())
+            if f.has("failing") else (),
+            traps=_traps(f))
+
+
+def _traps(f: Fields) -> dict[str, int] | None:
+    if not f.has("traps") or f.raw("traps") is None:
+        return None
+    counts = f.child("traps")
+    return {name: counts.integer(name) for name in counts.names()}
 
 
 def _failing(f: Fields) -> Failing:

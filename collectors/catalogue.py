@@ -3,7 +3,7 @@
 `collectors/metrics.csv` is the committed catalogue; tests check that it equals what the
 collectors declare (the SNMP profiles, `collectors.host.ENTRIES`,
 `collectors.http.catalogue.ENTRIES`, `collectors.icmp.ENTRIES`, `collectors.tcp.ENTRIES`,
-plus `lifeline_poll`) and that nothing undeclared is
+`collectors.snmp.traps.ENTRIES`, plus `lifeline_poll`) and that nothing undeclared is
 ever emitted. A field `*` declares a measurement whose numeric fields come from the device
 (the `kiosk` health JSON). `collectors/README.md`'s Metrics section is generated from it.
 The record the collectors declare with is `collectors.catalogue_entry.Entry`.
@@ -26,6 +26,7 @@ from collectors import host, icmp, tcp
 from collectors.base import Sample
 from collectors.catalogue_entry import ANY_FIELD, Entry, MeasurementTags, add_tags
 from collectors.http import catalogue as http
+from collectors.snmp import traps
 from collectors.snmp.catalogue import from_profiles, tags_of
 from collectors.snmp.profiles import load_profiles
 
@@ -43,7 +44,8 @@ def declared() -> tuple[list[Entry], MeasurementTags]:
     found = {(e.measurement, e.field): e for e in from_profiles(profiles)}
     tags = tags_of(profiles)
     for entries, more_tags in ((host.ENTRIES, host.TAGS), (http.ENTRIES, http.TAGS),
-                               (icmp.ENTRIES, icmp.TAGS), (tcp.ENTRIES, tcp.TAGS)):
+                               (icmp.ENTRIES, icmp.TAGS), (tcp.ENTRIES, tcp.TAGS),
+                               (traps.ENTRIES, traps.TAGS)):
         for e in entries:
             found.setdefault((e.measurement, e.field), e)
         for measurement, names in more_tags.items():

@@ -118,6 +118,20 @@ class AgentSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class TrapSettings:
+    """`traps:`: where the trap receiver listens and how much one source may send."""
+
+    host: str = "127.0.0.1"
+    port: int = 162
+    rate_per_source: float = 10.0       # traps a second from one address, sustained
+    burst: int = 50                     # ... and at once
+
+    @property
+    def listen(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
 class InfluxSettings:
     """Where the InfluxDB sink writes. `api` "v2": `/api/v2/write` with org, bucket and a
     token (InfluxDB 2.x, 3, 1.8+ and VictoriaMetrics); "v1": `/write?db=&rp=` with an

@@ -590,6 +590,33 @@ class AlertsIn(Strict):
     lifecycle_horizon_months: Count = Field(12, ge=0, le=120)
 
 
+class TrapsIn(Strict):
+    """`traps:` receive SNMP traps and informs (collectors/snmp/traps.py)."""
+
+    listen: Text = "127.0.0.1:162"
+    rate_per_source: float = Field(10.0, gt=0, le=100000)   # traps a second, each source
+    burst: Count = Field(50, ge=1, le=100000)               # ... and how many at once
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        if parse_trap_listen(value) is None:
+            raise invalid("not_listen", "must be an IPv4 HOST:PORT such as 127.0.0.1:162 "
+                          "or 0.0.0.0:162, got {value}", value=value)
+        return value
+
+
+def parse_trap_listen(text: str) -> tuple[str, int] | None:
+    """(ip, port) for an IPv4 `IP:PORT` (the trap receiver's address), else None."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        return None
+    try:
+        return str(ipaddress.IPv4Address(host)), int(port)
+    except ValueError:
+        return None
+
+
 class PlanScheduleIn(Strict):
     """How a project or category is spread over the years (inventory.plan)."""
 
@@ -627,9 +654,10 @@ class ConfigFileIn(Strict):
     devices: list[DeviceIn] = []
     alerts: AlertsIn | None = None
     plan: PlanIn | None = None
+    traps: TrapsIn | None = None
 
 
 MAIN_ONLY_SECTIONS = ("agent", "storage", "alerts", "service_life_table", "include_roots",
-                      "plan")
+                      "plan", "traps")
 # The top-level keys of a configuration file; a file with none of them is not one of ours.
 SECTIONS = frozenset(ConfigFileIn.model_fields)

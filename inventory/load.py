@@ -25,7 +25,7 @@ from config.loader import (
     read_service_life_table,
     threshold_items,
 )
-from config.model import Credentials, HttpCredentials, SnmpCredentials
+from config.model import Credentials, HttpCredentials, SnmpCredentials, TrapSettings
 from config.source import LocatedDocument
 from inventory.category_names import CategoryIndex
 from inventory.hours import HoursError, OperatingHours
@@ -87,7 +87,19 @@ def _build(source: ConfigSource) -> Config:
                    if not isinstance(c, Invalid)}
     return Config(path=source.path, files=tuple(f.doc.file for f in source.files),
                   agent=settings.agent, influxdb=settings.influxdb, categories=categories,
-                  credentials=credentials, devices=devices, alerts=settings.alerts, plan=plan)
+                  credentials=credentials, devices=devices, alerts=settings.alerts, plan=plan,
+                  traps=_traps(source.files[0]))
+
+
+def _traps(main: ConfigFile) -> TrapSettings | None:
+    """The trap receiver's settings: only when the main file has `traps:`."""
+    traps = main.parsed.traps if main.parsed is not None else None
+    if traps is None:
+        return None
+    listen = schema.parse_trap_listen(traps.listen)
+    assert listen is not None       # the schema checked it
+    return TrapSettings(host=listen[0], port=listen[1], rate_per_source=traps.rate_per_source,
+                        burst=traps.burst)
 
 
 # ---- service-life table ----------------------------------------------------------------

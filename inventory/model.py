@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Literal
 
 from config.expectations import Expectation
-from config.model import AgentSettings, AlertSettings, Credentials, InfluxSettings, ThresholdItems
+from config.model import (
+    AgentSettings,
+    AlertSettings,
+    Credentials,
+    InfluxSettings,
+    ThresholdItems,
+    TrapSettings,
+)
 
 
 class Criticality(StrEnum):
@@ -239,6 +246,7 @@ class Config:
     devices: tuple[Device, ...]
     alerts: AlertSettings
     plan: PlanSettings = PlanSettings()
+    traps: TrapSettings | None = None   # None: no trap receiver
 
     def device(self, device_id: str) -> Device:
         for device in self.devices:

@@ -189,7 +189,8 @@ def _bulk(recording: Recording, request: ber.Request, now: float) -> list[ber.Va
 class SnmpLab:
     """Simulated devices on loopback, served by one asyncio loop in a thread of its own.
 
-    `add` binds a device on a free (or given) UDP port of 127.0.0.1 and returns the port;
+    `add` binds a device on a free (or given) UDP port of 127.0.0.1 (or another loopback
+    address) and returns the port;
     `set_answering` and `swap` change it while the agent polls; `close` unbinds them all.
     """
 
@@ -201,12 +202,13 @@ class SnmpLab:
                                         daemon=True)
         self._thread.start()
 
-    def add(self, name: str, recording: Recording, port: int = 0) -> int:
+    def add(self, name: str, recording: Recording, port: int = 0,
+            host: str = "127.0.0.1") -> int:
         device = SimulatedDevice(name, recording, self.community)
 
         async def bind() -> int:
             transport, _ = await self._loop.create_datagram_endpoint(
-                lambda: device, local_addr=("127.0.0.1", port))
+                lambda: device, local_addr=(host, port))
             return int(transport.get_extra_info("sockname")[1])
 
         bound = asyncio.run_coroutine_threadsafe(bind(), self._loop).result(timeout=10)

@@ -48,6 +48,9 @@ GET = 0xA0
 GETNEXT = 0xA1
 RESPONSE = 0xA2
 GETBULK = 0xA5
+TRAP_V1 = 0xA4
+INFORM = 0xA6
+TRAP_V2 = 0xA7
 REPORT = 0xA8
 
 UNSIGNED_TAGS = frozenset({COUNTER32, GAUGE32, TIMETICKS, COUNTER64})
@@ -337,6 +340,96 @@ def decode_oid(encoded: bytes) -> tuple[int, ...]:
 
 def oid_text(encoded: bytes) -> str:
     return ".".join(map(str, decode_oid(encoded)))
+
+
+# --- notifications: v1 traps, v2c traps and informs (the trap receiver's side) ----------
+
+# RFC 3584 section 3.1: a v1 generic trap 0-5 is snmpTraps.(generic + 1) in v2 terms;
+# an enterpriseSpecific one (6) is enterprise.0.specific.
+_SNMP_TRAPS = (1, 3, 6, 1, 6, 3, 1, 1, 5)
+SNMP_TRAP_OID = encode_oid((1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0))   # snmpTrapOID.0
+SYS_UPTIME = encode_oid((1, 3, 6, 1, 2, 1, 1, 3, 0))            # sysUpTime.0
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """A decoded v1 Trap, v2c Trapv2 or v2c InformRequest.
+
+    `trap_oid` is the v2 form for every version (RFC 3584: a v1 trap's generic and
+    specific numbers become one OID), encoded. `request_id` is 0 for a v1 trap.
+    `agent_address` is the v1 PDU's agent-addr (4 octets), empty for v2c."""
+
+    version: int
+    community: bytes
+    pdu: int
+    request_id: int
+    trap_oid: bytes
+    varbinds: list[Varbind]
+    agent_address: bytes = b""
+
+
+def peek_version(data: bytes) -> int | None:
+    """The msgVersion of a message (0 v1, 1 v2c, 3 v3), or None if it has none."""
+    try:
+        start, _ = _expect(data, 0, SEQUENCE)
+        return _int_at(data, start)[0]
+    except (BerError, IndexError):
+        return None
+
+
+def decode_notification(data: bytes) -> Notification:
+    """A whole v1 trap, v2c trap or v2c inform message. Raises BerError for anything
+    else, including a v2 notification without snmpTrapOID.0 as its second varbind."""
+    try:
+        return _decode_notification(data)
+    except IndexError:
+        raise BerError("truncated message") from None
+
+
+def _decode_notification(data: bytes) -> Notification:
+    start, _ = _expect(data, 0, SEQUENCE)
+    version, i = _int_at(data, start)
+    cstart, cend = _expect(data, i, OCTET_STRING)
+    community = data[cstart:cend]
+    pdu = data[cend]
+    if version == VERSION_1 and pdu == TRAP_V1:
+        return _decode_v1_trap(data, cend, community)
+    if version != VERSION_2C or pdu not in (TRAP_V2, INFORM):
+        raise BerError(f"not a v1 trap or a v2c trap or inform: version {version}, "
+                       f"PDU 0x{pdu:02x}")
+    pdu_start, _ = _expect(data, cend, pdu)
+    request_id, i = _int_at(data, pdu_start)
+    _, i = _int_at(data, i)                       # error-status and error-index: 0
+    _, i = _int_at(data, i)
+    vstart, vend = _expect(data, i, SEQUENCE)
+    varbinds = _varbinds(data, vstart, vend)
+    if len(varbinds) < 2 or varbinds[1][0] != SNMP_TRAP_OID or varbinds[1][1] != OBJECT_ID:
+        raise BerError("a v2 notification's second varbind must be snmpTrapOID.0")
+    trap_oid = varbinds[1][2]
+    assert isinstance(trap_oid, bytes)
+    return Notification(version, community, pdu, request_id, trap_oid, varbinds)
+
+
+def _decode_v1_trap(data: bytes, at: int, community: bytes) -> Notification:
+    pdu_start, _ = _expect(data, at, TRAP_V1)
+    estart, eend = _expect(data, pdu_start, OBJECT_ID)
+    enterprise = data[estart:eend]
+    if (why := oid_problem(enterprise)) is not None or not enterprise:
+        raise BerError(f"v1 trap enterprise: {why or 'empty'}")
+    astart, aend = _expect(data, eend, IP_ADDRESS)
+    generic, i = _int_at(data, aend)
+    specific, i = _int_at(data, i)
+    _, i = _expect(data, i, TIMETICKS)            # time-stamp: skipped
+    vstart, vend = _expect(data, i, SEQUENCE)
+    varbinds = _varbinds(data, vstart, vend)
+    if 0 <= generic <= 5:
+        trap_oid = encode_oid((*_SNMP_TRAPS, generic + 1))
+    elif generic == 6 and specific >= 0:
+        trap_oid = enterprise + b"\x00" + _subid(specific)
+    else:
+        raise BerError(f"v1 trap: generic-trap {generic} is not 0-6")
+    return Notification(VERSION_1, community, TRAP_V1, 0, trap_oid, varbinds,
+                        data[astart:aend])
 
 
 # --- the agent's side: requests in, responses out (the demo lab's SNMP responder) -----

@@ -141,6 +141,21 @@ class IdentitySpec(_Strict):
     chassis: ChassisSpec | None = None
 
 
+TrapMeaning = Literal["on_battery", "on_mains", "battery_low", "battery_replace",
+                      "link_down", "link_up", "cold_start", "warm_start", "auth_failure",
+                      "alarm", "alarm_cleared"]
+
+
+class TrapSpec(_Strict):
+    """A notification the device kind sends: its v2 OID (a v1 trap's enterprise.0.specific),
+    a name, and what it means to the rules (collectors/snmp/traps.py)."""
+
+    oid: Oid
+    name: Annotated[str, Field(pattern=_NAME)]
+    meaning: TrapMeaning
+    description: str = ""
+
+
 class ProfileSpec(_Strict):
     name: str
     description: str = ""
@@ -150,6 +165,7 @@ class ProfileSpec(_Strict):
     scalars: list[GroupSpec] = []
     tables: list[TableSpec] = []
     required: list[str] | None = None   # groups/tables whose absence makes a poll fail
+    traps: list[TrapSpec] = []          # inherited, by OID: the notifications it understands
 
     @field_validator("extends", mode="before")
     @classmethod
@@ -336,6 +352,7 @@ class Profile:
     groups: tuple[Group, ...]
     tables: tuple[Table, ...]
     required: tuple[str, ...]
+    traps: tuple[TrapSpec, ...] = ()
 
 
 class ProfileSet(Mapping[str, Profile]):
@@ -431,7 +448,8 @@ def _compile(name: str, specs: Mapping[str, tuple[Path, ProfileSpec]]) -> Profil
             identity=_identity(identity),
             groups=tuple(_group(g) for g in groups.values()),
             tables=tuple(_table(t) for t in tables.values()),
-            required=tuple(required))
+            required=tuple(required),
+            traps=tuple({t.oid.lstrip("."): t for s in chain for t in s.traps}.values()))
     except ValueError as exc:
         raise ProfileError(f"{path}: {exc}") from None
     _check(profile, path)

@@ -1,0 +1,265 @@
+"""Listening as well as asking: the SNMP trap and inform receiver.
+
+`TrapReceiver` is an asyncio datagram protocol on the agent's loop. Each datagram goes,
+cheapest check first:
+
+1. the source's token bucket (`SourceLimiter`: `rate_per_source` a second, `burst` at
+   once): a flood from one address is dropped before it costs a decode, and counted;
+2. the BER decode (collectors/snmp/ber.py `decode_notification`: v1 traps, v2c traps and
+   informs); anything else is `malformed`, SNMPv3 is `unsupported` (not received yet);
+3. the source address against the inventory: a device whose `poll.address` is that IP
+   address; none is `unknown_source` (logged once per source, never alerted on);
+4. the community against the credentials of those devices (`bad_community` otherwise;
+   a device without v1/v2c credentials accepts none);
+5. an inform is acknowledged with a Response echoing its varbinds; the trap is named
+   from the profiles' `traps:` (`TrapCatalogue`) and handed to `on_trap`, once per
+   matching device.
+
+Every datagram lands in exactly one of the `TrapCounts` outcomes. The callback runs on the
+loop thread and does no I/O besides the inform's answer: what a trap leads to (a stored
+point, an immediate poll) is the agent's (agent/traps.py).
+"""
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import socket
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import cast
+
+from collectors.catalogue_entry import Entry, MeasurementTags
+from collectors.snmp import ber
+from collectors.snmp.profiles import ProfileSet
+from config.model import Credentials, SecretError, SnmpCredentials
+from inventory.model import Device
+
+log = logging.getLogger("lifeline.traps")
+
+MEASUREMENT = "snmp_trap"
+ENTRIES: tuple[Entry, ...] = (
+    Entry(MEASUREMENT, "received", "gauge", "traps",
+          "1 per accepted trap or inform (tags: trap_oid, source, version, and trap_name and "
+          "meaning when a profile's traps: knows the OID)"),
+)
+TAGS: MeasurementTags = {MEASUREMENT: ["trap_oid", "source", "version", "trap_name",
+                                       "meaning"]}
+
+MAX_SOURCES = 4096      # sources whose bucket and "logged once" mark are remembered
+_RECEIVE_BUFFER = 4 * 1024 * 1024   # bytes: a burst waits in the kernel, not dropped there
+
+
+@dataclass(frozen=True, slots=True)
+class TrapDefinition:
+    """What a notification OID means, from the profiles' `traps:` (first profile wins)."""
+
+    oid: str
+    name: str
+    meaning: str
+
+
+class TrapCatalogue:
+    """Every notification the profiles know, by encoded OID."""
+
+    def __init__(self, definitions: Iterable[TrapDefinition]) -> None:
+        self._by_oid: dict[bytes, TrapDefinition] = {}
+        for d in definitions:
+            self._by_oid.setdefault(ber.encode_oid(ber.parse_oid(d.oid)), d)
+
+    @classmethod
+    def from_profiles(cls, profiles: ProfileSet) -> TrapCatalogue:
+        return cls(TrapDefinition(t.oid.lstrip("."), t.name, t.meaning)
+                   for name in sorted(profiles) for t in profiles[name].traps)
+
+    def get(self, oid: bytes) -> TrapDefinition | None:
+        return self._by_oid.get(oid)
+
+    def __len__(self) -> int:
+        return len(self._by_oid)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Trap:
+    """One accepted notification, for one device."""
+
+    device_id: str
+    source: str                 # the sender's IP address
+    version: str                # "1" or "2c"
+    inform: bool
+    oid: str                    # the v2 form (RFC 3584) for v1 traps too
+    name: str | None            # from the catalogue; None for a notification none knows
+    meaning: str | None
+    received: datetime
+
+
+@dataclass(slots=True)
+class TrapCounts:
+    """Datagrams received since start, and what became of each (one outcome each)."""
+
+    received: int = 0
+    accepted: int = 0           # matched a device and its community
+    rate_limited: int = 0       # over the source's rate: dropped before decoding
+    malformed: int = 0          # not a v1 trap or a v2c trap or inform
+    unsupported: int = 0        # SNMPv3 (not received yet)
+    unknown_source: int = 0     # no device polls that address
+    bad_community: int = 0      # the community is not the device's
+    informs_acknowledged: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+class SourceLimiter:
+    """A token bucket per source address: `rate` a second, `burst` at once. At most
+    MAX_SOURCES buckets are kept; past that the oldest is forgotten (it starts full again:
+    spoofed addresses cannot grow memory)."""
+
+    def __init__(self, rate: float, burst: int,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._rate = rate
+        self._burst = float(burst)
+        self._clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}     # source -> (tokens, at)
+
+    def allow(self, source: str) -> bool:
+        now = self._clock()
+        tokens, at = self._buckets.pop(source, (self._burst, now))
+        tokens = min(self._burst, tokens + (now - at) * self._rate)
+        if len(self._buckets) >= MAX_SOURCES:
+            del self._buckets[next(iter(self._buckets))]
+        allowed = tokens >= 1.0
+        self._buckets[source] = (tokens - 1.0 if allowed else tokens, now)
+        return allowed
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    device_id: str
+    communities: frozenset[bytes]
+
+
+class TrapReceiver(asyncio.DatagramProtocol):
+    """The trap receiver (see the module). `adopt` gives it the devices to match."""
+
+    def __init__(self, *, on_trap: Callable[[Trap], None], catalogue: TrapCatalogue,
+                 rate: float, burst: int, clock: Callable[[], datetime]) -> None:
+        self._on_trap = on_trap
+        self._catalogue = catalogue
+        self._rate = rate
+        self._limiter = SourceLimiter(rate, burst)
+        self._clock = clock
+        self._targets: dict[str, tuple[_Target, ...]] = {}
+        self._logged: dict[tuple[str, str], None] = {}
+        self.transport: asyncio.DatagramTransport | None = None
+        self.counts = TrapCounts()
+
+    def adopt(self, devices: Iterable[Device], credentials: Mapping[str, Credentials]) -> None:
+        """Match traps to these devices from now on: by the IP address they are polled at
+        (a host name is not resolved: such a device receives no traps)."""
+        targets: dict[str, list[_Target]] = {}
+        for device in devices:
+            address = _ip(device)
+            if address is not None:
+                targets.setdefault(address, []).append(
+                    _Target(device.id, _communities(device, credentials)))
+        self._targets = {address: tuple(found) for address, found in targets.items()}
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.DatagramTransport, transport)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _RECEIVE_BUFFER)
+            except OSError:     # capped by net.core.rmem_max: the default then
+                pass
+
+    def datagram_received(self, data: bytes, addr: tuple[str | int, int]) -> None:
+        counts = self.counts
+        counts.received += 1
+        source = str(addr[0])
+        if not self._limiter.allow(source):
+            counts.rate_limited += 1
+            self._once(source, "rate", "traps from %s over %.4g a second: the excess is "
+                       "dropped (traps.rate_per_source)", source, self._rate)
+            return
+        try:
+            note = ber.decode_notification(data)
+        except ber.BerError as exc:
+            if ber.peek_version(data) == 3:
+                counts.unsupported += 1
+                self._once(source, "v3", "SNMPv3 notification from %s dropped: v3 traps "
+                           "are not received yet", source)
+            else:
+                counts.malformed += 1
+                self._once(source, "malformed", "malformed trap from %s dropped: %s",
+                           source, exc)
+            return
+        targets = self._targets.get(source)
+        if not targets:
+            counts.unknown_source += 1
+            self._once(source, "unknown", "trap from %s, which no device is polled at: "
+                       "counted, not alerted on", source)
+            return
+        matched = [t.device_id for t in targets if note.community in t.communities]
+        if not matched:
+            counts.bad_community += 1
+            self._once(source, "community", "trap from %s with a community that is not its "
+                       "device's: dropped", source)
+            return
+        counts.accepted += 1
+        if note.pdu == ber.INFORM and self.transport is not None:
+            self.transport.sendto(ber.encode_response(note.version, note.community,
+                                                      note.request_id, note.varbinds), addr)
+            counts.informs_acknowledged += 1
+        self._deliver(note, source, matched)
+
+    def _deliver(self, note: ber.Notification, source: str, device_ids: list[str]) -> None:
+        definition = self._catalogue.get(note.trap_oid)
+        oid = ber.oid_text(note.trap_oid)
+        received = self._clock()
+        for device_id in device_ids:
+            trap = Trap(device_id=device_id, source=source,
+                        version="1" if note.version == ber.VERSION_1 else "2c",
+                        inform=note.pdu == ber.INFORM, oid=oid,
+                        name=definition.name if definition else None,
+                        meaning=definition.meaning if definition else None, received=received)
+            try:
+                self._on_trap(trap)
+            except Exception:       # the agent's side failing must not stop the receiver
+                log.exception("handling a trap failed", extra={"device_id": device_id})
+
+    def _once(self, source: str, what: str, message: str, *args: object) -> None:
+        """Log `message` the first time `what` happens for `source` (bounded memory)."""
+        key = (source, what)
+        if key in self._logged:
+            return
+        if len(self._logged) >= MAX_SOURCES:
+            del self._logged[next(iter(self._logged))]
+        self._logged[key] = None
+        log.warning(message, *args)
+
+
+def _ip(device: Device) -> str | None:
+    poll = device.poll
+    if poll is None or not poll.address:
+        return None
+    host = "127.0.0.1" if poll.address == "localhost" else poll.address
+    try:
+        return str(ipaddress.IPv4Address(host))
+    except ValueError:
+        return None
+
+
+def _communities(device: Device, credentials: Mapping[str, Credentials]) -> frozenset[bytes]:
+    """The communities a device's traps may carry: its v1/v2c credentials'."""
+    cred = credentials.get(device.poll.credentials or "") if device.poll else None
+    if not isinstance(cred, SnmpCredentials) or cred.community is None:
+        return frozenset()
+    try:
+        return frozenset({cred.community.reveal().encode()})
+    except SecretError as exc:
+        log.warning("traps from %s cannot be checked: %s", device.id, exc)
+        return frozenset()

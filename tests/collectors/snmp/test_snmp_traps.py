@@ -1,0 +1,59 @@
+"""Decoding notifications on the BER path, and the per-source limit, without a network.
+The messages are what net-snmp's snmptrap sent on this machine (captured once)."""
+from __future__ import annotations
+
+import pytest
+
+from collectors.snmp import ber
+from collectors.snmp.profiles import load_profiles
+from collectors.snmp.traps import SourceLimiter, TrapCatalogue
+
+# snmptrap -v 2c -c public HOST '' 1.3.6.1.2.1.33.2.1 1.3.6.1.2.1.33.1.2.2.0 i 5
+V2C_ON_BATTERY = bytes.fromhex(
+    "305502010104067075626c6963a74802040f4d0312020100020100303a300f06082b0601020101030043"
+    "0305bed43016060a2b06010603010104010006082b06010201210201300f060a2b0601020121010202000"
+    "20105")
+# snmptrap -v 1 -c public HOST 1.3.6.1.4.1.318 127.0.0.6 6 5 ''
+V1_APC_ON_BATTERY = bytes.fromhex(
+    "302902010004067075626c6963a41c06072b06010401823e40047f000006020106020105430305beda3000")
+
+
+def test_a_v2c_trap_names_its_trap_oid_and_keeps_its_varbinds() -> None:
+    note = ber.decode_notification(V2C_ON_BATTERY)
+    assert (note.version, note.community, note.pdu) == (ber.VERSION_2C, b"public", ber.TRAP_V2)
+    assert ber.oid_text(note.trap_oid) == "1.3.6.1.2.1.33.2.1"
+    assert note.varbinds[2] == (ber.encode_oid(ber.parse_oid("1.3.6.1.2.1.33.1.2.2.0")),
+                                ber.INTEGER, 5)
+
+
+def test_a_v1_enterprise_trap_becomes_its_v2_oid() -> None:
+    note = ber.decode_notification(V1_APC_ON_BATTERY)
+    assert note.version == ber.VERSION_1 and note.agent_address == bytes([127, 0, 0, 6])
+    assert ber.oid_text(note.trap_oid) == "1.3.6.1.4.1.318.0.5"
+    definition = TrapCatalogue.from_profiles(load_profiles()).get(note.trap_oid)
+    assert definition is not None and definition.meaning == "on_battery"
+
+
+@pytest.mark.parametrize("data", [V2C_ON_BATTERY[:40], b"", b"\x30\x00",
+                                  V2C_ON_BATTERY.replace(b"\xa7", b"\xa0", 1)])
+def test_anything_else_is_a_ber_error(data: bytes) -> None:
+    with pytest.raises(ber.BerError):
+        ber.decode_notification(data)
+
+
+def test_an_inform_is_answered_with_its_own_request_id_and_varbinds() -> None:
+    inform = V2C_ON_BATTERY.replace(b"\xa7", bytes([ber.INFORM]), 1)
+    note = ber.decode_notification(inform)
+    answer = ber.encode_response(note.version, note.community, note.request_id, note.varbinds)
+    community, response = ber.decode_response(answer)
+    assert community == b"public" and response.request_id == note.request_id
+    assert response.varbinds == note.varbinds
+
+
+def test_the_limit_is_per_source_and_refills_with_time() -> None:
+    now = [0.0]
+    limiter = SourceLimiter(rate=2.0, burst=3, clock=lambda: now[0])
+    assert [limiter.allow("10.0.0.1") for _ in range(5)] == [True, True, True, False, False]
+    assert limiter.allow("10.0.0.2")        # another source has its own bucket
+    now[0] = 1.0                            # two more a second
+    assert [limiter.allow("10.0.0.1") for _ in range(3)] == [True, True, False]
