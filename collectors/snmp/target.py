@@ -26,6 +26,17 @@ class UsmParams:
         return (f"UsmParams(user={self.user!r}, auth={self.auth_protocol}, "
                 f"priv={self.priv_protocol}, context={self.context!r})")
 
+    @property
+    def keys(self) -> tuple[str | None, ...]:
+        """What a USM user entry holds besides the name: protocols and keys."""
+        return (self.auth_protocol, self.auth_key, self.priv_protocol, self.priv_key)
+
+    @property
+    def security_level(self) -> str:
+        if self.priv_protocol:
+            return "authPriv"
+        return "authNoPriv" if self.auth_protocol else "noAuthNoPriv"
+
 
 def address_text(address: Address) -> str:
     """'ip:port', as addresses appear in messages, tags and the engine-id registry."""

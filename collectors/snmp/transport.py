@@ -7,9 +7,12 @@ Two implementations behind one small interface (`Session.request`):
   request-id and source address. Retries re-send the same message with the same
   request-id, so a late answer to the first attempt still counts.
 - `UsmSession` (v3): pysnmp's command generator on the process-wide `SnmpEngine`
-  (`_pysnmp.UsmEngine`, from `engine.EngineHolder`), which does USM discovery,
-  authentication and privacy. SNMPv3 report PDUs (unknown user, wrong digest, decryption
-  error) become `SnmpAuthError`, distinct from a timeout.
+  (`_pysnmp.UsmEngine`, from `engine.EngineHolder`), which does engine discovery (again
+  after a failure: a device may come back with a new engine id), authentication and
+  privacy, with USM state per (user, engine id, keys). SNMPv3 report PDUs (unknown user,
+  wrong digest, decryption error) become `SnmpAuthError`, distinct from a timeout, and so
+  does an agent that answers discovery but drops our encrypted requests (net-snmp's way
+  with a wrong privacy key).
 
 Both return a `ber.Response`-shaped result (error-status, error-index, varbinds as
 `(encoded oid, tag, value)` tuples), so the walker above them is the same for every version.
@@ -22,13 +25,13 @@ from typing import TYPE_CHECKING, Protocol
 
 from collectors.snmp import ber
 from collectors.snmp.engine import EngineHolder
-from collectors.snmp.errors import PollBudgetSpentError, SnmpError, SnmpTimeoutError
+from collectors.snmp.errors import PollBudgetSpentError, SnmpError
 from collectors.snmp.target import Address, UsmParams, address_text
 from collectors.snmp.udp import UdpDispatcher
 
 if TYPE_CHECKING:
     # Only for an annotation: pysnmp itself loads with the first SNMPv3 request.
-    from pysnmp.hlapi.v3arch.asyncio import UdpTransportTarget
+    from collectors.snmp._pysnmp import UsmTarget
 
 
 class Session(Protocol):
@@ -104,7 +107,7 @@ class UsmSession:
         self._params = params
         self.timeout = timeout
         self.retries = retries
-        self._transport: UdpTransportTarget | None = None
+        self._transport: UsmTarget | None = None
 
     def __repr__(self) -> str:
         return f"UsmSession({self.address}, {self._params!r})"
@@ -123,10 +126,8 @@ class UsmSession:
             # bound keeps the poll's deadline exact.
             return await asyncio.wait_for(
                 usm.request(self._transport, self._params, pdu, oids, non_repeaters,
-                            max_repetitions, self.address),
+                            max_repetitions, deadline),
                 timeout=remaining + 0.05)
-        except SnmpTimeoutError:
-            raise self._timeout_error() from None
         except TimeoutError:
             raise self._budget_spent() from None
         except SnmpError:
@@ -137,11 +138,6 @@ class UsmSession:
     def _budget_spent(self) -> PollBudgetSpentError:
         return PollBudgetSpentError(
             f"{self.address}: the poll's time ran out while a request waited")
-
-    def _timeout_error(self) -> SnmpTimeoutError:
-        # net-snmp drops a message it cannot decrypt without a report: say so.
-        hint = " (a wrong SNMPv3 privacy key looks the same)" if self._params.priv_protocol else ""
-        return SnmpTimeoutError(f"no answer from {self.address}{hint}")
 
 
 __all__ = ["CommunitySession", "Session", "UsmSession"]

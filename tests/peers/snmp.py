@@ -120,18 +120,43 @@ class Peer:
     proc: subprocess.Popen
 
 
-def start_snmpd(workdir: Path) -> Peer:
-    port = free_udp_port()
+@dataclass(frozen=True)
+class SnmpdUser:
+    """One `createUser` line of an snmpd: SHA auth, AES privacy unless `priv` is None."""
+
+    name: str
+    auth: str = "authpass123"
+    priv: str | None = "privpass123"
+
+
+DEFAULT_USERS = ()        # start_snmpd's default: noc (authPriv), nocauth, nocmd5
+
+
+def start_snmpd(workdir: Path, *, users: Sequence[SnmpdUser] = DEFAULT_USERS,
+                engine_id: str | None = None, port: int | None = None) -> Peer:
+    """A net-snmp snmpd on 127.0.0.1 (`port`, or a free one). `users`, if given, replace the
+    default v3 users; `engine_id` (text, `engineID` in snmpd.conf) makes its snmpEngineID
+    80001f8804 followed by that text's bytes.
+    Restart one on the same port with another engine id and a fresh `workdir` to get a
+    device whose engine id changed (a factory reset or a replaced chassis)."""
+    port = port or free_udp_port()
     workdir.mkdir(parents=True, exist_ok=True)
     conf = workdir / "snmpd.conf"
+    if users:
+        v3 = "".join(
+            f'createUser {u.name} SHA "{u.auth}"' + (f' AES "{u.priv}"' if u.priv else "")
+            + "\n" for u in users)
+        v3 += "".join(f"rouser {u.name} {'priv' if u.priv else 'auth'}\n" for u in users)
+    else:
+        v3 = ('createUser noc SHA "authpass123" AES "privpass123"\n'
+              'createUser nocauth SHA "authpass123"\n'
+              'createUser nocmd5 MD5 "authpass123" DES "privpass123"\n'
+              "rouser noc priv\nrouser nocauth auth\nrouser nocmd5 priv\n")
     conf.write_text(
         f"agentAddress udp:127.0.0.1:{port}\n"
-        "rocommunity public 127.0.0.1\n"
-        'createUser noc SHA "authpass123" AES "privpass123"\n'
-        'createUser nocauth SHA "authpass123"\n'
-        'createUser nocmd5 MD5 "authpass123" DES "privpass123"\n'
-        "rouser noc priv\nrouser nocauth auth\nrouser nocmd5 priv\n"
-        "sysName test-snmpd\nsysLocation loopback\n")
+        + (f"engineID {engine_id}\n" if engine_id else "")
+        + "rocommunity public 127.0.0.1\n" + v3
+        + "sysName test-snmpd\nsysLocation loopback\n")
     log = workdir / "snmpd.log"
     proc = subprocess.Popen(
         [SNMPD, "-f", "-Lo", "-C", "-c", str(conf), "-I", "-smux,mteTrigger,mteTriggerConf"],
@@ -144,6 +169,14 @@ def start_snmpd(workdir: Path) -> Peer:
         stop(proc)
         raise
     return Peer(address, proc)
+
+
+def engine_id_of(address: str) -> str:
+    """The snmpEngineID (hex) an snmpd at `address` answers with, asked over v2c."""
+    out = subprocess.run([SNMPGET, "-v2c", "-c", "public", "-On", "-Ox", "-t", "1",
+                          address, "1.3.6.1.6.3.10.2.1.1.0"],
+                         capture_output=True, text=True, check=True).stdout
+    return "".join(out.rpartition(":")[2].split()).lower()
 
 
 # --- records and polling helpers --------------------------------------------------------

@@ -145,14 +145,14 @@ def test_config_errors_name_the_problem_not_the_secret(snmpd: Peer) -> None:
     assert results["c"].code is ResultCode.CONFIG_ERROR
 
 
-def test_wrong_privacy_key_is_a_timeout_with_a_hint(snmpd: Peer) -> None:
-    # net-snmp cannot decrypt the request and drops it without a report (SNMP does not
-    # tell us): the result is a timeout, and the error says what else it may be.
+def test_wrong_privacy_key_is_an_auth_failure_not_a_timeout(snmpd: Peer) -> None:
+    # net-snmp cannot decrypt the request and drops it without a report, but it answers
+    # the engine discovery of the same poll: the device is there, the key is wrong.
     creds = usm("wrong-priv", "noc", priv="AES", priv_env="LL_TEST_WRONG")
     [results] = poll([device("v3", snmpd.address, "wrong-priv", "generic", timeout=0.3,
                              retries=0)], {"wrong-priv": creds})
     r = results["v3"]
-    assert r.code is ResultCode.TIMEOUT
+    assert r.code is ResultCode.AUTH_FAILURE and r.reachable, (r.code, r.error)
     assert "privacy key" in r.error and "wrongpass999" not in repr(r)
 
 
