@@ -108,6 +108,9 @@ class Agent:
             self._delivery.start()
         log.info("agent %s started: %d devices scheduled, state in %s", self.config.agent.name,
                  len(self._scheduler.jobs), self.config.agent.state_dir)
+        if not self.config.alerts.channels:
+            log.warning("no alert channel configured (alerts.channels): firing alerts go "
+                        "to this log only")
         await self._stop.wait()
         await self._shutdown()
 

@@ -236,6 +236,11 @@ class LogSettings(BaseChannelSettings):
 
 ChannelSettings = WebhookSettings | EmailSettings | AlertmanagerSettings | LogSettings
 
+# Where alerts go when `alerts.channels` names none: the agent's own log (the journal),
+# each notice at once (grouping saves no one a message in a log).
+DEFAULT_CHANNEL = LogSettings(name="log", lang="en",
+                              delivery=DeliveryTiming(group_wait=0.0, group_interval=0.0))
+
 
 @dataclass(frozen=True, slots=True)
 class RouteSpec:
@@ -258,3 +263,10 @@ class AlertSettings:
     # per-category overrides: ((category, ((key, value), ...)), ...)
     category_thresholds: tuple[tuple[str, ThresholdItems], ...] = ()
     lifecycle_horizon_months: int = 12
+
+    @property
+    def delivery_channels(self) -> tuple[ChannelSettings, ...]:
+        """The channels alerts are delivered to: the configured ones, or, when none is
+        configured, the log channel (DEFAULT_CHANNEL), so a firing alert is never told
+        to no one."""
+        return self.channels or (DEFAULT_CHANNEL,)

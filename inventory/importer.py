@@ -723,9 +723,11 @@ KEY_ORDER = ("id", "name", "category", "vendor", "model", "serial", "site", "loc
 
 
 def import_sheet(path: str | Path, categories: Mapping[str, Category],
-                 protocols: Mapping[str, str] = DEFAULT_PROTOCOLS) -> ImportResult:
+                 protocols: Mapping[str, str] = DEFAULT_PROTOCOLS, *,
+                 progress: Callable[[int, int], None] | None = None) -> ImportResult:
     """Device entries for every row of the sheet at `path`; ConfigError listing all problems.
-    `protocols`: category -> how a row with an address but no protocol cell is polled."""
+    `protocols`: category -> how a row with an address but no protocol cell is polled.
+    `progress(rows_read, rows)` hears how far the reading of rows has come."""
     path = Path(path)
     rows, encoding = read_rows(path)
     file = str(path)
@@ -740,7 +742,10 @@ def import_sheet(path: str | Path, categories: Mapping[str, Category],
         raise ConfigError(problems)
     index = CategoryIndex(categories)
     placed: list[tuple[int, dict[str, Any], str | None]] = []
+    total = max(0, len(rows) - header_index - 1)
     for number, row in _data_rows(rows, header_index):
+        if progress is not None:
+            progress(number - header_index - 1, total)
         if _is_total_row(row, columns):
             warnings.append(f"{file}: row {number}: looks like a total row; skipped")
             continue

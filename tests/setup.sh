@@ -3,7 +3,8 @@
 # Idempotent: a second run only checks. Used by the README's commands and by .ci/run.
 #   - Debian packages: the real peers (net-snmp snmpd and tools, VictoriaMetrics, InfluxDB
 #     1.x, Alertmanager, prometheus-snmp-exporter, fping for the ping bench) and
-#     python3-venv for snmpsim's own venv.
+#     python3-venv for snmpsim's own venv; zsh for the shell-completion test (bash, man and
+#     systemd-analyze come with the base system).
 #   - .venv: Lifeline itself, editable, with its test extra (Python >= 3.11 from PATH), every
 #     package at the exact version in tests/requirements.lock (refresh: tests/lock.sh).
 #   - .venv-snmpsim: snmpsim + pysmi on Debian's /usr/bin/python3, kept apart from the
@@ -12,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(snmpd snmp victoria-metrics influxdb prometheus-alertmanager prometheus-snmp-exporter fping python3-venv)
+APT_PACKAGES=(snmpd snmp victoria-metrics influxdb prometheus-alertmanager prometheus-snmp-exporter fping python3-venv zsh)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -21,9 +21,11 @@ from typing import Protocol
 # building the parser, and `lifeline validate`, stay light.
 from agent.cli import (
     alerts,
+    completion,
     demo,
     import_sheet,
     inventory,
+    man,
     metrics,
     plan,
     poll,
@@ -56,6 +58,8 @@ COMMANDS: dict[str, tuple[Command, str]] = {
     "status": (status, "what the running agent is doing: devices, sink, alerts"),
     "repair-state": (repair_state, "move damaged stores of the state_dir aside, saying so"),
     "demo": (demo, "a simulated district on loopback, the agent on it, a scenario"),
+    "completion": (completion, "shell completion for bash or zsh, from this parser"),
+    "man": (man, "the manual page lifeline(1) in roff, from this parser"),
 }
 
 

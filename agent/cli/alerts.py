@@ -1,5 +1,6 @@
 """`lifeline alerts CONFIG [list | ack ID | silence MATCHER... --for D --reason TEXT |
-unsilence ID | history [--device ID]]`.
+unsilence ID | history [--device ID]]`; `list` and `history` take `--format
+table|json|csv` (`list --json` is the older spelling of `--format json`).
 
 Works on `state_dir/alerts.db` while the agent runs in another process (SQLite WAL and a
 busy timeout): acks and silences written here are picked up by the agent's next tick.
@@ -22,14 +23,18 @@ from typing import TYPE_CHECKING, TypeVar
 from zoneinfo import ZoneInfo
 
 from agent.cli.common import (
+    CSV,
     EXIT_BAD_INPUT,
     EXIT_RUNTIME,
+    JSON,
     STORE_ERRORS,
+    TABLE,
     add_config_argument,
+    add_format_argument,
     cannot_use,
     load_or_report,
 )
-from agent.cli.table import render_table
+from agent.cli.table import render_csv, render_table
 from agent.status import firing_json
 from config.durations import format_duration, parse_duration
 from config.sqlite import SchemaError
@@ -43,11 +48,11 @@ AVAILABILITY_DAYS = 30
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_argument(parser)
-    parser.set_defaults(json=False)         # `lifeline alerts CONFIG` alone lists
+    parser.set_defaults(format=TABLE)       # `lifeline alerts CONFIG` alone lists
     actions = parser.add_subparsers(dest="action", metavar="ACTION",
                                     parser_class=type(parser))
     listing = actions.add_parser("list", help="alerts firing or pending, and silences")
-    listing.add_argument("--json", action="store_true", help="one JSON document")
+    add_format_argument(listing, json_alias=JSON)
     ack = actions.add_parser("ack", help="acknowledge an alert: no more repeats this episode")
     ack.add_argument("id", metavar="ID", help="the alert id (a prefix of at least 4 characters)")
     ack.add_argument("--reason", default="", help="why (shown in list)")
@@ -64,6 +69,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     unsilence.add_argument("id", metavar="ID", help="the silence id shown by list")
     history = actions.add_parser("history", help="outages and availability over 30 days")
     history.add_argument("--device", metavar="ID", help="one device's outages")
+    add_format_argument(history)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -148,7 +154,7 @@ def _list(config: Config, store: Store | None, args: argparse.Namespace) -> int:
     alerts = StoredAlerts.none() if store is None else read_alerts(config, store, now)
     acks = {} if store is None else store.acks()
     silences = [] if store is None else store.silences(now.timestamp())
-    if args.json:
+    if args.format == JSON:
         document = {**firing_json(alerts.status),
                     "pending": [{"id": s.fingerprint, "rule": s.rule, "device_id": s.device_id,
                                  "instance": s.instance, "polls": s.polls}
@@ -173,6 +179,9 @@ def _list(config: Config, store: Store | None, args: argparse.Namespace) -> int:
         rows.append([s.fingerprint, "pending", s.severity, s.device_id, s.rule, s.instance or None,
                      _when(s.active_since, zone), f"{s.polls} polls"])
     headers = ["ID", "STATE", "SEVERITY", "DEVICE", "RULE", "INSTANCE", "SINCE", "NOTE"]
+    if args.format == CSV:     # the alerts only; silences are in the table and the JSON
+        sys.stdout.write(render_csv([h.lower() for h in headers], rows))
+        return 0
     if rows:
         print(render_table(headers, rows), end="")
     else:
@@ -245,6 +254,8 @@ def _history(config: Config, store: Store | None, args: argparse.Namespace) -> i
     now = datetime.now(zone)
     since = (now - timedelta(days=AVAILABILITY_DAYS)).timestamp()
     outages = [] if store is None else store.outages(args.device, since=since)
+    if args.format != TABLE:
+        return _history_data(args, outages, since, now.timestamp(), zone)
     if args.device:
         rows = [[_when(o.started, zone), _when(o.ended, zone) or "ongoing",
                  format_duration(round((o.ended or now.timestamp()) - o.started))]
@@ -268,6 +279,38 @@ def _history(config: Config, store: Store | None, args: argparse.Namespace) -> i
         return 0
     print(render_table(["DEVICE", "OUTAGES", "DOWN", f"AVAILABILITY ({AVAILABILITY_DAYS} d)"],
                        totals, right_aligned=(1, 2, 3)), end="")
+    return 0
+
+
+def _history_data(args: argparse.Namespace, outages: Sequence[Outage], since: float,
+                  until: float, zone: ZoneInfo) -> int:
+    """`history --format json|csv`: one device's outages, or each device's totals."""
+    def iso(epoch: float | None) -> str | None:
+        return None if epoch is None else datetime.fromtimestamp(epoch, zone).isoformat()
+
+    if args.device:
+        rows: list[list[object]] = [
+            [args.device, iso(o.started), iso(o.ended), round((o.ended or until) - o.started)]
+            for o in outages]
+        headers = ["device_id", "started", "ended", "duration_seconds"]
+        document: dict[str, object] = {
+            "device_id": args.device, "days": AVAILABILITY_DAYS,
+            "availability_percent": round(_availability(outages, since, until), 3),
+            "outages": [dict(zip(headers[1:], row[1:], strict=True)) for row in rows]}
+    else:
+        by_device: dict[str, list[Outage]] = {}
+        for outage in outages:
+            by_device.setdefault(outage.device_id, []).append(outage)
+        headers = ["device_id", "outages", "down_seconds", "availability_percent"]
+        rows = [[device_id, len(items), round(_down(items, since, until)),
+                 round(_availability(items, since, until), 3)]
+                for device_id, items in sorted(by_device.items())]
+        document = {"days": AVAILABILITY_DAYS,
+                    "devices": [dict(zip(headers, row, strict=True)) for row in rows]}
+    if args.format == CSV:
+        sys.stdout.write(render_csv(headers, rows))
+    else:
+        print(json.dumps(document, ensure_ascii=False, indent=2))
     return 0
 
 

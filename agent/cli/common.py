@@ -14,6 +14,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
+from agent.cli.progress import Progress
 from config.dates import in_window, outside_window
 from config.errors import ConfigError, shown
 from config.sqlite import DamagedDatabase, SchemaError
@@ -71,11 +72,16 @@ def locale_lang() -> str:
     return "ko" if current.lower().startswith("ko") else "en"
 
 
-def load_or_report(path: Path) -> Config | None:
-    """The config, or None after printing every problem to stderr."""
+def load_or_report(path: Path, progress: Progress | None = None) -> Config | None:
+    """The config, or None after printing every problem to stderr. `progress`: a line
+    that says the config is loading (a large inventory takes seconds), erased after."""
+    if progress is not None:
+        progress.phase(f"loading {path.name}")
     try:
         config = load_config(path)
     except ConfigError as exc:
+        if progress is not None:
+            progress.close()
         print(exc, file=sys.stderr)
         count = len(exc.problems)
         print(f"{path}: {count} problem{'s' if count != 1 else ''}; nothing was loaded",
@@ -113,6 +119,24 @@ def whole_number(low: int, high: int, unit: str) -> Callable[[str], int]:
                 f"not a whole number of {unit} from {low} to {high}: {shown(text)}")
         return int(text)
     return parse
+
+
+# Output formats (contract): every command that prints data takes `--format`.
+TABLE, JSON, CSV, JSONL = "table", "json", "csv", "jsonl"
+DATA_FORMATS = (TABLE, JSON, CSV)
+STREAM_FORMATS = (TABLE, JSON, CSV, JSONL)     # jsonl: one object per line as each comes
+
+
+def add_format_argument(parser: argparse.ArgumentParser,
+                        formats: tuple[str, ...] = DATA_FORMATS, *, default: str = TABLE,
+                        json_alias: str | None = None) -> None:
+    """`--format` with `formats`; `json_alias` is what the older `--json` flag of a command
+    that had one stands for (kept so scripts go on working)."""
+    parser.add_argument("--format", choices=formats, default=default,
+                        help=f"output format (default {default})")
+    if json_alias is not None:
+        parser.add_argument("--json", dest="format", action="store_const", const=json_alias,
+                            help=f"the same as --format {json_alias}")
 
 
 @contextmanager

@@ -5,18 +5,44 @@ Turns an office's asset sheet into inventory YAML (see `inventory.importer`). Pr
 go to stderr, all at once, naming file, row and column; then exit 1 and nothing is
 written. Columns that were not understood and other doubts are warnings on stderr.
 
+`--format yaml` (the default) writes the inventory file to include from a config;
+`table`, `json` and `csv` show the same records for a review before that (nested values,
+such as `poll`, as JSON text in a CSV cell). A large sheet shows its progress on stderr
+when that is a terminal.
+
 `-o` creates the file's folder when it does not exist. `--lang ko|en` (default: the
 locale) words the command's own lines; columns not understood are kept as tags.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
+from typing import Any
 
-from agent.cli.common import CommandError, add_lang_argument, resolve_lang, text_output
+from agent.cli.common import (
+    CSV,
+    DATA_FORMATS,
+    JSON,
+    TABLE,
+    CommandError,
+    add_format_argument,
+    add_lang_argument,
+    resolve_lang,
+    text_output,
+)
+from agent.cli.progress import Progress
+from agent.cli.table import render_csv, render_table
 from config.errors import ConfigError
-from inventory.importer import DEFAULT_PROTOCOLS, IMPORTED_PROTOCOLS, import_sheet, to_yaml
+from inventory.importer import (
+    DEFAULT_PROTOCOLS,
+    IMPORTED_PROTOCOLS,
+    KEY_ORDER,
+    ImportResult,
+    import_sheet,
+    to_yaml,
+)
 from inventory.load import load_service_life_table
 
 
@@ -32,6 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "tcp or none (default: "
                              + ", ".join(f"{c}={p}" for c, p in DEFAULT_PROTOCOLS.items())
                              + "); repeat for more categories")
+    add_format_argument(parser, ("yaml", *DATA_FORMATS), default="yaml")
     add_lang_argument(parser)
 
 
@@ -75,7 +102,8 @@ def run(args: argparse.Namespace) -> int:
         return 1
     try:
         categories = load_service_life_table(args.service_life)
-        result = import_sheet(args.sheet, categories, protocols)
+        with Progress(f"reading {args.sheet.name}", unit="rows") as progress:
+            result = import_sheet(args.sheet, categories, protocols, progress=progress.update)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         count = len(exc.problems)
@@ -99,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
             return 2
     try:
         with text_output(args.output) as handle:
-            handle.write(to_yaml(result))
+            handle.write(_FORMATTERS[args.format](result))
     except CommandError as exc:
         print(f"lifeline import: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -107,3 +135,35 @@ def run(args: argparse.Namespace) -> int:
     print(say["written"].format(sheet=args.sheet, count=len(result.devices), where=where),
           file=sys.stderr)
     return 0
+
+
+def _table(result: ImportResult) -> str:
+    headers = ["ID", "CATEGORY", "NAME", "SITE", "ACQUIRED", "QTY", "POLL"]
+    rows = [[d.get("id"), d.get("category"), d.get("name"), d.get("site"), d.get("acquired"),
+             d.get("quantity"), _poll_text(d.get("poll"))] for d in result.devices]
+    return render_table(headers, rows, right_aligned=(5,))
+
+
+def _poll_text(poll: Any) -> str | None:
+    if not isinstance(poll, dict):
+        return None
+    return " ".join(str(poll[k]) for k in ("protocol", "address") if poll.get(k))
+
+
+def _csv(result: ImportResult) -> str:
+    columns = [k for k in KEY_ORDER if any(k in d for d in result.devices)]
+    return render_csv(columns, [[_cell(d.get(k)) for k in columns] for d in result.devices])
+
+
+def _cell(value: Any) -> object:
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return value
+
+
+def _json(result: ImportResult) -> str:
+    return json.dumps([dict(d) for d in result.devices], ensure_ascii=False, indent=2,
+                      default=str) + "\n"
+
+
+_FORMATTERS = {"yaml": to_yaml, TABLE: _table, JSON: _json, CSV: _csv}

@@ -17,6 +17,7 @@ from agent.cli.common import (
     MAX_HORIZON_YEARS,
     CommandError,
     add_config_argument,
+    add_format_argument,
     add_lang_argument,
     load_or_report,
     parse_date_argument,
@@ -43,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="how far ahead 'due' and 'support_ending' look, at most "
                              f"{12 * MAX_HORIZON_YEARS} (default: "
                              "alerts.lifecycle_horizon_months, 12)")
-    parser.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    add_format_argument(parser)
     parser.add_argument("--status", action="append", choices=STATUS_CHOICES,
                         help="only devices with this service-life or support status (repeatable)")
     parser.add_argument("--category", action="append", help="only this category (repeatable)")

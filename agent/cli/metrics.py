@@ -1,4 +1,4 @@
-"""`lifeline metrics CONFIG --device ID [--measurement M] [--since 1h] [--format table|json]`:
+"""`lifeline metrics CONFIG --device ID [--measurement M] [--since 1h] [--format table|json|csv]`:
 a device's points read back from the embedded store, series by series.
 
 With `storage.influxdb` configured the points are in InfluxDB, not here: the command says
@@ -17,13 +17,16 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any, TextIO
 
 from agent.cli.common import (
+    CSV,
     EXIT_RUNTIME,
+    JSON,
     STORE_ERRORS,
     add_config_argument,
+    add_format_argument,
     cannot_use,
     load_or_report,
 )
-from agent.cli.table import render_table
+from agent.cli.table import render_csv, render_table
 from collectors.base import FieldValue, Sample
 from config.durations import parse_duration
 from inventory.model import Config
@@ -39,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="only this measurement (interface, snmp, ups, lifeline_poll, ...)")
     parser.add_argument("--since", default="1h", metavar="DURATION",
                         help="how far back to read, e.g. 30m, 6h, 2d (default 1h)")
-    parser.add_argument("--format", choices=["table", "json"], default="table")
+    add_format_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     path = store_path(config)
     zone = config.agent.zone
     start = datetime.now(zone) - timedelta(seconds=since)
-    write = _write_json if args.format == "json" else _write_table
+    write = {JSON: _write_json, CSV: _write_csv}.get(args.format, _write_table)
     try:
         # Read whole before printing: a store that fails halfway prints no half table.
         points = list(read_points(path, args.device, measurement=args.measurement,
@@ -113,6 +116,15 @@ def _write_table(points: Iterable[Sample], zone: tzinfo, out: TextIO) -> int:
             for p in points]
     if rows:
         out.write(render_table(["TIME", "MEASUREMENT", "TAGS", "FIELDS"], rows))
+    return len(rows)
+
+
+def _write_csv(points: Iterable[Sample], zone: tzinfo, out: TextIO) -> int:
+    """A line per field: time, measurement, the series' tags as k=v, field, value."""
+    rows = [(p.time.astimezone(zone).isoformat(), p.measurement,
+             " ".join(f"{k}={v}" for k, v in sorted(p.tags.items())), name, _value(value))
+            for p in points for name, value in sorted(p.fields.items())]
+    out.write(render_csv(["time", "measurement", "tags", "field", "value"], rows))
     return len(rows)
 
 

@@ -33,6 +33,7 @@ from agent.cli.common import (
     resolve_lang,
     whole_number,
 )
+from agent.cli.progress import Progress
 from alerts.evaluation.store import DB_NAME, recent_outage_counts
 from inventory.category_names import CategoryIndex
 from inventory.model import Config, Order, PlanSettings, Project
@@ -66,24 +67,34 @@ def run(args: argparse.Namespace) -> int:
     if args.format not in TEXT_FORMATS and args.output is None:
         print(f"lifeline plan: --format {args.format} needs -o FILE", file=sys.stderr)
         return 1
-    config = load_or_report(args.config)
+    with Progress("plan") as progress:  # a large inventory takes seconds to load and plan
+        return _plan(args, progress)
+
+
+def _plan(args: argparse.Namespace, progress: Progress) -> int:
+    config = load_or_report(args.config, progress)
     if config is None:
         return 1
+    progress.phase(f"planning {len(config.devices):,} records")
     try:
         outages = recent_outage_counts(config.agent.state_dir, datetime.now(config.agent.zone))
     except STORE_ERRORS as exc:
+        progress.close()
         print(f"lifeline plan: {cannot_use(config.agent.state_dir / DB_NAME, exc)}",
               file=sys.stderr)
         return EXIT_RUNTIME
     try:
         settings = _with_overrides(config, args.cap, args.order)
     except CommandError as exc:
+        progress.close()
         print(f"lifeline plan: {exc}", file=sys.stderr)
         return exc.exit_code
     plan = build_plan(config.devices, config.categories, year=args.year, horizon=args.horizon,
                       outages=outages, repeated_outages=DEFAULT_REPEATED_OUTAGES,
                       settings=settings)
+    progress.phase(f"writing {args.format}")
     data = export(plan, args.format, resolve_lang(args.lang, config))
+    progress.close()
     try:
         with binary_output(args.output) as handle:
             handle.write(data)

@@ -1,10 +1,14 @@
-"""`lifeline status CONFIG [--device ID ...] [--json]`: what the agent is doing.
+"""`lifeline status CONFIG [--device ID ...] [--format table|json|csv]`: what the agent
+is doing.
 
 It reads the `AgentStatus` the running agent writes to `STATE_DIR/status.json` every few
 seconds (agent/status.py): per device the last poll, result, duration and error; the
 sink's spool, dropped points and write errors; alerts and delivery failures; the writes
-to the state_dir that fail now (a full disk), one FAILING line each. `--json`
-prints that record as the file holds it, plus `running`. Exit 0 when the agent is
+to the state_dir that fail now (a full disk), one FAILING line each; and, when the config
+names no alert channel, that firing alerts go to the agent's log only. `--format json`
+(or `--json`) prints that record as the file holds it, plus `running` and
+`alert_channels` (the configured channels' names: [] when none); `--format csv` the device
+table, a row per device. Exit 0 when the agent is
 running, 2 when it is not (the last status is still shown) or its status file cannot be
 read, 1 for bad input.
 """
@@ -18,13 +22,16 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from agent.cli.common import (
+    CSV,
     EXIT_BAD_INPUT,
     EXIT_OK,
     EXIT_RUNTIME,
+    JSON,
     add_config_argument,
+    add_format_argument,
     load_or_report,
 )
-from agent.cli.table import render_table
+from agent.cli.table import render_csv, render_table
 from agent.sinks import SinkStats
 from agent.status import AgentStatus, StatusFileError, process_alive, read_status
 from alerts.model import AlertStatus
@@ -36,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_argument(parser)
     parser.add_argument("--device", action="append", metavar="ID", dest="devices",
                         help="show only this device (repeatable)")
-    parser.add_argument("--json", action="store_true", help="the status as JSON")
+    add_format_argument(parser, json_alias=JSON)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,20 +66,29 @@ def run(args: argparse.Namespace) -> int:
     if args.devices:
         status = status.only(args.devices)
     running = status.agent.running and process_alive(status.agent.pid)
-    if args.json:
-        print(json.dumps({**status.as_json(), "running": running}, ensure_ascii=False,
-                         indent=2))
+    channels = [c.name for c in config.alerts.channels]
+    if args.format == JSON:
+        print(json.dumps({**status.as_json(), "running": running, "alert_channels": channels},
+                         ensure_ascii=False, indent=2))
+    elif args.format == CSV:
+        sys.stdout.write(render_csv([h.lower().replace(" ", "_") for h in DEVICE_HEADERS],
+                                    _device_rows(status, config.agent.zone, csv=True)))
     else:
-        print(_render(status, running, config.agent.zone))
+        print(_render(status, running, config.agent.zone, channels))
     return EXIT_OK if running else EXIT_RUNTIME
 
 
-def _render(status: AgentStatus, running: bool, zone: ZoneInfo) -> str:
+NO_CHANNEL = ("alert channels: none configured (alerts.channels): firing alerts go to the "
+              "agent's log only")
+
+
+def _render(status: AgentStatus, running: bool, zone: ZoneInfo, channels: list[str]) -> str:
     parts = [_agent_line(status, running, zone),
              *(f"FAILING: cannot write the {f.kind}: {f.error} ({f.failures} failed writes "
                f"since {_when(f.since, zone)})" for f in status.failing),
              _sink_line(status.sink, zone),
-             *_alert_lines(status.alerts, zone), "", _device_table(status, zone)]
+             *_alert_lines(status.alerts, zone), None if channels else NO_CHANNEL, "",
+             render_table(DEVICE_HEADERS, _device_rows(status, zone))]
     return "\n".join(p for p in parts if p is not None).rstrip() + "\n"
 
 
@@ -131,15 +147,26 @@ def _alert_lines(alerts: AlertStatus | None, zone: ZoneInfo) -> list[str]:
     return lines
 
 
-def _device_table(status: AgentStatus, zone: ZoneInfo) -> str:
-    rows = []
+DEVICE_HEADERS = ["DEVICE", "PROTOCOL", "LAST POLL", "RESULT", "DURATION", "FAILS",
+                  "OVERLAPS", "NEXT", "LAST ERROR"]
+
+
+def _device_rows(status: AgentStatus, zone: ZoneInfo, *, csv: bool = False) -> list[list[object]]:
+    """A row per device; for CSV, times in ISO 8601 and the duration in seconds."""
+    rows: list[list[object]] = []
     for device_id, d in sorted(status.devices.items()):
         duration = d.last_duration
-        rows.append([device_id, d.protocol, _when(d.last_started, zone),
-                     d.last_result or "not polled yet",
-                     f"{duration * 1000:.0f} ms" if duration is not None else "-",
-                     str(d.consecutive_failures), str(d.overlaps),
-                     _when(d.next_run, zone), d.last_error or ""])
-    headers = ["DEVICE", "PROTOCOL", "LAST POLL", "RESULT", "DURATION", "FAILS", "OVERLAPS",
-               "NEXT", "LAST ERROR"]
-    return render_table(headers, rows)
+        if csv:
+            times: tuple[object, object] = (_iso(d.last_started), _iso(d.next_run))
+            shown: object = duration
+        else:
+            times = (_when(d.last_started, zone), _when(d.next_run, zone))
+            shown = f"{duration * 1000:.0f} ms" if duration is not None else "-"
+        rows.append([device_id, d.protocol, times[0], d.last_result or "not polled yet",
+                     shown, d.consecutive_failures, d.overlaps, times[1],
+                     d.last_error or ("" if not csv else None)])
+    return rows
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()

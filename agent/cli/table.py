@@ -6,6 +6,8 @@ no cell breaks its row.
 """
 from __future__ import annotations
 
+import csv
+import io
 import unicodedata
 from collections.abc import Sequence
 
@@ -38,3 +40,13 @@ def render_table(headers: Sequence[str], rows: Sequence[Sequence[object]],
     lines = [_line(headers, widths, right_aligned), "  ".join("-" * w for w in widths)]
     lines += [_line(row, widths, right_aligned) for row in cells]
     return "\n".join(lines) + "\n"
+
+
+def render_csv(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """The same rows as CSV for a spreadsheet or a script: None is an empty cell, values
+    as they are (CSV quoting keeps commas and line breaks inside their cell)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(headers)
+    writer.writerows([("" if value is None else value) for value in row] for row in rows)
+    return out.getvalue()

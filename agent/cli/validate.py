@@ -1,30 +1,78 @@
-"""`lifeline validate CONFIG`: exit 0 with a summary, or 1 with every problem."""
+"""`lifeline validate CONFIG [--format table|json|csv]`: exit 0 with a summary, or 1 with
+every problem.
+
+The problems always go to stderr as FILE:LINE: message lines (the contract). With
+`--format json` stdout also holds one document: the summary, the problems and the
+warnings; with `--format csv`, a row per problem and warning (severity, file, line, field,
+message), for a spreadsheet of what to fix in a large inventory.
+"""
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from collections.abc import Sequence
+from typing import Any
 
-from agent.cli.common import add_config_argument, load_or_report
+from agent.cli.common import CSV, JSON, add_config_argument, add_format_argument
+from agent.cli.table import render_csv
+from config.errors import ConfigError, Problem
 from config.model import SecretError
+from inventory.load import load_config
 from inventory.model import Config
+
+NO_CHANNEL_NOTE = ("no alert channel configured (alerts.channels): firing alerts will go to "
+                   "the agent's log only")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_argument(parser)
+    add_format_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    config = load_or_report(args.config)
-    if config is None:
-        return 1
-    for warning in secret_warnings(config):
+    try:
+        config: Config | None = load_config(args.config)
+        problems: Sequence[Problem] = ()
+    except ConfigError as exc:
+        config, problems = None, exc.problems
+        print(exc, file=sys.stderr)
+        print(f"{args.config}: {len(problems)} problem{'s' if len(problems) != 1 else ''}; "
+              "nothing was loaded", file=sys.stderr)
+    warnings = secret_warnings(config) if config is not None else []
+    for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    assets = sum(d.quantity for d in config.devices)
-    polled = sum(1 for d in config.devices if d.poll is not None)
-    print(f"{config.path}: OK: {len(config.devices)} records ({assets:,} assets, {polled} polled), "
-          f"{len(config.credentials)} credentials, {len(config.categories)} categories, "
-          f"{len(config.files)} files")
-    return 0
+    if config is not None and not config.alerts.channels:
+        print(f"note: {NO_CHANNEL_NOTE}", file=sys.stderr)
+    if args.format == JSON:
+        print(json.dumps(_document(args, config, problems, warnings), ensure_ascii=False,
+                         indent=2))
+    elif args.format == CSV:
+        rows = [["error", p.file, p.line or None, p.path or None, p.message] for p in problems]
+        rows += [["warning", None, None, None, w] for w in warnings]
+        sys.stdout.write(render_csv(["severity", "file", "line", "field", "message"], rows))
+    elif config is not None:
+        summary = _summary(config)
+        print(f"{config.path}: OK: {summary['records']} records ({summary['assets']:,} assets, "
+              f"{summary['polled']} polled), {summary['credentials']} credentials, "
+              f"{summary['categories']} categories, {summary['files']} files")
+    return 0 if config is not None else 1
+
+
+def _summary(config: Config) -> dict[str, int]:
+    return {"records": len(config.devices), "assets": sum(d.quantity for d in config.devices),
+            "polled": sum(1 for d in config.devices if d.poll is not None),
+            "credentials": len(config.credentials), "categories": len(config.categories),
+            "files": len(config.files), "alert_channels": len(config.alerts.channels)}
+
+
+def _document(args: argparse.Namespace, config: Config | None, problems: Sequence[Problem],
+              warnings: list[str]) -> dict[str, Any]:
+    return {"config": str(args.config), "ok": config is not None,
+            "summary": _summary(config) if config is not None else None,
+            "problems": [{"file": p.file, "line": p.line, "field": p.path,
+                          "message": p.message, "text": str(p)} for p in problems],
+            "warnings": warnings}
 
 
 def secret_warnings(config: Config) -> list[str]:

@@ -131,8 +131,8 @@ class Outbox:
         self.db_path = db_path
         self.channels = dict(channels)
         self.clock = clock
-        names = [spec.name for spec in config.alerts.channels]
-        timings = Timings(config.alerts.channels)
+        names = [spec.name for spec in config.alerts.delivery_channels]
+        timings = Timings(config.alerts.delivery_channels)
         self._names = names
         self._dispatcher = Dispatcher(config.alerts.routes, names, timings)
         self._ledger = Ledger(PROCESS_TOKEN, timings)

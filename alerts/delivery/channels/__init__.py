@@ -48,8 +48,10 @@ def build_channel(settings: ChannelSettings, zone: ZoneInfo, clock: Clock) -> Ch
 
 
 def build_channels(config: Config, clock: Clock | None = None) -> dict[str, Channel]:
-    """Every configured channel by name. `clock` (timezone-aware now) defaults to the wall
-    clock in the agent's timezone; tests pass their own."""
+    """Every channel alerts go to, by name: the configured ones, or the log channel when
+    none is. `clock` (timezone-aware now) defaults to the wall clock in the agent's
+    timezone; tests pass their own."""
     zone = config.agent.zone
     now: Clock = clock or (lambda: datetime.now(zone))
-    return {spec.name: build_channel(spec, zone, now) for spec in config.alerts.channels}
+    return {spec.name: build_channel(spec, zone, now)
+            for spec in config.alerts.delivery_channels}

@@ -54,7 +54,7 @@ devices:
 def test_table_output_lists_every_device_and_exits_0(tmp_path: Path, snmpd, snmpsim) -> None:
     config = load_config(_config(tmp_path, snmpd.address, snmpsim))
     out = io.StringIO()
-    assert run_poll(config, None, False, out) == 0
+    assert run_poll(config, None, "table", out) == 0
     lines = out.getvalue().splitlines()
     assert lines[0].split()[:3] == ["DEVICE", "RESULT", "UP"]
     rows = {line.split()[0]: line.split() for line in lines[1:-1]}
@@ -67,10 +67,10 @@ def test_table_output_lists_every_device_and_exits_0(tmp_path: Path, snmpd, snmp
 def test_json_lines_for_named_devices(tmp_path: Path, snmpd, snmpsim) -> None:
     config = load_config(_config(tmp_path, snmpd.address, snmpsim))
     out = io.StringIO()
-    assert run_poll(config, ["ups-1", "dead-1"], True, out) == 0
-    objects = [json.loads(line) for line in out.getvalue().splitlines()]
-    assert [o["device_id"] for o in objects] == ["ups-1", "dead-1"]
-    ups, dead = objects
+    assert run_poll(config, ["ups-1", "dead-1"], "jsonl", out) == 0
+    objects = {o["device_id"]: o for o in map(json.loads, out.getvalue().splitlines())}
+    assert sorted(objects) == ["dead-1", "ups-1"]      # in the order their polls ended
+    ups, dead = objects["ups-1"], objects["dead-1"]
     assert ups["reachable"] is True and ups["result"] == "success" and ups["error"] is None
     assert ups["identity"]["sys_name"] == "ups-2"
     [point] = [s for s in ups["samples"] if s["measurement"] == "ups"]
@@ -86,7 +86,7 @@ def test_json_lines_for_named_devices(tmp_path: Path, snmpd, snmpsim) -> None:
 def test_unknown_device_is_exit_1(tmp_path: Path, snmpd, snmpsim) -> None:
     config = load_config(_config(tmp_path, snmpd.address, snmpsim))
     out = io.StringIO()
-    assert run_poll(config, ["nope"], False, out) == 1
+    assert run_poll(config, ["nope"], "table", out) == 1
     assert out.getvalue() == ""
 
 
