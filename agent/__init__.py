@@ -12,6 +12,7 @@
     reporter        StatusReporter: the status taken every few seconds and written
     status          AgentStatus and its records; status.json written and read back
     endpoint        /healthz and /metrics, rendered from AgentStatus
+    notify          ServiceManager: READY, WATCHDOG, STATUS, STOPPING to systemd's socket
     logs            plain or JSON log lines carrying the device id
     _json_fields    typed values read back from JSON, errors naming where they are
 

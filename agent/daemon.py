@@ -23,6 +23,7 @@ import asyncio
 import logging
 import signal
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -31,8 +32,9 @@ from pathlib import Path
 from agent.alerting import ALERT_TICK_SECONDS, AlertCalls, Alerts, DeliveryThread
 from agent.collector_set import Collectors
 from agent.device_states import DeviceStates
-from agent.endpoint import AgentEndpoint
+from agent.endpoint import AgentEndpoint, health
 from agent.jobs import JobScheduler
+from agent.notify import ServiceManager
 from agent.polling import PollRunner
 from agent.reload import Reloader
 from agent.reporter import STATUS_EVERY_SECONDS, StatusReporter
@@ -88,6 +90,8 @@ class Agent:
             traps=self._traps.counts)
         self._delivery: DeliveryThread | None = None
         self._endpoint: AgentEndpoint | None = None
+        self._service = ServiceManager.from_environment()
+        self._healthy: bool | None = None
 
     async def run(self) -> None:
         """Start, run until `request_stop()` or a signal, stop. Raises StartError, with
@@ -111,6 +115,7 @@ class Agent:
         if not self.config.alerts.channels:
             log.warning("no alert channel configured (alerts.channels): firing alerts go "
                         "to this log only")
+        self._service.ready(self._summary())
         await self._stop.wait()
         await self._shutdown()
 
@@ -144,8 +149,35 @@ class Agent:
         self._traps.adopt(config)
         return self._scheduler.apply(jobs)
 
+    def _summary(self) -> str:
+        return f"polling {len(self._scheduler.jobs)} devices"
+
+    def _check_health(self) -> None:
+        """The health loop: WATCHDOG=1 to systemd while the agent is healthy (the same
+        test as /healthz), and a STATUS line and a log line when that changes. A stuck
+        loop never gets here, and an unhealthy agent stops feeding the watchdog: either
+        way systemd restarts it after WatchdogSec."""
+        healthy, body = health(self._reporter.latest(), self._stop.is_set(), time.time())
+        if healthy != self._healthy:
+            self._healthy = healthy
+            if healthy:
+                self._service.status(self._summary())
+            else:
+                problems = body["problems"]
+                text = "; ".join(map(str, problems)) if isinstance(problems, list) else ""
+                if self._service.watching:
+                    log.warning("unhealthy, not feeding systemd's watchdog: %s", text)
+                self._service.status(f"unhealthy: {text}")
+        if healthy:
+            self._service.watchdog()
+
     def _start_scheduler(self) -> None:
         self._scheduler.every("status", STATUS_EVERY_SECONDS, self._reporter.refresh)
+        if self._service.address is not None:
+            every = STATUS_EVERY_SECONDS
+            if self._service.watchdog_seconds is not None:
+                every = min(every, self._service.watchdog_seconds / 2)
+            self._scheduler.every("health", every, self._check_health)
         if self._alerts.service is not None:
             self._scheduler.every("alerts-tick", ALERT_TICK_SECONDS, self._alerts.tick)
             # Lifecycle status changes by the day: once at start, then just after midnight.
@@ -176,6 +208,7 @@ class Agent:
             raise StartError(str(exc) or type(exc).__name__) from None
 
     async def _shutdown(self) -> None:
+        self._service.stopping()
         # Pause first and shut down after the polls in flight are done: APScheduler's
         # shutdown cancels the coroutine jobs still running, and those polls would be lost.
         self._scheduler.pause()

@@ -175,4 +175,5 @@ def test_the_systemd_unit_grants_cap_net_raw_and_nothing_more() -> None:
     unit = (ROOT / "config" / "systemd" / "lifeline.service").read_text(encoding="utf-8")
     granted = [line for line in unit.splitlines()
                if line.startswith(("AmbientCapabilities", "CapabilityBoundingSet"))]
-    assert granted == ["AmbientCapabilities=CAP_NET_RAW"], granted
+    assert granted == ["AmbientCapabilities=CAP_NET_RAW",
+                       "CapabilityBoundingSet=CAP_NET_RAW"], granted
