@@ -24,6 +24,7 @@ nothing answers. Its points then sit in two series (other agent_host, no hostnam
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
@@ -264,11 +265,14 @@ def _run_agents(tmp: Path, run: int, influx: InfluxDB1, victoria: Victoria, devi
 def written(tmp_path_factory: pytest.TempPathFactory, snmpd: Any, snmpsim: int
             ) -> Iterator[Written]:
     tmp = tmp_path_factory.mktemp("dashboards")
-    influx = InfluxDB1.start(tmp / "influxdb", auth=True)
-    victoria = Victoria.start(tmp / "victoria", flags=("-search.latencyOffset=0s",))
     (tmp / "http").mkdir()
-    http = start_http_peer(tmp / "http")
-    try:
+    with contextlib.ExitStack() as peers:       # each peer started is stopped, whatever fails
+        influx = InfluxDB1.start(tmp / "influxdb", auth=True)
+        peers.callback(influx.stop)
+        victoria = Victoria.start(tmp / "victoria", flags=("-search.latencyOffset=0s",))
+        peers.callback(victoria.stop)
+        http = start_http_peer(tmp / "http")
+        peers.callback(stop, http.proc)
         influx.create_database("infra")
         influx.create_user(INFLUX_USER, INFLUX_PASSWORD, write_on="infra")
         start_ms = int(time.time() * 1000) - 1000
@@ -278,10 +282,6 @@ def written(tmp_path_factory: pytest.TempPathFactory, snmpd: Any, snmpsim: int
         _run_agents(tmp, 2, influx, victoria,
                     _devices(snmpd.address, snmpsim, http.https, dead), polls=4)
         yield Written(influx, victoria, start_ms, int(time.time() * 1000) + 1000)
-    finally:
-        stop(http.proc)
-        victoria.stop()
-        influx.stop()
 
 
 def substitute(kind: str, text: str, written: Written) -> str:
