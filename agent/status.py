@@ -253,14 +253,16 @@ def _firing(f: Fields) -> FiringAlert:
                        instance=f.text("instance"), severity=f.text("severity"),
                        since=f.time("since"), suppressed=f.flag("suppressed"),
                        silenced=f.flag("silenced"), acked=f.flag("acked"),
-                       flapping=f.flag("flapping"))
+                       flapping=f.flag("flapping"),
+                       closed=f.flag("closed") if f.has("closed") else False)
 
 
 def _channel_json(s: ChannelStats) -> dict[str, object]:
     """One channel's figures; times as ISO 8601 with their offset."""
     return {"pending": s.pending, "delivered": s.delivered, "failed": s.failed,
             "expired": s.expired, "retries": s.retries,
-            "resent_after_restart": s.resent_after_restart, "last_error": s.last_error,
+            "resent_after_restart": s.resent_after_restart, "untold": s.untold,
+            "retold": s.retold, "withheld": s.withheld, "last_error": s.last_error,
             "last_error_at": _iso(s.last_error_at),
             "last_delivery_at": _iso(s.last_delivery_at),
             "oldest_pending": _iso(s.oldest_pending)}
@@ -271,6 +273,10 @@ def _channel_stats(f: Fields) -> ChannelStats:
         pending=f.integer("pending"), delivered=f.integer("delivered"),
         failed=f.integer("failed"), expired=f.integer("expired"),
         retries=f.integer("retries"), resent_after_restart=f.integer("resent_after_restart"),
+        # absent from the status file of an agent older than the lost-notice figures
+        untold=f.integer("untold") if f.has("untold") else 0,
+        retold=f.integer("retold") if f.has("retold") else 0,
+        withheld=f.integer("withheld") if f.has("withheld") else 0,
         last_error=f.optional_text("last_error"), last_error_at=f.optional_time("last_error_at"),
         last_delivery_at=f.optional_time("last_delivery_at"),
         oldest_pending=f.optional_time("oldest_pending"))

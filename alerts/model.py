@@ -136,6 +136,7 @@ class AlertCounts:
     silenced: int = 0
     acked: int = 0
     flapping: int = 0
+    closed: int = 0              # firing while its site is closed (opening hours): no repeats
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -152,6 +153,7 @@ class FiringAlert:
     silenced: bool = False
     acked: bool = False
     flapping: bool = False
+    closed: bool = False         # still firing while its site is closed: kept, not repeated
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -165,6 +167,12 @@ class ChannelStats:
     expired: int = 0
     retries: int = 0
     resent_after_restart: int = 0
+    # A firing the channel never got (expired or refused) while its alert still fires is
+    # queued again until it is delivered; a recovery whose firing never got there is
+    # withheld (docs/channels.md, "Lost notices").
+    untold: int = 0              # firing alerts the channel missed, waiting to be told again
+    retold: int = 0              # missed firing notices delivered after all
+    withheld: int = 0            # recoveries not sent: their firing never reached the channel
     last_error: str | None = None
     last_error_at: datetime | None = None
     last_delivery_at: datetime | None = None

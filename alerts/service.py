@@ -39,6 +39,7 @@ class AlertService:
                  sink: NotificationSink, clock: Clock) -> None:
         self._store, self._outbox, self._clock = store, outbox, clock
         self.engine = Engine(config, store, sink, clock)
+        self._hand_over_active()    # from the start: which missed firings are still owed
 
     @classmethod
     def open(cls, config: Config, clock: Clock | None = None,
@@ -67,8 +68,7 @@ class AlertService:
 
     def tick(self) -> None:
         self.engine.tick()
-        if self._outbox is not None:
-            self._outbox.refresh_active(self.engine.active_alerts())
+        self._hand_over_active()
 
     def evaluate_lifecycle(self) -> None:
         self.engine.evaluate_lifecycle()
@@ -101,6 +101,12 @@ class AlertService:
             self._outbox = outbox
             self.engine.set_sink(outbox)
         self.engine.reload(config)
+        self._hand_over_active()
+
+    def _hand_over_active(self) -> None:
+        """The alerts firing now, to the outbox (keep-alive, and lost firings owed)."""
+        if self._outbox is not None:
+            self._outbox.refresh_active(self.engine.active_alerts())
 
     def close(self) -> None:
         """Waits (bounded) for the sends in flight, then closes the store."""

@@ -166,7 +166,8 @@ def _list(config: Config, store: Store | None, args: argparse.Namespace) -> int:
     for alert in alerts.status.firing:
         flags = [name for name, on in (("suppressed", alert.suppressed),
                                        ("silenced", alert.silenced), ("acked", alert.acked),
-                                       ("flapping", alert.flapping)) if on]
+                                       ("flapping", alert.flapping),
+                                       ("site closed", alert.closed)) if on]
         ack = acks.get(alert.id)
         if ack is not None:
             flags[flags.index("acked")] = f"acked by {ack.author}" + (

@@ -131,14 +131,18 @@ def _alert_lines(alerts: AlertStatus | None, zone: ZoneInfo) -> list[str]:
                                     for state, n in asdict(alerts.counts).items())]
     for alert in alerts.firing[:FIRING_SHOWN]:
         instance = f" {alert.instance}" if alert.instance else ""
+        closed = " (site closed: no repeats until it opens)" if alert.closed else ""
         lines.append(f"  {alert.device_id}{instance}: {alert.rule} ({alert.severity}) "
-                     f"since {_when(alert.since, zone)}")
+                     f"since {_when(alert.since, zone)}{closed}")
     if len(alerts.firing) > FIRING_SHOWN:
         lines.append(f"  ... {len(alerts.firing) - FIRING_SHOWN} more: "
                      "lifeline alerts CONFIG list")
     for channel, d in sorted(alerts.delivery.items()):
         line = (f"delivery {channel}: {d.delivered} delivered, {d.pending} pending, "
                 f"{d.failed} failed, {d.expired} expired")
+        if d.untold or d.retold or d.withheld:
+            line += (f"; missed firing alerts: {d.untold} waiting to be told again, "
+                     f"{d.retold} told again, {d.withheld} recoveries withheld")
         if d.oldest_pending is not None:
             line += f"; oldest waiting since {_when(d.oldest_pending, zone)}"
         if d.last_error:

@@ -5,7 +5,8 @@ The first row of a burst in a group is due `group_wait` after it was enqueued; r
 arrive while it waits join it (the same due time). After a group was sent, its next batch
 waits at least `group_interval` since that send. Rows are inserted in the caller's open
 transaction (the engine's, with the state changes that caused them) and never committed
-here; the same (notification, channel) twice is a no-op.
+here, numbered in the order they were made (`seq`); the same (notification, channel)
+twice is a no-op.
 """
 from __future__ import annotations
 
@@ -43,8 +44,9 @@ class Dispatcher:
                 due = self._due(conn, dest.channel, dest.group_key, now)
                 conn.execute(
                     "INSERT OR IGNORE INTO delivery_outbox (notification_id, channel, group_key,"
-                    " group_labels, fingerprint, event, payload, enqueued, due)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " group_labels, fingerprint, event, payload, enqueued, due, seq)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?,"
+                    " (SELECT IFNULL(MAX(seq), 0) + 1 FROM delivery_outbox))",
                     (notification.id, dest.channel, dest.group_key,
                      json.dumps(dict(dest.group_labels), ensure_ascii=False),
                      notification.alert.fingerprint, notification.event, payload, now, due))

@@ -63,17 +63,20 @@ class KeepAlive:
 
     def _routed_and_delivered(self, conn: sqlite3.Connection, channel: str) -> list[Alert]:
         """The active alerts routed to `channel`, less those with a notice still waiting
-        there (their own send comes first, after group_wait) and those whose latest notice
+        there (their own send comes first, after group_wait), those whose latest notice
         there is a recovery (the engine's active list may predate it: re-posting them as
-        firing would undo the recovery)."""
-        skip, latest = set(), {}
+        firing would undo the recovery) and those whose latest notice never got there
+        (expired or refused: the channel is told by that notice, kept as owed, first)."""
+        skip: set[str] = set()
+        latest: dict[str, tuple[str, str]] = {}
         for fp, event, state in conn.execute(
                 "SELECT fingerprint, event, state FROM delivery_outbox WHERE channel = ?"
                 " ORDER BY enqueued, event = 'resolved'", (channel,)):
-            latest[fp] = event
+            latest[fp] = (event, state)
             if state in ("pending", "sending"):
                 skip.add(fp)
-        skip.update(fp for fp, event in latest.items() if event == "resolved")
+        skip.update(fp for fp, (event, state) in latest.items()
+                    if event == "resolved" or state != "delivered")
         return [alert for alert in self._active
                 if alert.fingerprint not in skip and any(
                     d.channel == channel for d in route(alert, self._routes, self._names))]

@@ -4,10 +4,12 @@ failed for good, or expired.
 Flow
   engine transaction ──enqueue──► rows `pending` (one per notification and routed channel)
   delivery thread ──deliver_due──► due rows claimed as `sending` (committed) in batches,
-      each with a batch id, per (channel, group key); each channel's batches handed to
-      that channel's own worker thread: ONE `Channel.send` per batch, then `delivered`, or
-      back to `pending` with an exponential backoff, or `failed` (permanent error), or
-      `expired`.
+      each with a batch id, per (channel, group key), in creation order; each channel's
+      batches handed to that channel's own worker thread: ONE `Channel.send` per batch,
+      then `delivered`, or back to `pending` with an exponential backoff, or `failed`
+      (permanent error), or `expired`; a notice still owed (a firing while its alert
+      fires, a recovery) is kept instead, and a recovery whose firing never reached the
+      channel is `withheld` (ledger.py, "Lost notices").
 
     dispatch.py   enqueue: routing (routing.py), grouping, when each row is due
     ledger.py     the rows' states: claim, outcome, expiry, recovery, pruning, counters
@@ -52,7 +54,7 @@ from pathlib import Path
 
 from alerts.delivery.dispatch import Dispatcher
 from alerts.delivery.keepalive import KeepAlive
-from alerts.delivery.ledger import Ledger, OutboxBatch
+from alerts.delivery.ledger import Firing, Ledger, OutboxBatch
 from alerts.delivery.send import send_batches
 from alerts.delivery.stats import read_stats
 from alerts.delivery.timing import Timings
@@ -88,7 +90,8 @@ CREATE TABLE IF NOT EXISTS delivery_outbox (
     fingerprint     TEXT NOT NULL,
     event           TEXT NOT NULL,
     payload         TEXT NOT NULL,              -- the Notification as JSON
-    state           TEXT NOT NULL DEFAULT 'pending',  -- pending|sending|delivered|failed|expired
+    state           TEXT NOT NULL DEFAULT 'pending',  -- pending|sending|delivered|failed|
+                                                -- expired|withheld
     enqueued        REAL NOT NULL,              -- epoch seconds of the injected clock
     due             REAL NOT NULL,
     attempts        INTEGER NOT NULL DEFAULT 0,
@@ -115,7 +118,14 @@ CREATE TABLE IF NOT EXISTS delivery_groups (
     last_sent REAL NOT NULL,
     PRIMARY KEY (channel, group_key)
 ) WITHOUT ROWID
-""", _add_batch_column))
+""", _add_batch_column, """
+ALTER TABLE delivery_outbox ADD COLUMN lost INTEGER NOT NULL DEFAULT 0;  -- times given up
+ALTER TABLE delivery_outbox ADD COLUMN requeued REAL;   -- last given up and kept (owed)
+ALTER TABLE delivery_channels ADD COLUMN retold INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE delivery_channels ADD COLUMN withheld INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE delivery_outbox ADD COLUMN seq INTEGER;     -- creation order (ties of enqueued)
+CREATE INDEX delivery_outbox_seq ON delivery_outbox (seq)
+"""))
 
 
 class Outbox:
@@ -135,7 +145,9 @@ class Outbox:
         timings = Timings(config.alerts.delivery_channels)
         self._names = names
         self._dispatcher = Dispatcher(config.alerts.routes, names, timings)
-        self._ledger = Ledger(PROCESS_TOKEN, timings)
+        # told and firing, per the engine, and when it said so
+        self._firing: Firing = (frozenset(), None)
+        self._ledger = Ledger(PROCESS_TOKEN, timings, lambda: self._firing)
         self._keepalive = KeepAlive(self.channels, config.alerts.routes, names)
         self._workers = Workers()
         self._lock = threading.Lock()
@@ -148,6 +160,7 @@ class Outbox:
         with previous._lock:
             self._workers.adopt(previous._workers)
             self._keepalive.continue_from(previous._keepalive)
+            self._firing = previous._firing
             self._recovered = previous._recovered
 
     def close(self, timeout: float = CLOSE_WAIT_SECONDS) -> None:
@@ -164,9 +177,13 @@ class Outbox:
         self._dispatcher.enqueue(conn, notifications, self.clock().timestamp())
 
     def refresh_active(self, alerts: Sequence[Alert]) -> None:
-        """The alerts still firing, as the engine sees them now. Channels that need it
-        (Alertmanager) get them re-posted by `deliver_due` every `refresh_interval`."""
+        """The alerts still firing (their firing told), as the engine sees them now.
+        Channels that need it (Alertmanager) get them re-posted by `deliver_due` every
+        `refresh_interval`; a firing notice a channel missed stays owed while its alert
+        is among them (ledger.py)."""
         self._keepalive.set_active(alerts)
+        self._firing = (frozenset(a.fingerprint for a in alerts),   # one atomic assignment
+                        self.clock().timestamp())
 
     def deliver_due(self, *, wait: bool = False) -> None:
         """One delivery round: claims the due batches of every channel whose worker is

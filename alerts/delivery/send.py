@@ -1,7 +1,8 @@
 """One `Channel.send` per claimed batch, and its outcome into the ledger: delivered;
 retried after a backoff (a retryable DeliveryError, or a bug in the channel, which must
 not stop delivery to others); failed for good (a permanent error, or a channel no longer
-configured). A send interrupted mid-way puts its rows back to pending."""
+configured; a notice still owed is kept, see ledger.py). A send interrupted mid-way puts
+its rows back to pending."""
 from __future__ import annotations
 
 import json
@@ -31,7 +32,8 @@ def _send(conn: sqlite3.Connection, ledger: Ledger, channel: Channel | None,
           batch: OutboxBatch, now: datetime) -> None:
     if channel is None:
         ledger.failed(conn, batch, now, DeliveryError(
-            f"channel {batch.channel} is not configured any more", retryable=False))
+            f"channel {batch.channel} is not configured any more", retryable=False),
+            configured=False)
         return
     notifications = [codec.loads(r.payload) for r in batch.rows]
     group = json.loads(batch.rows[0].group_labels)

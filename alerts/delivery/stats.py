@@ -1,5 +1,6 @@
 """Each channel's delivery figures (`alerts.model.ChannelStats`), read from the outbox
-tables: the counters the ledger keeps, and the backlog."""
+tables: the counters the ledger keeps, and the backlog (with the notices in it that were
+given up once and are kept as still owed: `untold`)."""
 from __future__ import annotations
 
 import sqlite3
@@ -13,20 +14,22 @@ from alerts.model import ChannelStats
 def read_stats(conn: sqlite3.Connection, names: Sequence[str]) -> dict[str, ChannelStats]:
     """By channel name: every configured channel in `names`, and any other with rows."""
     found: dict[str, ChannelStats] = {name: ChannelStats() for name in names}
-    for (channel, delivered, failed, expired, retries, resent, last_error, last_error_at,
-         last_delivery_at) in conn.execute(
+    for (channel, delivered, failed, expired, retries, resent, retold, withheld, last_error,
+         last_error_at, last_delivery_at) in conn.execute(
             "SELECT channel, delivered, failed, expired, retries, resent_after_restart,"
-            " last_error, last_error_at, last_delivery_at FROM delivery_channels"):
+            " retold, withheld, last_error, last_error_at, last_delivery_at"
+            " FROM delivery_channels"):
         found[channel] = ChannelStats(
             delivered=delivered, failed=failed, expired=expired, retries=retries,
-            resent_after_restart=resent, last_error=last_error,
-            last_error_at=_stored_time(last_error_at),
+            resent_after_restart=resent, retold=retold, withheld=withheld,
+            last_error=last_error, last_error_at=_stored_time(last_error_at),
             last_delivery_at=_stored_time(last_delivery_at))
-    for channel, count, oldest in conn.execute(
-            "SELECT channel, COUNT(*), MIN(enqueued) FROM delivery_outbox"
+    for channel, count, oldest, untold in conn.execute(
+            "SELECT channel, COUNT(*), MIN(enqueued), SUM(lost > 0) FROM delivery_outbox"
             " WHERE state IN ('pending', 'sending') GROUP BY channel"):
         found[channel] = replace(found.get(channel, ChannelStats()), pending=count,
-                                 oldest_pending=datetime.fromtimestamp(oldest, UTC))
+                                 oldest_pending=datetime.fromtimestamp(oldest, UTC),
+                                 untold=untold or 0)
     return dict(sorted(found.items()))
 
 

@@ -3,15 +3,18 @@
 A device may name a `parent` (the switch it hangs off); its ancestors are the parents,
 transitively. An outage of a device whose ancestor's outage is pending or firing is
 *suppressed*: it fires and counts in the outage history, but the ancestor's alert speaks
-for it ("83 devices behind it unreachable", `Alert.suppressed`, from `behind`). So is the
-outage of a device whose ancestor has just recovered and that has not been polled since
-(its own outage is probably over too). A child outage is *held* pending until every polled
+for it ("83 devices behind it unreachable", `Alert.suppressed`, from `behind`). It stays
+suppressed after the ancestor is back until the device has failed its own `outage_polls`
+polls made since then: devices behind a rebooted switch answer some seconds after it, and
+those that do raise nothing. A child outage is *held* pending until every polled
 ancestor has been heard from since the child went pending, or for at most that ancestor's
 own `for` (interval x outage_polls), so a child polled just before its parent cannot slip
 out first.
 
-When each device was last heard from is kept in memory only: after a restart a child
-outage is held until its parent has been polled again.
+When each device was last heard from, its failed polls and when each ancestor came back
+are kept in memory only. After a restart a child outage is held until its parent has
+been polled again, and a device behind others counts its failed polls afresh: its outage
+is told once it has failed `outage_polls` polls seen by the new process.
 """
 from __future__ import annotations
 
@@ -33,6 +36,8 @@ class Dependencies:
         self._devices: Mapping[str, Device] = {}
         self._children: dict[str, list[str]] = {}
         self._heard: dict[str, float] = {}
+        self._failed: dict[str, list[float]] = {}   # the last consecutive failed polls
+        self._back: dict[str, float] = {}           # when each device's outage ended
 
     def reload(self, devices: Mapping[str, Device]) -> None:
         self._devices = devices
@@ -41,14 +46,28 @@ class Dependencies:
             if device.parent:
                 self._children.setdefault(device.parent, []).append(device.id)
 
-    def heard(self, device_id: str, at: float) -> None:
-        """`device_id` answered a poll (or failed to) at `at`."""
+    def heard(self, device_id: str, at: float, *, down: bool = False,
+              started: float | None = None) -> None:
+        """`device_id` was polled (the result seen at `at`; the poll `started` then):
+        `down` when that poll says its outage holds."""
         self._heard[device_id] = at
+        if not down:
+            self._failed.pop(device_id, None)
+            return
+        device = self._devices.get(device_id)
+        keep = self._thresholds(device).outage_polls if device is not None else 1
+        failed = self._failed.setdefault(device_id, [])
+        failed.append(at if started is None else started)
+        del failed[:-keep]
+
+    def recovered(self, device_id: str, at: float) -> None:
+        """`device_id`'s outage (pending or firing) ended at `at`."""
+        self._back[device_id] = at
 
     def suppressed(self, state: AlertState, device: Device, now: float) -> bool:
         """An outage an ancestor's alert speaks for (see the module docstring)."""
         return state.rule == OUTAGE and (self._ancestor_down(device)
-                                         or self._just_freed(device, now))
+                                         or self._behind_one_back(device))
 
     def held(self, state: AlertState, device: Device, now: float) -> bool:
         """A child's outage waits until each polled ancestor has been heard from since
@@ -97,15 +116,26 @@ class Dependencies:
     def _ancestor_down(self, device: Device) -> bool:
         return any(self._down(ancestor.id) for ancestor in self._ancestors(device))
 
-    def _just_freed(self, device: Device, now: float) -> bool:
-        """An ancestor recovered and this device has not been polled since: its own
-        outage is probably over too, so it is not told until its next poll says."""
-        heard = self._heard.get(device.id)
-        patience = 2 * device.poll.interval if device.poll else 0.0
-        for ancestor in self._ancestors(device):
-            state = self._states.get(fingerprint(OUTAGE, ancestor.id))
-            if (state is not None and state.status == INACTIVE and state.resolved_at
-                    and (heard is None or heard < state.resolved_at)
-                    and now - state.resolved_at < patience):
-                return True
-        return False
+    def _behind_one_back(self, device: Device) -> bool:
+        """A device behind others has not yet failed its own `outage_polls` polls made
+        since its ancestors last came back (and since this process started, which
+        forgot when that was): its outage is probably ending too, so it is not told
+        until its own polls say otherwise."""
+        ancestors = list(self._ancestors(device))
+        if not ancestors:
+            return False
+        backs = [back for a in ancestors if (back := self._back_at(a.id)) is not None]
+        since = max(backs, default=float("-inf"))
+        failed = self._failed.get(device.id, [])
+        return sum(1 for t in failed if t >= since) < self._thresholds(device).outage_polls
+
+    def _back_at(self, device_id: str) -> float | None:
+        """When `device_id`'s last outage ended: noted as it happened, else (after a
+        restart) its remembered state's recovery."""
+        state = self._states.get(fingerprint(OUTAGE, device_id))
+        stored = (state.resolved_at if state is not None and state.status == INACTIVE
+                  else None)
+        noted = self._back.get(device_id)
+        if noted is None or stored is None:
+            return noted if stored is None else stored
+        return max(noted, stored)

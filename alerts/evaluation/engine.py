@@ -77,7 +77,8 @@ class Engine:
         self._states = LiveStates(store.load_states())
         self._dependencies = Dependencies(self._states, self.thresholds)
         self._closed = ClosedSites()
-        self._gates = Gatekeeper(self._dependencies, self._closed)
+        self._gates = Gatekeeper(self._dependencies, self._closed,
+                                 lambda now: (store.silences(now), store.acks()))
         self._notices = Notices(self._gates, self._dependencies, self._time)
         self._episodes = Episodes(self._states, store, self._gates, self._closed,
                                   self._dependencies, self._notices)
@@ -109,9 +110,10 @@ class Engine:
         now = self._now()
         if device is None or not polled(device, self._time(now).date()):
             return          # a poll still in flight when its device was retired or unpolled
-        self._dependencies.heard(device.id, now)
         evaluation = rules.poll(result, device, self.thresholds(device), self._clock(),
                                 self._zone)
+        self._dependencies.heard(device.id, now, started=result.started.timestamp(),
+                                 down=any(c.rule == rules.OUTAGE for c in evaluation.active))
         carried = self._closed.observed(device.id, result, evaluation)
         if not evaluation.active and not self._states.of_device(device.id):
             return          # the common case: healthy and nothing remembered, no write
@@ -194,6 +196,7 @@ class Engine:
     def _commit(self, apply: Callable[[Changes], None], now: float) -> None:
         """`apply` changes states; they and the notices they owe commit together."""
         changes = Changes()
+        self._gates.begin()
         try:
             with self._store.transaction() as conn:
                 apply(changes)
@@ -235,7 +238,8 @@ class Engine:
         return _Evaluated(device, evaluation, opening.carried)
 
     def _refresh_gates(self, now: float) -> None:
-        """Silences and acks are written by `lifeline alerts` in another process."""
+        """Silences and acks are written by `lifeline alerts` in another process
+        (read again before a firing is told, too: `Gatekeeper.recheck`)."""
         self._gates.refresh(self._store.silences(now), self._store.acks())
 
     def _now(self) -> float:

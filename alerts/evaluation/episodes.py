@@ -108,6 +108,8 @@ class Episodes:
         changes.states[state.fingerprint] = state
 
     def _clear(self, state: AlertState, t: Thresholds, now: float) -> None:
+        if state.rule == OUTAGE and state.status != INACTIVE:
+            self._dependencies.recovered(state.device_id, now)
         if clear(state, now, t):
             if state.rule == OUTAGE:
                 self._store.close_outage(state.fingerprint, now)

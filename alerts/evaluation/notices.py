@@ -71,6 +71,8 @@ class Notices:
         """The notice due now, if the gates let one through (see `state.next_event`)."""
         labels = labels_for(state, device)
         event = next_event(state, self._gates.gates(state, device, labels, now), now)
+        if event in ("firing", "repeat") and self._gates.recheck(now):
+            event = next_event(state, self._gates.gates(state, device, labels, now), now)
         if event is None:
             return None
         notification_id = record_sent(state, event, now)

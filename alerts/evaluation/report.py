@@ -1,6 +1,7 @@
 """What the evaluating side says about its alerts: counts by state and the firing alerts
 with their gates (`alerts.model.AlertStatus`), for the agent's status file and
-`lifeline alerts list`.
+`lifeline alerts list`. An alert still firing while its site is closed (opening hours)
+says so (`closed`): it is kept, and not repeated until the site opens.
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def alert_status(states: Iterable[AlertState], devices: Mapping[str, Device],
     """Pending and firing alerts counted, the firing ones oldest first. A firing alert
     of a device not in the inventory is left out (it is not told either)."""
     counts = {"pending": 0, "firing": 0, "suppressed": 0, "silenced": 0, "acked": 0,
-              "flapping": 0}
+              "flapping": 0, "closed": 0}
     firing = []
     for state in states:
         device = devices.get(state.device_id)
@@ -37,14 +38,15 @@ def alert_status(states: Iterable[AlertState], devices: Mapping[str, Device],
         gated = gates.gates(state, device, labels_for(state, device), now)
         counts["firing"] += 1
         for name, on in (("suppressed", gated.suppressed), ("silenced", gated.silenced),
-                         ("acked", gated.acked), ("flapping", state.flapping)):
+                         ("acked", gated.acked), ("flapping", state.flapping),
+                         ("closed", gated.quiet)):
             counts[name] += int(on)
         firing.append(FiringAlert(
             id=state.fingerprint, rule=state.rule, device_id=state.device_id,
             instance=state.instance, severity=state.severity,
             since=datetime.fromtimestamp(state.active_since or now, zone),
             suppressed=gated.suppressed, silenced=gated.silenced, acked=gated.acked,
-            flapping=state.flapping))
+            flapping=state.flapping, closed=gated.quiet))
     return AlertStatus(counts=AlertCounts(**counts),
                        firing=tuple(sorted(firing, key=lambda f: f.since)))
 

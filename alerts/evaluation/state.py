@@ -12,9 +12,11 @@ Transitions (`hold`, `clear`, `ripen`, `settle`, `end`) only change the state.
 * firing, notified, `repeat` elapsed since the last notice, not acked/quiet: `repeat`;
 * no longer firing but notified: `resolved` (never gated: a recovery is always told,
   even if a silence started meanwhile);
-* flapping (more than `flap_changes` firing/resolved changes within `flap_window`): one
-  `firing` notice marked flapping, then quiet until nothing changed for `flap_stable`;
-  then the final state is told (a recovery always).
+* flapping (more than `flap_changes` firing/resolved changes within `flap_window`, each
+  within `flap_stable` of the one before): quiet until nothing changed for `flap_stable`,
+  then the final state is told (a recovery always, as a `resolved`); while it flaps, one
+  `firing` notice marked flapping, sent only while the alert fires. A state that held for
+  `flap_stable` forgets its earlier changes: the next change starts a new count.
 
 `LiveStates` is the one place the states are kept in memory (the engine's); they are
 persisted as JSON by alerts/evaluation/store.py. Times are epoch seconds (floats).
@@ -149,16 +151,25 @@ def end(state: AlertState, now: float) -> None:
     state.changes = []
 
 
+def _recent(changes: list[float], now: float, t: Thresholds) -> list[float]:
+    """The changes that still count toward flapping at `now`: those within `flap_window`,
+    and none at all once the state has held for `flap_stable` (a long stable outage or
+    recovery ends a run of changes: the next change starts a new count)."""
+    if changes and now - changes[-1] >= t.flap_stable:
+        return []
+    return [c for c in changes if now - c < t.flap_window]
+
+
 def _changed(state: AlertState, now: float, t: Thresholds) -> None:
-    state.changes = [c for c in state.changes if now - c < t.flap_window] + [now]
+    state.changes = [*_recent(state.changes, now, t), now]
     if not state.flapping and len(state.changes) > t.flap_changes:
         state.flapping, state.flap_notice_owed = True, True
 
 
 def settle(state: AlertState, now: float, t: Thresholds) -> bool:
     """Ends flapping once nothing changed for `flap_stable`; forgets old changes."""
-    state.changes = [c for c in state.changes if now - c < t.flap_window]
-    if state.flapping and (not state.changes or now - state.changes[-1] >= t.flap_stable):
+    state.changes = _recent(state.changes, now, t)
+    if state.flapping and not state.changes:
         state.flapping = state.flap_notice_owed = False
         return True
     return False
@@ -173,14 +184,18 @@ def idle(state: AlertState, now: float, t: Thresholds) -> bool:
     if state.status == FIRING:
         return (state.notified and state.last_sent is not None
                 and (state.repeat <= 0 or now - state.last_sent < state.repeat))
-    return not state.notified and (not state.changes or now - state.changes[0] < t.flap_window)
+    return not state.notified and (not state.changes or state.changes == _recent(
+        state.changes, now, t))
 
 
 def next_event(state: AlertState, gates: Gates, now: float) -> Event | None:
     """The notification due now for this state, if any (see the module docstring)."""
     told = not (gates.silenced or gates.suppressed)
     if state.flapping:
-        return "firing" if state.flap_notice_owed and told else None
+        # Never a firing for an alert that is not firing: a flap that starts on a
+        # recovery owes its notice until the alert fires again, or nothing.
+        owed = state.flap_notice_owed and state.status == FIRING
+        return "firing" if owed and told else None
     if state.status == FIRING:
         if not state.notified:
             return "firing" if told else None

@@ -50,7 +50,8 @@ KEYS = {
                "last_duration", "last_error", "last_success", "next_run"},
     "alerts": {"alerts", "delivery"},
     "channel": {"pending", "delivered", "failed", "expired", "retries",
-                "resent_after_restart", "last_error", "last_error_at", "last_delivery_at",
+                "resent_after_restart", "untold", "retold", "withheld", "last_error",
+                "last_error_at", "last_delivery_at",
                 "oldest_pending"},
 }
 

@@ -3,7 +3,8 @@
 Optionally with STARTTLS (a self-signed certificate for 127.0.0.1 made with
 `cryptography`) and AUTH (one user and password). aiosmtpd's Controller cannot start on
 port 0 (its readiness check connects to the port it was given), so a free port is picked
-by binding first.
+by binding first. `stop()` and `restart()` take the server away and bring it back on the
+same port (a mail server down on its own).
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import contextlib
 import datetime as dt
 import ipaddress
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
@@ -39,10 +40,23 @@ class SmtpPeer:
     mails: list[Mail] = field(default_factory=list)
     logins: list[str] = field(default_factory=list)
     refuse: set[str] = field(default_factory=set)     # recipients answered 550
+    starter: Callable[[], Controller] | None = None
+    controller: Controller | None = None
 
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        """The server goes away: connections are refused until `restart`."""
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    def restart(self) -> None:
+        """The same server again, on the same port."""
+        if self.controller is None and self.starter is not None:
+            self.controller = self.starter()
 
 
 class _Handler:
@@ -110,9 +124,15 @@ def running_smtp(tls_dir: Path | None = None, user: str | None = None,
                 peer.logins.append(user)
             return AuthResult(success=ok, handled=False)   # False: aiosmtpd answers 535
         kwargs.update(authenticator=authenticate, auth_required=True)
-    controller = Controller(_Handler(peer), hostname="127.0.0.1", port=peer.port, **kwargs)
-    controller.start()
+    def start() -> Controller:
+        controller = Controller(_Handler(peer), hostname="127.0.0.1", port=peer.port,
+                                **kwargs)
+        controller.start()
+        return controller
+
+    peer.starter = start
+    peer.restart()
     try:
         yield peer
     finally:
-        controller.stop()
+        peer.stop()

@@ -93,13 +93,29 @@ def test_child_fires_on_its_own_when_parent_answers(rig):
     assert r.events() == [("firing", "device_down", "edge")]
 
 
-def test_child_still_down_after_parent_recovers_is_told(rig):
+def test_child_still_down_after_parent_recovers_is_told_after_its_own_polls(rig):
+    """Issue 13 (3): suppressed until it failed its own outage_polls after the parent
+    came back, not at its first poll since."""
     r = rig(devices(sw("core"), sw("edge", parent="core")))
     r.poll(down, ["edge", "core"], rounds=3)
     r.poll(up, ["core"])
     assert r.events()[-1] == ("resolved", "device_down", "core")
+    r.poll(down, ["edge"], rounds=2)
+    assert r.events()[-1] == ("resolved", "device_down", "core")
+    assert r.engine.status().counts.suppressed == 1
     r.poll(down, ["edge"])
     assert r.events()[-1] == ("firing", "device_down", "edge")
+
+
+def test_child_answering_soon_after_its_parent_raises_nothing(rig):
+    r = rig(devices(sw("core"), *(sw(f"e{i}", parent="core") for i in range(5))))
+    children = [f"e{i}" for i in range(5)]
+    r.poll(down, [*children, "core"], rounds=4)
+    r.poll(up, ["core"])
+    r.poll(down, children, rounds=2)            # under their threshold of 3
+    r.poll(up, children)
+    assert r.events() == [("firing", "device_down", "core"),
+                          ("resolved", "device_down", "core")]
 
 
 def test_kiosk_down_at_23_raises_nothing_and_alerts_at_11(rig):

@@ -167,3 +167,65 @@ def test_json_round_trip_keeps_everything():
     step(s, 3)
     again = AlertState.from_json(s.to_json())
     assert again == s
+
+
+def _flap(s: AlertState, now: float, times: int, events: list[str | None]) -> float:
+    """`times` outages of 3 polls a minute apart, each followed by a recovery."""
+    for _ in range(times):
+        for _ in range(3):
+            hold(s, cond(), now)
+            events.append(step(s, now))
+            now += 60
+        clear(s, now, T)
+        events.append(step(s, now))
+        now += 60
+    return now
+
+
+def test_a_recovery_after_a_long_stable_outage_is_a_resolved_not_a_flap():
+    """Issue 13 (1): after flapping settled in a long outage, the recovery is one
+    change of a new count, told at once as `resolved`."""
+    s = AlertState.new(cond())
+    events: list[str | None] = []
+    now = _flap(s, 0.0, 2, events)            # 4 changes
+    for _ in range(3):                        # the 5th: flapping, one notice
+        hold(s, cond(), now)
+        events.append(step(s, now))
+        now += 60
+    assert s.flapping and [e for e in events if e][-1] == "firing"
+    now += 1800                               # down and stable for flap_stable
+    settle(s, now, T)
+    assert not s.flapping and step(s, now) is None
+    clear(s, now, T)
+    assert not s.flapping and step(s, now) == "resolved"
+
+
+def test_old_changes_do_not_count_after_the_state_held_for_flap_stable():
+    s = AlertState.new(cond())
+    events: list[str | None] = []
+    now = _flap(s, 0.0, 2, events)            # 4 changes, not flapping yet
+    now += 1800                               # stable: the count starts again
+    now = _flap(s, now, 1, events)
+    assert not s.flapping
+    assert [e for e in events if e] == ["firing", "resolved"] * 3
+
+
+def test_a_flap_that_starts_on_a_recovery_is_never_told_as_a_firing():
+    t = Thresholds(outage_polls=3, flap_changes=3, flap_window=3600, flap_stable=1800)
+    s = AlertState.new(cond())
+    now, told = 0.0, []
+    for change in range(4):                   # fire, resolve, fire, resolve: the 4th flaps
+        if change % 2 == 0:
+            for _ in range(3):
+                hold(s, cond(), now)
+                now += 1
+            ripen(s, now, t)
+        else:
+            clear(s, now, t)
+        event = next_event(s, OPEN, now)
+        if event:
+            told.append(event)
+            record_sent(s, event, now)
+    assert s.flapping and s.status == INACTIVE
+    assert told == ["firing", "resolved", "firing"]          # nothing at the flap
+    assert settle(s, now + 1800, t) and next_event(s, OPEN, now + 1800) == "resolved"
