@@ -61,6 +61,9 @@ _SCALARS: tuple[tuple[str, str, str, Callable[[AgentStatus], float | None]], ...
      lambda s: s.sink.points_dropped if s.sink else None),
     ("lifeline_sink_write_errors_total", "counter", "Failed writes to the store.",
      lambda s: s.sink.write_errors if s.sink else None),
+    ("lifeline_clock_jumps_total", "counter",
+     "Times the wall clock jumped under the agent (the schedule was re-planned).",
+     lambda s: s.clock.count),
 )
 
 # (metric name, type, help, the value of one device) for the per-device series.
@@ -123,6 +126,11 @@ def health(status: AgentStatus | None, stopping: bool,
     elif now - status.written_unix > STALE_AFTER_SECONDS:
         problems.append(f"status not refreshed for {now - status.written_unix:.0f} s: "
                         "the loop is stuck")
+    elif status.written_unix - now > STALE_AFTER_SECONDS:
+        # The wall clock was stepped back and the status not refreshed since: a running
+        # agent refreshes it as it notices the jump (agent/jobs.py), a stuck one never.
+        problems.append(f"status written {status.written_unix - now:.0f} s ahead of the "
+                        "clock and not refreshed since: the loop is stuck")
     failing = status.failing if status else ()
     problems.extend(f"cannot write the {f.kind}: {f.error} ({f.failures} failed writes "
                     f"since {f.since:%Y-%m-%d %H:%M:%S})" for f in failing)

@@ -9,19 +9,38 @@ pauses first, so the polls in flight can finish, before it shuts down.
 
 Every job is a coroutine on purpose: APScheduler runs plain functions on a thread pool,
 and the device states and the alert engine belong to the loop thread.
+
+Clock jumps. APScheduler 3 keeps run times on the wall clock and sleeps on the loop's
+monotonic clock until the next one: stepped back an hour, it would sleep an hour (no polls,
+no status); stepped forward, every device would be due in the same round. So before every
+round the scheduler compares the two clocks (agent/clock_watch.py) and never sleeps longer
+than WATCH_SECONDS. On a jump it re-plans from the new now: each poll job's next run moves
+by the jump, so it stays the same real time away and keeps its phase (the spread across
+devices holds, no device is polled early or twice); the agent's own periodic jobs (status
+first, then the alert timers) run once at once and then every interval from there. The
+daily job is a wall-clock time by nature and is left alone.
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_SUBMITTED
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.base import STATE_RUNNING
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from agent.clock_watch import ClockWatch
 from agent.schedule import JOB_PREFIX, JobChanges, PollJob, diff_jobs
+from agent.status import ClockJumps
+
+log = logging.getLogger("lifeline.agent")
+
+# The longest the scheduler sleeps between rounds: how soon a step back is noticed.
+WATCH_SECONDS = 1.0
 
 
 class JobScheduler:
@@ -37,7 +56,9 @@ class JobScheduler:
         self._poll = poll
         self._on_submitted = on_submitted
         self._on_skipped = on_skipped
-        self._scheduler = AsyncIOScheduler(timezone=zone)
+        self._watch = ClockWatch(zone)
+        self._every: dict[str, tuple[float, Callable[[], None]]] = {}
+        self._scheduler = _WatchedScheduler(self._before_round, timezone=zone)
         self._scheduler.add_listener(self._on_event,
                                      EVENT_JOB_SUBMITTED | EVENT_JOB_MAX_INSTANCES)
         self.jobs: dict[str, PollJob] = {}
@@ -58,6 +79,7 @@ class JobScheduler:
 
     def every(self, job_id: str, seconds: float, function: Callable[[], None]) -> None:
         """Run `function` on the loop every `seconds`, missed runs coalesced."""
+        self._every[job_id] = (seconds, function)
         self._scheduler.add_job(_as_coroutine(function), IntervalTrigger(seconds=seconds),
                                 id=job_id, coalesce=True, max_instances=1)
 
@@ -80,6 +102,10 @@ class JobScheduler:
                 for job in self._scheduler.get_jobs()
                 if job.id.startswith(JOB_PREFIX) and job.next_run_time is not None}
 
+    def clock_jumps(self) -> ClockJumps:
+        """How often the wall clock jumped under the scheduler, and the last jump."""
+        return self._watch.summary()
+
     def pause(self) -> None:
         """No new runs; the ones in flight go on (shutdown would cancel them)."""
         if self._scheduler.running:
@@ -89,6 +115,26 @@ class JobScheduler:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
 
+    def _before_round(self) -> None:
+        jump = self._watch.check()
+        if jump is not None and self._scheduler.state == STATE_RUNNING:
+            self._replan(jump)
+
+    def _replan(self, jump: float) -> None:
+        """Re-plan after the wall clock jumped by `jump` seconds (see the module)."""
+        log.warning("wall clock jumped by %+.0f s: schedule re-planned", jump)
+        shift = timedelta(seconds=jump)
+        for job in self._scheduler.get_jobs():
+            if job.id.startswith(JOB_PREFIX) and job.next_run_time is not None:
+                self._scheduler.modify_job(job.id, next_run_time=job.next_run_time + shift)
+        now = self._clock()
+        for job_id, (seconds, function) in self._every.items():
+            try:
+                function()
+            except Exception:       # as APScheduler would: logged, the next run goes on
+                log.exception("periodic job %s failed", job_id)
+            self._scheduler.modify_job(job_id, next_run_time=now + timedelta(seconds=seconds))
+
     def _on_event(self, event: Any) -> None:   # APScheduler 3 is untyped: JobSubmissionEvent
         if not event.job_id.startswith(JOB_PREFIX):
             return
@@ -97,6 +143,26 @@ class JobScheduler:
             self._on_skipped(device_id)
         elif event.scheduled_run_times:
             self._on_submitted(device_id, event.scheduled_run_times[-1])
+
+
+class _WatchedScheduler(AsyncIOScheduler):  # type: ignore[misc]  # APScheduler 3: untyped
+    """AsyncIOScheduler that calls `before_round()` before each round of due jobs and
+    sleeps at most WATCH_SECONDS between rounds. It overrides two private hooks of
+    APScheduler 3 (pinned in tests/requirements.lock; tests/agent/test_clock_jumps.py
+    checks them against the real scheduler)."""
+
+    def __init__(self, before_round: Callable[[], None], **options: Any) -> None:
+        super().__init__(**options)
+        self._before_round = before_round
+
+    def _process_jobs(self) -> float | None:
+        self._before_round()
+        wait: float | None = super()._process_jobs()
+        return wait
+
+    def _start_timer(self, wait_seconds: float | None) -> None:
+        super()._start_timer(WATCH_SECONDS if wait_seconds is None
+                             else min(wait_seconds, WATCH_SECONDS))
 
 
 def _as_coroutine(function: Callable[[], None]) -> Callable[[], Awaitable[None]]:

@@ -87,4 +87,5 @@ class StatusReporter:
             alerts=self._alerts.status(),
             devices=self._states.snapshot(),
             failing=self._failures.failing(),
+            clock=self._scheduler.clock_jumps(),
             traps=traps.as_dict() if (traps := self._traps()) is not None else None)

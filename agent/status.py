@@ -25,6 +25,9 @@ The file (format 1), key by key:
 | failing      | the state_dir writes failing now (agent/write_failures.py `Failing`): |
 |              | [{kind, error, failures, since}]; [] when all go through; absent in   |
 |              | files of agents before it (read as [])                                |
+| clock        | `ClockJumps`: jumps (how often the wall clock was stepped under the   |
+|              | running agent), last_jump_seconds (+ forward, - back), last_jump_at;  |
+|              | absent in files of agents before it (read as no jumps)                |
 | traps        | the trap receiver's counts (collectors/snmp/traps.py `TrapCounts`):   |
 |              | received, accepted, rate_limited, malformed, unsupported,             |
 |              | unknown_source, bad_community, informs_acknowledged; null when no     |
@@ -93,6 +96,24 @@ class StartLagSummary:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ClockJumps:
+    """The wall clock's jumps under the running agent (agent/clock_watch.py)."""
+
+    count: int = 0
+    last_seconds: float | None = None   # the last jump: + forward, - backward
+    last_at: datetime | None = None     # wall time just after it
+
+    def as_json(self) -> dict[str, object]:
+        return {"jumps": self.count, "last_jump_seconds": self.last_seconds,
+                "last_jump_at": _iso(self.last_at)}
+
+    @classmethod
+    def from_json(cls, f: Fields) -> ClockJumps:
+        return cls(count=f.integer("jumps"), last_seconds=f.optional_number("last_jump_seconds"),
+                   last_at=f.optional_time("last_jump_at"))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DevicePoll:
     """One device's polls as the agent has seen them since it started."""
 
@@ -153,6 +174,7 @@ class AgentStatus:
     alerts: AlertStatus | None
     devices: Mapping[str, DevicePoll]
     failing: tuple[Failing, ...] = ()
+    clock: ClockJumps = ClockJumps()
     traps: Mapping[str, int] | None = None
 
     def only(self, device_ids: Iterable[str]) -> AgentStatus:
@@ -178,6 +200,7 @@ class AgentStatus:
             "alerts": alert_status_json(self.alerts) if self.alerts is not None else None,
             "devices": {device_id: d.as_json() for device_id, d in self.devices.items()},
             "failing": [f.as_json() for f in self.failing],
+            "clock": self.clock.as_json(),
             "traps": dict(self.traps) if self.traps is not None else None,
         }
 
@@ -208,6 +231,7 @@ class AgentStatus:
             devices={key: DevicePoll.from_json(devices.child(key)) for key in devices.names()},
             failing=tuple(_failing(item) for item in f.children("failing"))
             if f.has("failing") else (),
+            clock=ClockJumps.from_json(f.child("clock")) if f.has("clock") else ClockJumps(),
             traps=_traps(f))
 
 

@@ -10,10 +10,12 @@
 #   - .venv-snmpsim: snmpsim + pysmi on Debian's /usr/bin/python3, kept apart from the
 #     agent's environment (snmpsim drops privileges to nobody, who cannot read /root/.pyenv),
 #     at the versions in tests/requirements-snmpsim.lock.
+#   - faketime (Debian): libfaketime, which steps a running agent's wall clock in
+#     tests/agent/test_clock_jumps.py.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(snmpd snmp victoria-metrics influxdb prometheus-alertmanager prometheus-snmp-exporter fping python3-venv zsh)
+APT_PACKAGES=(snmpd snmp victoria-metrics influxdb prometheus-alertmanager prometheus-snmp-exporter fping python3-venv zsh faketime)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
