@@ -31,11 +31,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from results_file import write_section  # noqa: E402  (bench/, run as a script)
 from snmp_poll import free_ports, proc_cpu, start_snmpd  # noqa: E402
 
 from agent.schedule import phase  # noqa: E402
 
-RESULTS = ROOT / "bench" / "RESULTS.md"
 SECTION = "## Agent scheduling"
 
 
@@ -109,20 +109,6 @@ def render(r: dict) -> str:
         f"({r['snmpd_ms_per_poll']:.2f} ms per poll) |", ""])
 
 
-def write_section(text: str) -> None:
-    command = ("Reproduce: `.venv/bin/python bench/agent_schedule.py --devices 2000 "
-               "--interval 60 --duration 150 --write`")
-    body = f"{SECTION}\n\n{command}\n\n{text}\n"
-    current = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
-    if SECTION in current:
-        head, _, rest = current.partition(SECTION)
-        tail = rest.split("\n## ", 1)
-        current = head + body + ("\n## " + tail[1] if len(tail) > 1 else "")
-    else:
-        current = current.rstrip("\n") + "\n\n" + body
-    RESULTS.write_text(current, encoding="utf-8")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--devices", type=int, default=2000)
@@ -137,7 +123,8 @@ def main() -> int:
     if result["log_tail"]:
         print("agent log tail:\n" + result["log_tail"])
     if args.write:
-        write_section(text)
+        write_section(SECTION, ".venv/bin/python bench/agent_schedule.py --devices 2000 "
+                      "--interval 60 --duration 150", text)
     return 0
 
 

@@ -32,10 +32,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from results_file import write_section  # noqa: E402  (bench/, run as a script)
+
 from collectors.icmp import IcmpCollector  # noqa: E402
 from inventory.model import Device, PollSpec  # noqa: E402
 
-RESULTS = ROOT / "bench" / "RESULTS.md"
 SECTION = "## ICMP ping"
 
 
@@ -146,18 +147,6 @@ def render(n: int, interval: int, duration: float, count: int, agent: dict, alon
         f"| memory | {agent['rss_mib']:.0f} MiB RSS at the end | - |", ""])
 
 
-def write_section(text: str, command: str) -> None:
-    body = f"{SECTION}\n\nReproduce (as root, or with CAP_NET_RAW): `{command}`\n\n{text}\n"
-    current = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
-    if SECTION in current:
-        head, _, rest = current.partition(SECTION)
-        tail = rest.split("\n## ", 1)
-        current = head + body + ("\n## " + tail[1] if len(tail) > 1 else "")
-    else:
-        current = current.rstrip("\n") + "\n\n" + body
-    RESULTS.write_text(current, encoding="utf-8")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--targets", type=int, default=1000)
@@ -177,9 +166,9 @@ def main() -> int:
     if agent["log_tail"]:
         print("agent log tail:\n" + agent["log_tail"])
     if args.write:
-        write_section(text, f".venv/bin/python bench/icmp_ping.py --targets {args.targets} "
+        write_section(SECTION, f".venv/bin/python bench/icmp_ping.py --targets {args.targets} "
                             f"--interval {args.interval} --duration {args.duration:g} "
-                            f"--count {args.count} --write")
+                            f"--count {args.count} --write", text)
     return 0
 
 

@@ -311,33 +311,44 @@ def _host(b: _Builder, t: Thresholds, m: dict[str, list[Sample]]) -> None:
 
 # ---- NAS and firewall (the vendor profiles' shared measurements) ----------------------
 
-NAS_VOLUME_DEGRADED, NAS_VOLUME_CRASHED = 2, 3   # nas_volume.status
-NAS_DISK_DEGRADED, NAS_DISK_FAILED = 3, 4        # nas_disk.status
+@dataclass(frozen=True, slots=True)
+class _StatusRule:
+    """A per-row health status the vendor profiles map onto one shared meaning: the
+    values that are a problem, each with its severity and words."""
+
+    rule: str
+    name_tags: tuple[str, str]          # the row's name, else its index
+    en: str                             # "{name}" and "{state}" filled in
+    ko: str
+    bad: Mapping[int, tuple[Severity, str, str]]   # status -> severity, state en, state ko
+
+
+NAS_RULES = {
+    "nas_volume": _StatusRule(                     # nas_volume.status
+        "nas_volume_degraded", ("volume", "raidIndex"), "volume {name} {state}",
+        "볼륨 {name} {state}", {2: (Severity.WARNING, "degraded", "성능 저하"),
+                                3: (Severity.CRITICAL, "crashed", "손상")}),
+    "nas_disk": _StatusRule(                       # nas_disk.status
+        "nas_disk_failed", ("disk", "diskIndex"), "disk {name} {state}",
+        "디스크 {name} {state}", {3: (Severity.WARNING, "degraded", "오류 발생"),
+                                  4: (Severity.CRITICAL, "failed", "고장")}),
+}
 
 
 def _appliance(b: _Builder, t: Thresholds, m: dict[str, list[Sample]]) -> None:
-    if "nas_volume" in m:
-        b.check("nas_volume_degraded")
-        for s in m["nas_volume"]:
+    for measurement, r in NAS_RULES.items():
+        if measurement not in m:
+            continue
+        b.check(r.rule)
+        for s in m[measurement]:
             status = _num(s.fields.get("status"))
-            name = s.tags.get("volume") or s.tags.get("raidIndex", "")
-            if status in (NAS_VOLUME_DEGRADED, NAS_VOLUME_CRASHED):
-                crashed = status == NAS_VOLUME_CRASHED
-                b.add("nas_volume_degraded", "host",
-                      Severity.CRITICAL if crashed else Severity.WARNING,
-                      f"volume {name} {'crashed' if crashed else 'degraded'}",
-                      f"볼륨 {name} {'손상' if crashed else '성능 저하'}", instance=name)
-    if "nas_disk" in m:
-        b.check("nas_disk_failed")
-        for s in m["nas_disk"]:
-            status = _num(s.fields.get("status"))
-            name = s.tags.get("disk") or s.tags.get("diskIndex", "")
-            if status in (NAS_DISK_DEGRADED, NAS_DISK_FAILED):
-                failed = status == NAS_DISK_FAILED
-                b.add("nas_disk_failed", "host",
-                      Severity.CRITICAL if failed else Severity.WARNING,
-                      f"disk {name} {'failed' if failed else 'degraded'}",
-                      f"디스크 {name} {'고장' if failed else '오류 발생'}", instance=name)
+            found = r.bad.get(int(status)) if status is not None else None
+            if found is None:
+                continue
+            severity, state_en, state_ko = found
+            name = s.tags.get(r.name_tags[0]) or s.tags.get(r.name_tags[1], "")
+            b.add(r.rule, "host", severity, r.en.format(name=name, state=state_en),
+                  r.ko.format(name=name, state=state_ko), instance=name)
     if "firewall_sessions" in m:
         b.check("firewall_sessions_high")
         used = _num(m["firewall_sessions"][0].fields.get("used_percent"))
