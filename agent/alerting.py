@@ -1,12 +1,13 @@
 """How the agent drives the alert service (alerts/service.py), each call on its thread.
 
 `AlertCalls`, on the loop thread (the engine's database connection belongs to it): every
-poll's result (`observe`), the timers every few seconds (`tick`), the lifecycle evaluation
-at start and daily (`evaluate_lifecycle`), `status`, `reload`, `close`. A failure in
-observe, tick, lifecycle or status is logged and never stops polling. One the disk causes
-(full, read-only) is the alert state's failure in `WriteFailures` (health, one log line a
-minute, agent/write_failures.py) rather than a traceback per poll; it clears when a call
-next writes to the store (`rows_written` moved: a call that wrote nothing proves nothing).
+poll's result (`observe`), a trap's meaning (`observe_trap`), the timers every few seconds
+(`tick`), the lifecycle evaluation at start and daily (`evaluate_lifecycle`), `status`,
+`reload`, `close`. A failure in observe, a trap, tick, lifecycle or status is logged and
+never stops polling. One the disk causes (full, read-only) is the alert state's failure in
+`WriteFailures` (health, one log line a minute, agent/write_failures.py) rather than a
+traceback per poll; it clears when a call next writes to the store (`rows_written` moved:
+a call that wrote nothing proves nothing).
 
 `DeliveryThread`: notifications are delivered from a thread of its own, every
 DELIVERY_EVERY_SECONDS, so a slow mail server never delays a poll; once more at stop,
@@ -44,6 +45,8 @@ class Alerts(Protocol):
     """What the agent uses of `alerts.service.AlertService`: its public methods only."""
 
     def observe(self, result: PollResult) -> None: ...
+
+    def observe_trap(self, device_id: str, meaning: str) -> None: ...
 
     def tick(self) -> None: ...
 
@@ -87,6 +90,12 @@ class AlertCalls:
             self._writing(self.service, self.service.observe, result,
                           what="alert engine failed on this poll",
                           extra={"device_id": result.device_id})
+
+    def observe_trap(self, device_id: str, meaning: str) -> None:
+        if self.service is not None:
+            self._writing(self.service, self.service.observe_trap, device_id, meaning,
+                          what="alert engine failed on this trap",
+                          extra={"device_id": device_id})
 
     def tick(self) -> None:
         if self.service is not None:

@@ -77,7 +77,8 @@ class Agent:
         self._runner = PollRunner(writer=self._writer, states=self._states,
                                   alerts=self._alerts, clock=self._clock,
                                   stopping=self._stop.is_set)
-        self._traps = TrapHandling(writer=self._writer, runner=self._runner, clock=self._clock)
+        self._traps = TrapHandling(writer=self._writer, runner=self._runner,
+                                   alerts=self._alerts, clock=self._clock)
         self._scheduler = JobScheduler(zone, self._clock, poll=self._runner.poll,
                                        on_submitted=self._runner.scheduled,
                                        on_skipped=self._states.overlapped)

@@ -1,4 +1,5 @@
-"""What a trap leads to in the running agent: a point in the store and an immediate poll.
+"""What a trap leads to in the running agent: a point in the store, its meaning handed to
+the alert engine, and an immediate poll.
 
 A trap is evidence, not a verdict. `TrapHandling` binds the receiver
 (collectors/snmp/traps.py) on `traps.listen`, and for each accepted trap:
@@ -6,12 +7,15 @@ A trap is evidence, not a verdict. `TrapHandling` binds the receiver
 - writes one `snmp_trap` point (tags: the device's, `trap_oid`, `source`, `version`, and
   `trap_name` and `meaning` when a profile knows the OID; field `received` = 1), through
   the same sink writer as the polls;
-- asks for a poll of the device now (`TrapPolls`): the poll, not the trap, changes the
-  alert state, through the same rules, so an on-battery trap fires `ups_on_battery` as
-  soon as the UPS confirms it and a linkDown on a monitored port fires the interface alert.
-  Polls are debounced: traps that arrive while one is waiting share it, and a device is
-  polled for traps at most once every DEBOUNCE_SECONDS (a UPS repeats its on-battery trap
-  every minute; a flapping port sends pairs).
+- hands its meaning to the alert engine at once (`AlertCalls.observe_trap`, read by
+  alerts/evaluation/rules.py `trap`): an on-battery trap fires `ups_on_battery` without
+  waiting for the poll or `ups_for`, since the device reported the transition itself;
+- asks for a poll of the device now (`TrapPolls`): the poll, through the usual rules,
+  confirms what the trap said or ends it (a UPS back on mains resolves `ups_on_battery`),
+  and a linkDown on a monitored port fires the interface alert. Polls are debounced:
+  traps that arrive while one is waiting share it, and a device is polled for traps at
+  most once every DEBOUNCE_SECONDS (a UPS repeats its on-battery trap every minute; a
+  flapping port sends pairs).
 """
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
+from agent.alerting import AlertCalls
 from agent.polling import PollRunner
 from agent.writer import SinkWriter
 from collectors.base import Sample, device_tags
@@ -74,9 +79,10 @@ class TrapPolls:
 class TrapHandling:
     """The agent's trap receiver and what follows each trap (see the module)."""
 
-    def __init__(self, *, writer: SinkWriter, runner: PollRunner,
+    def __init__(self, *, writer: SinkWriter, runner: PollRunner, alerts: AlertCalls,
                  clock: Callable[[], datetime]) -> None:
         self._writer = writer
+        self._alerts = alerts
         self._clock = clock
         self._polls = TrapPolls(runner)
         self._devices: dict[str, Device] = {}
@@ -124,6 +130,8 @@ class TrapHandling:
         task = asyncio.ensure_future(self._writer.write(device.id, (trap_sample(device, trap),)))
         self._writes.add(task)
         task.add_done_callback(self._writes.discard)
+        if trap.meaning:
+            self._alerts.observe_trap(device.id, trap.meaning)
         self._polls.request(device.id)
 
 

@@ -2,6 +2,7 @@
 
     svc = AlertService.open(config)       # clock defaults to now in agent.timezone
     svc.observe(result)                   # after every poll (engine thread)
+    svc.observe_trap(device_id, meaning)  # a trap's meaning, at once (engine thread)
     svc.tick()                            # every few seconds (engine thread)
     svc.evaluate_lifecycle()              # at start and daily (engine thread)
     svc.deliver_due()                     # every ~2 s on the delivery thread; returns at
@@ -65,6 +66,9 @@ class AlertService:
 
     def observe(self, result: PollResult) -> None:
         self.engine.observe(result)
+
+    def observe_trap(self, device_id: str, meaning: str) -> None:
+        self.engine.observe_trap(device_id, meaning)
 
     def tick(self) -> None:
         self.engine.tick()

@@ -1,9 +1,10 @@
 """The alert engine: rules -> state machine -> notifications, committed together.
 
-`observe` (after each poll), `tick` (every few seconds) and `evaluate_lifecycle` (daily)
-run on one thread and share one `Store`. Each call changes states, writes the outage
-history and hands the notifications it causes to the sink (the outbox) inside one SQLite
-transaction: a crash loses neither a state change nor a notice, and sends none twice.
+`observe` (after each poll), `observe_trap` (a trap's meaning), `tick` (every few
+seconds) and `evaluate_lifecycle` (daily) run on one thread and share one `Store`. Each
+call changes states, writes the outage history and hands the notifications it causes to
+the sink (the outbox) inside one SQLite transaction: a crash loses neither a state change
+nor a notice, and sends none twice.
 
 The engine only orchestrates; each job is a module of its own:
 
@@ -118,6 +119,17 @@ class Engine:
         if not evaluation.active and not self._states.of_device(device.id):
             return          # the common case: healthy and nothing remembered, no write
         self._run([_Evaluated(device, evaluation, carried)], now)
+
+    def observe_trap(self, device_id: str, meaning: str) -> None:
+        """A trap's meaning, at once (rules.trap): evidence the next poll confirms or
+        ends. A meaning no rule reads changes nothing and writes nothing."""
+        device = self._devices.get(device_id)
+        now = self._now()
+        if device is None or not polled(device, self._time(now).date()):
+            return
+        evaluation = rules.trap(meaning, device, self.thresholds(device))
+        if evaluation.active:
+            self._run([_Evaluated(device, evaluation)], now)
 
     def tick(self) -> None:
         """Timers: `for` durations, opening and closing, repeats, flapping, silences."""

@@ -13,7 +13,8 @@ clock: the `for` durations, counting and notifying live in alerts/evaluation/sta
 | interface_down       | interface | a monitored port's ifOperStatus is not up (admin up)      |
 | interface_errors     | interface | in/out error rate over `interface_error_rate` per second  |
 | interface_discards   | interface | in/out discard rate over `interface_discard_rate`         |
-| ups_on_battery       | ups       | output source battery, or seconds on battery > 0          |
+| ups_on_battery       | ups       | output source battery, or seconds on battery > 0; or at   |
+|                      |           | once, without `ups_for`, on an on_battery trap (`trap()`) |
 | ups_low_battery      | ups       | status low/depleted, charge or minutes under thresholds   |
 | device_bad_answer    | outage    | the device answers, but badly (error-status, malformed or |
 |                      |           | refused answers, a collector error) for `bad_answer_for`  |
@@ -271,6 +272,18 @@ def _ups(b: _Builder, t: Thresholds, m: dict[str, list[Sample]]) -> None:
     if _num(f.get("test_result")) == UPS_TEST_FAILED or "DiagnosticTestFailed" in alarms:
         b.add("ups_selftest_failed", "ups", Severity.WARNING, "self-test failed",
               "자가진단 실패")
+
+
+def trap(meaning: str, device: Device, t: Thresholds) -> Evaluation:
+    """What a trap's meaning (a profile's `traps:`) says at once. The device reported a
+    transition itself, so there is no `for` to wait; the poll the trap asks for confirms
+    or ends it. Only what the trap asserts is checked: a trap clears nothing."""
+    b = _Builder(device, t.repeat)
+    if meaning == "on_battery":
+        b.add("ups_on_battery", "ups", Severity.CRITICAL,
+              "on battery (utility power lost; said by its trap)",
+              "배터리로 운전 중 (상용전원 끊김, 트랩 수신)")
+    return b.done()
 
 
 def _pct(value: float | None) -> str:

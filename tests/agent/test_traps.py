@@ -57,7 +57,8 @@ def _config(tmp_path: Path, devices: str, trap_port: int, hook: WebhookPeer | No
             traps_extra: str = "") -> Path:
     top = f"traps: {{listen: \"127.0.0.1:{trap_port}\"{traps_extra}}}\n"
     if hook is not None:
-        top += ("alerts:\n  thresholds: {ups_for: 0s}\n"
+        # The default ups_for (30 s): a trap's on_battery must not wait for it.
+        top += ("alerts:\n"
                 f"  channels:\n    - {{name: hook, type: webhook, url: \"{hook.url()}\", "
                 "group_wait: 0s, group_interval: 0s}\n"
                 "  routes:\n    - {match: {}, channels: [hook]}\n")
@@ -85,7 +86,14 @@ def _firing(hook: WebhookPeer, rule: str, status: str) -> list[dict[str, Any]]:
             if a["labels"].get("rule") == rule and a["status"] == status]
 
 
-def test_on_battery_trap_alerts_before_the_next_poll(tmp_path: Path, lab: SnmpLab) -> None:
+def _summary(alert: dict[str, Any]) -> str:
+    return str(alert.get("annotations", {}).get("summary", ""))
+
+
+def test_on_battery_trap_alerts_at_once_and_the_poll_on_mains_resolves(
+        tmp_path: Path, lab: SnmpLab) -> None:
+    """The trap's meaning fires `ups_on_battery` itself, without the default 30 s
+    `ups_for` a poll's on-battery waits for; the poll that sees mains resolves it."""
     assert phase(UPS, LONG) < 2
     ups_port = lab.add(UPS, _recording("ups-normal"), host=UPS_ADDRESS)
     trap_port = free_udp_port()
@@ -103,9 +111,13 @@ def test_on_battery_trap_alerts_before_the_next_poll(tmp_path: Path, lab: SnmpLa
             found = agent.wait_for("ups_on_battery at the webhook",
                                    lambda: _firing(hook, "ups_on_battery", "firing"))
             assert found[0]["labels"]["device_id"] == UPS
+            # Fired by the trap's condition, not by a poll's after ups_for: the summary
+            # is the one rules.trap writes ("trap received").
+            assert "트랩 수신" in _summary(found[0]), found[0]     # the webhook speaks Korean
             device = agent.wait_polls(UPS, 2)
             assert device["polls"] == 2         # the trap's poll, not a scheduled one
             assert _traps(agent)["accepted"] == 1
+            assert not _firing(hook, "ups_on_battery", "resolved")    # the poll confirmed it
 
             # Power back: the mains trap is not one the ups profile knows, but any trap
             # is evidence, and the poll it asks for resolves the alert.
@@ -117,10 +129,34 @@ def test_on_battery_trap_alerts_before_the_next_poll(tmp_path: Path, lab: SnmpLa
                            lambda: _firing(hook, "ups_on_battery", "resolved"))
         finally:
             assert agent.stop() == 0, agent.log()
+        assert len(_firing(hook, "ups_on_battery", "firing")) == 1
+        assert len(_firing(hook, "ups_on_battery", "resolved")) == 1
     stored = run_lifeline("metrics", config, "--device", UPS, "--measurement", "snmp_trap",
                           "--format", "json")
     assert stored.returncode == 0, stored.stderr
     assert ON_BATTERY in stored.stdout and "on_battery" in stored.stdout
+
+
+def test_an_on_battery_trap_the_poll_does_not_confirm_is_ended_by_it(
+        tmp_path: Path, lab: SnmpLab) -> None:
+    """Evidence, not a verdict: the UPS says on battery, its poll says mains (a blip
+    already over): the trap's alert fires, and the poll it asks for resolves it."""
+    ups_port = lab.add(UPS, _recording("ups-normal"), host=UPS_ADDRESS)
+    trap_port = free_udp_port()
+    with running_webhook() as hook:
+        config = _config(tmp_path, _ups_yaml(UPS, UPS_ADDRESS, ups_port, LONG), trap_port, hook)
+        agent = AgentProcess(config).start()
+        try:
+            agent.wait_polls(UPS, 1)
+            sent = _send("trap", "2c", "public", UPS_ADDRESS, trap_port, "", ON_BATTERY)
+            assert sent.returncode == 0, sent.stderr
+            resolved = agent.wait_for("ups_on_battery resolved by the trap's poll",
+                                      lambda: _firing(hook, "ups_on_battery", "resolved"))
+            assert resolved[0]["labels"]["device_id"] == UPS
+            assert _firing(hook, "ups_on_battery", "firing")
+            assert agent.wait_polls(UPS, 2)["polls"] == 2
+        finally:
+            assert agent.stop() == 0, agent.log()
 
 
 def test_each_kind_of_bad_trap_is_dropped_and_counted(tmp_path: Path, lab: SnmpLab) -> None:
