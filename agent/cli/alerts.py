@@ -31,10 +31,13 @@ from agent.cli.common import (
     TABLE,
     add_config_argument,
     add_format_argument,
+    add_lang_argument,
     cannot_use,
     load_or_report,
+    resolve_lang,
 )
 from agent.cli.table import render_csv, render_table
+from agent.cli.words import word, words
 from agent.status import firing_json
 from config.durations import format_duration, parse_duration
 from config.sqlite import SchemaError
@@ -53,6 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                     parser_class=type(parser))
     listing = actions.add_parser("list", help="alerts firing or pending, and silences")
     add_format_argument(listing, json_alias=JSON)
+    add_lang_argument(listing)
     ack = actions.add_parser("ack", help="acknowledge an alert: no more repeats this episode")
     ack.add_argument("id", metavar="ID", help="the alert id (a prefix of at least 4 characters)")
     ack.add_argument("--reason", default="", help="why (shown in list)")
@@ -70,6 +74,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     history = actions.add_parser("history", help="outages and availability over 30 days")
     history.add_argument("--device", metavar="ID", help="one device's outages")
     add_format_argument(history)
+    add_lang_argument(history)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -162,34 +167,39 @@ def _list(config: Config, store: Store | None, args: argparse.Namespace) -> int:
                     "silences": [_silence_json(s, zone) for s in silences]}
         print(json.dumps(document, ensure_ascii=False, indent=2))
         return 0
+    # CSV is for programs: English words whatever the language, like the JSON.
+    lang = "en" if args.format == CSV else resolve_lang(args.lang, config)
     rows: list[list[object]] = []
     for alert in alerts.status.firing:
-        flags = [name for name, on in (("suppressed", alert.suppressed),
-                                       ("silenced", alert.silenced), ("acked", alert.acked),
-                                       ("flapping", alert.flapping),
-                                       ("site closed", alert.closed)) if on]
+        flags = [word(name, lang) for name, on in (
+            ("suppressed", alert.suppressed), ("silenced", alert.silenced),
+            ("acked", alert.acked), ("flapping", alert.flapping),
+            ("site closed", alert.closed)) if on]
         ack = acks.get(alert.id)
         if ack is not None:
-            flags[flags.index("acked")] = f"acked by {ack.author}" + (
+            by = (f"{ack.author} 확인" if lang == "ko" else f"acked by {ack.author}")
+            flags[flags.index(word("acked", lang))] = by + (
                 f": {ack.reason}" if ack.reason else "")
-        rows.append([alert.id, "firing", alert.severity, alert.device_id, alert.rule,
-                     alert.instance or None,
+        rows.append([alert.id, word("firing", lang), word(alert.severity, lang),
+                     alert.device_id, alert.rule, alert.instance or None,
                      alert.since.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
                      ", ".join(flags) or None])
     for s in alerts.pending:
-        rows.append([s.fingerprint, "pending", s.severity, s.device_id, s.rule, s.instance or None,
-                     _when(s.active_since, zone), f"{s.polls} polls"])
+        polls = f"{s.polls}회 수집" if lang == "ko" else f"{s.polls} polls"
+        rows.append([s.fingerprint, word("pending", lang), word(s.severity, lang), s.device_id,
+                     s.rule, s.instance or None, _when(s.active_since, zone), polls])
     headers = ["ID", "STATE", "SEVERITY", "DEVICE", "RULE", "INSTANCE", "SINCE", "NOTE"]
     if args.format == CSV:     # the alerts only; silences are in the table and the JSON
         sys.stdout.write(render_csv([h.lower() for h in headers], rows))
         return 0
     if rows:
-        print(render_table(headers, rows), end="")
+        print(render_table(words(headers, lang), rows), end="")
     else:
-        print("no alerts firing or pending")
+        print("발생 중이거나 대기 중인 경보 없음" if lang == "ko"
+              else "no alerts firing or pending")
     if silences:
         print()
-        print(render_table(["SILENCE", "MATCHERS", "UNTIL", "AUTHOR", "REASON"],
+        print(render_table(words(["SILENCE", "MATCHERS", "UNTIL", "AUTHOR", "REASON"], lang),
                            [[s.id, " ".join(s.matchers), _when(s.ends, zone), s.author, s.reason]
                             for s in silences]), end="")
     return 0
@@ -257,16 +267,20 @@ def _history(config: Config, store: Store | None, args: argparse.Namespace) -> i
     outages = [] if store is None else store.outages(args.device, since=since)
     if args.format != TABLE:
         return _history_data(args, outages, since, now.timestamp(), zone)
+    lang = resolve_lang(args.lang, config)
+    ko = lang == "ko"
     if args.device:
-        rows = [[_when(o.started, zone), _when(o.ended, zone) or "ongoing",
+        rows = [[_when(o.started, zone), _when(o.ended, zone) or word("ongoing", lang),
                  format_duration(round((o.ended or now.timestamp()) - o.started))]
                 for o in outages]
         if rows:
-            print(render_table(["START", "END", "DURATION"], rows), end="")
+            print(render_table(words(["START", "END", "DURATION"], lang), rows), end="")
         else:
-            print(f"{args.device}: no outages in the last {AVAILABILITY_DAYS} days")
-        print(f"{args.device}: availability over {AVAILABILITY_DAYS} days "
-              f"{_availability(outages, since, now.timestamp()):.3f}%")
+            print(f"{args.device}: 최근 {AVAILABILITY_DAYS}일간 장애 없음" if ko
+                  else f"{args.device}: no outages in the last {AVAILABILITY_DAYS} days")
+        availability = f"{_availability(outages, since, now.timestamp()):.3f}%"
+        print(f"{args.device}: 최근 {AVAILABILITY_DAYS}일 가용률 {availability}" if ko
+              else f"{args.device}: availability over {AVAILABILITY_DAYS} days {availability}")
         return 0
     by_device: dict[str, list[Outage]] = {}
     for outage in outages:
@@ -276,10 +290,13 @@ def _history(config: Config, store: Store | None, args: argparse.Namespace) -> i
          f"{_availability(items, since, now.timestamp()):.3f}%"]
         for device_id, items in sorted(by_device.items())]
     if not totals:
-        print(f"no outages in the last {AVAILABILITY_DAYS} days")
+        print(f"최근 {AVAILABILITY_DAYS}일간 장애 없음" if ko
+              else f"no outages in the last {AVAILABILITY_DAYS} days")
         return 0
-    print(render_table(["DEVICE", "OUTAGES", "DOWN", f"AVAILABILITY ({AVAILABILITY_DAYS} d)"],
-                       totals, right_aligned=(1, 2, 3)), end="")
+    headers = [*words(["DEVICE", "OUTAGES", "DOWN"], lang),
+               f"가용률 ({AVAILABILITY_DAYS}일)" if ko
+               else f"AVAILABILITY ({AVAILABILITY_DAYS} d)"]
+    print(render_table(headers, totals, right_aligned=(1, 2, 3)), end="")
     return 0
 
 

@@ -29,12 +29,15 @@ from agent.cli.common import (
     JSON,
     add_config_argument,
     add_format_argument,
+    add_lang_argument,
     load_or_report,
+    resolve_lang,
 )
 from agent.cli.table import render_csv, render_table
+from agent.cli.words import word, words
 from agent.sinks import SinkStats
 from agent.status import AgentStatus, StatusFileError, process_alive, read_status
-from alerts.model import AlertStatus
+from alerts.model import AlertStatus, ChannelStats
 
 FIRING_SHOWN = 10
 
@@ -44,6 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", action="append", metavar="ID", dest="devices",
                         help="show only this device (repeatable)")
     add_format_argument(parser, json_alias=JSON)
+    add_lang_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -74,21 +78,27 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(render_csv([h.lower().replace(" ", "_") for h in DEVICE_HEADERS],
                                     _device_rows(status, config.agent.zone, csv=True)))
     else:
-        print(_render(status, running, config.agent.zone, channels))
+        print(_render(status, running, config.agent.zone, channels,
+                      resolve_lang(args.lang, config)))
     return EXIT_OK if running else EXIT_RUNTIME
 
 
-NO_CHANNEL = ("alert channels: none configured (alerts.channels): firing alerts go to the "
-              "agent's log only")
+NO_CHANNEL = {"en": "alert channels: none configured (alerts.channels): firing alerts go to "
+                    "the agent's log only",
+              "ko": "경보 채널: 설정 없음 (alerts.channels): 발생한 경보는 에이전트 로그에만 "
+                    "기록됨"}
 
 
-def _render(status: AgentStatus, running: bool, zone: ZoneInfo, channels: list[str]) -> str:
-    parts = [_agent_line(status, running, zone),
-             *(f"FAILING: cannot write the {f.kind}: {f.error} ({f.failures} failed writes "
-               f"since {_when(f.since, zone)})" for f in status.failing),
-             _sink_line(status.sink, zone),
-             *_alert_lines(status.alerts, zone), None if channels else NO_CHANNEL, "",
-             render_table(DEVICE_HEADERS, _device_rows(status, zone))]
+def _render(status: AgentStatus, running: bool, zone: ZoneInfo, channels: list[str],
+            lang: str = "en") -> str:
+    ko = lang == "ko"
+    parts = [_agent_line(status, running, zone, ko),
+             *((f"쓰기 실패: {f.kind}: {f.error} ({_when(f.since, zone)}부터 {f.failures}회)"
+                if ko else f"FAILING: cannot write the {f.kind}: {f.error} ({f.failures} "
+                f"failed writes since {_when(f.since, zone)})") for f in status.failing),
+             _sink_line(status.sink, zone, ko),
+             *_alert_lines(status.alerts, zone, ko), None if channels else NO_CHANNEL[lang], "",
+             render_table(words(DEVICE_HEADERS, lang), _device_rows(status, zone))]
     return "\n".join(p for p in parts if p is not None).rstrip() + "\n"
 
 
@@ -99,45 +109,85 @@ def _when(value: datetime | None, zone: ZoneInfo) -> str:
     return value.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _agent_line(status: AgentStatus, running: bool, zone: ZoneInfo) -> str:
+def _agent_line(status: AgentStatus, running: bool, zone: ZoneInfo, ko: bool = False) -> str:
     agent, lag = status.agent, status.start_lag
-    state = f"running (pid {agent.pid})" if running else "NOT RUNNING"
-    line = (f"agent {agent.name}: {state}, since {_when(agent.started, zone)}; "
-            f"{agent.devices} devices, {agent.in_flight} polls in flight; "
-            f"status written {_when(status.written, zone)}")
+    if ko:
+        state = f"실행 중 (pid {agent.pid})" if running else "실행 중 아님"
+        line = (f"에이전트 {agent.name}: {state}, {_when(agent.started, zone)}부터; "
+                f"장비 {agent.devices}대, 수집 중 {agent.in_flight}건; "
+                f"상태 기록 {_when(status.written, zone)}")
+    else:
+        state = f"running (pid {agent.pid})" if running else "NOT RUNNING"
+        line = (f"agent {agent.name}: {state}, since {_when(agent.started, zone)}; "
+                f"{agent.devices} devices, {agent.in_flight} polls in flight; "
+                f"status written {_when(status.written, zone)}")
     if lag.count and lag.p50 is not None and lag.p99 is not None:
-        line += f"\nstart lag: p50 {lag.p50 * 1000:.0f} ms, p99 {lag.p99 * 1000:.0f} ms"
+        line += (f"\n{'시작 지연' if ko else 'start lag'}: p50 {lag.p50 * 1000:.0f} ms, "
+                 f"p99 {lag.p99 * 1000:.0f} ms")
     if agent.reload_failures:
-        line += f"\nconfig reloads refused: {agent.reload_failures} (see the agent's log)"
+        line += (f"\n설정 다시 읽기 거부: {agent.reload_failures}회 (에이전트 로그 참조)" if ko
+                 else f"\nconfig reloads refused: {agent.reload_failures} (see the agent's log)")
     return line
 
 
-def _sink_line(sink: SinkStats | None, zone: ZoneInfo) -> str | None:
+def _sink_line(sink: SinkStats | None, zone: ZoneInfo, ko: bool = False) -> str | None:
     if sink is None:
         return None
-    line = (f"sink {sink.kind}: {sink.points_written} points written, "
-            f"{sink.points_pending} pending ({sink.spool_bytes} bytes spooled), "
-            f"{sink.points_dropped} dropped, {sink.write_errors} write errors")
+    if ko:
+        line = (f"저장소 {sink.kind}: {sink.points_written}건 기록, "
+                f"{sink.points_pending}건 대기 ({sink.spool_bytes}바이트 임시 저장), "
+                f"{sink.points_dropped}건 버림, 쓰기 오류 {sink.write_errors}회")
+    else:
+        line = (f"sink {sink.kind}: {sink.points_written} points written, "
+                f"{sink.points_pending} pending ({sink.spool_bytes} bytes spooled), "
+                f"{sink.points_dropped} dropped, {sink.write_errors} write errors")
     if sink.last_error:
-        line += f"\n  last error {_when(sink.last_error_at, zone)}: {sink.last_error}"
+        line += (f"\n  {'최근 오류' if ko else 'last error'} {_when(sink.last_error_at, zone)}: "
+                 f"{sink.last_error}")
     return line
 
 
-def _alert_lines(alerts: AlertStatus | None, zone: ZoneInfo) -> list[str]:
+ALERT_COUNT_KO = {"pending": "대기", "firing": "발생", "suppressed": "억제", "silenced": "무음",
+                  "acked": "확인", "flapping": "반복 변동", "closed": "운영시간 외"}
+
+
+def _alert_lines(alerts: AlertStatus | None, zone: ZoneInfo, ko: bool = False) -> list[str]:
     """Alert counts, the first firing alerts, and each channel's delivery backlog."""
     if alerts is None:
         return []
-    lines = ["alerts: " + ", ".join(f"{n} {state}"
-                                    for state, n in asdict(alerts.counts).items())]
+    counts = asdict(alerts.counts).items()
+    lines = [("경보: " + ", ".join(f"{ALERT_COUNT_KO.get(state, state)} {n}"
+                                   for state, n in counts)) if ko
+             else "alerts: " + ", ".join(f"{n} {state}" for state, n in counts)]
     for alert in alerts.firing[:FIRING_SHOWN]:
         instance = f" {alert.instance}" if alert.instance else ""
-        closed = " (site closed: no repeats until it opens)" if alert.closed else ""
-        lines.append(f"  {alert.device_id}{instance}: {alert.rule} ({alert.severity}) "
-                     f"since {_when(alert.since, zone)}{closed}")
+        if ko:
+            closed = " (운영시간 외: 열릴 때까지 반복 알림 없음)" if alert.closed else ""
+            lines.append(f"  {alert.device_id}{instance}: {alert.rule} "
+                         f"({word(alert.severity, 'ko')}) {_when(alert.since, zone)}부터{closed}")
+        else:
+            closed = " (site closed: no repeats until it opens)" if alert.closed else ""
+            lines.append(f"  {alert.device_id}{instance}: {alert.rule} ({alert.severity}) "
+                         f"since {_when(alert.since, zone)}{closed}")
     if len(alerts.firing) > FIRING_SHOWN:
-        lines.append(f"  ... {len(alerts.firing) - FIRING_SHOWN} more: "
-                     "lifeline alerts CONFIG list")
+        more = len(alerts.firing) - FIRING_SHOWN
+        lines.append(f"  ... 외 {more}건: lifeline alerts CONFIG list" if ko
+                     else f"  ... {more} more: lifeline alerts CONFIG list")
     for channel, d in sorted(alerts.delivery.items()):
+        lines.append(_delivery_line(channel, d, zone, ko))
+    return lines
+
+
+def _delivery_line(channel: str, d: ChannelStats, zone: ZoneInfo, ko: bool) -> str:
+    if ko:
+        line = (f"전달 {channel}: 전달 {d.delivered}, 대기 {d.pending}, 실패 {d.failed}, "
+                f"만료 {d.expired}")
+        if d.untold or d.retold or d.withheld:
+            line += (f"; 놓친 발생 알림: 재전달 대기 {d.untold}, 재전달 {d.retold}, "
+                     f"보류한 복구 알림 {d.withheld}")
+        if d.oldest_pending is not None:
+            line += f"; 가장 오래된 대기 {_when(d.oldest_pending, zone)}부터"
+    else:
         line = (f"delivery {channel}: {d.delivered} delivered, {d.pending} pending, "
                 f"{d.failed} failed, {d.expired} expired")
         if d.untold or d.retold or d.withheld:
@@ -145,10 +195,10 @@ def _alert_lines(alerts: AlertStatus | None, zone: ZoneInfo) -> list[str]:
                      f"{d.retold} told again, {d.withheld} recoveries withheld")
         if d.oldest_pending is not None:
             line += f"; oldest waiting since {_when(d.oldest_pending, zone)}"
-        if d.last_error:
-            line += f"\n  last error {_when(d.last_error_at, zone)}: {d.last_error}"
-        lines.append(line)
-    return lines
+    if d.last_error:
+        line += (f"\n  {'최근 오류' if ko else 'last error'} {_when(d.last_error_at, zone)}: "
+                 f"{d.last_error}")
+    return line
 
 
 DEVICE_HEADERS = ["DEVICE", "PROTOCOL", "LAST POLL", "RESULT", "DURATION", "FAILS",

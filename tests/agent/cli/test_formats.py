@@ -168,3 +168,33 @@ def test_status_with_a_channel_says_nothing_of_the_kind(tmp_path: Path) -> None:
     finally:
         assert agent.stop(signal.SIGTERM) == 0, agent.log()
     assert "no alert channel configured" not in agent.log()
+
+
+@pytest.mark.peer
+def test_status_and_alerts_in_korean(tmp_path: Path) -> None:
+    """`--lang ko` (or agent.lang) for the operators' commands: the words and headers in
+    Korean, ids, rule names and times as they are; csv stays English for programs."""
+    config = agent_config(tmp_path, snmp_devices_yaml("127.0.0.1:9", 1, prefix="dead",
+                                                      timeout="200ms"),
+                          top_extra="alerts:\n  thresholds: {outage_polls: 1}\n")
+    agent = AgentProcess(config).start()
+    try:
+        agent.wait_for("device_down firing in the status", lambda: "device_down" in run_lifeline(
+            "status", config).stdout)
+        status = run_lifeline("status", config, "--lang", "ko")
+        assert status.returncode == 0, status.stderr
+        assert "에이전트 test-agent: 실행 중" in status.stdout
+        assert "경보 채널: 설정 없음" in status.stdout and "dead-0: device_down (" in status.stdout
+        assert "장비" in status.stdout and "DEVICE" not in status.stdout
+        listing = run_lifeline("alerts", config, "list", "--lang", "ko").stdout
+        assert "상태" in listing and "발생" in listing and "device_down" in listing
+        assert "firing" not in listing
+        english = run_lifeline("alerts", config, "list", "--lang", "en").stdout
+        assert "firing" in english and "발생" not in english
+        [row] = _csv(run_lifeline("alerts", config, "list", "--lang", "ko", "--format",
+                                  "csv").stdout)
+        assert row["state"] == "firing"
+        history = run_lifeline("alerts", config, "history", "--lang", "ko").stdout
+        assert "가용률" in history or "장애 없음" in history
+    finally:
+        assert agent.stop(signal.SIGTERM) == 0, agent.log()
