@@ -78,7 +78,8 @@ class Agent:
                                   alerts=self._alerts, clock=self._clock,
                                   stopping=self._stop.is_set)
         self._traps = TrapHandling(writer=self._writer, runner=self._runner,
-                                   alerts=self._alerts, clock=self._clock)
+                                   alerts=self._alerts, states=self._states,
+                                   clock=self._clock)
         self._scheduler = JobScheduler(zone, self._clock, poll=self._runner.poll,
                                        on_submitted=self._runner.scheduled,
                                        on_skipped=self._states.overlapped)

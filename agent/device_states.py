@@ -3,8 +3,10 @@
 One `DeviceState` per scheduled device (mutable: every poll updates it, and so do the
 scheduler's skipped runs and next run times), kept across reloads for the devices that
 stay, and read out as frozen `agent.status.DevicePoll` records for the status. A device
-going down and coming back is logged here, once each, not at every poll. Used from the
-loop thread only.
+going down and coming back is logged here, once each, not at every poll, and so is a
+reboot: told by the device's coldStart/warmStart trap (`rebooted`), or seen by a poll as
+its sysUpTime going back (`SnmpFacts.rebooted`); one reboot counts once, however it was
+heard of. Used from the loop thread only.
 """
 from __future__ import annotations
 
@@ -15,9 +17,11 @@ from datetime import datetime
 
 from agent.schedule import PollJob
 from agent.status import DevicePoll
-from collectors.base import PollResult
+from collectors.base import PollResult, SnmpFacts
 
 log = logging.getLogger("lifeline.agent")
+
+UPTIME = "uptime"       # a reboot a poll saw: sysUpTime went back
 
 
 @dataclass(slots=True)
@@ -38,6 +42,21 @@ class DeviceState:
     last_error: str | None = None
     last_success: datetime | None = None
     next_run: datetime | None = None
+    reboots: int = 0
+    last_reboot: datetime | None = None
+    last_reboot_by: str | None = None
+    trap_reboot_unpolled: bool = False  # a trap told a reboot no answer has shown since
+
+    def rebooted(self, at: datetime, by: str) -> bool:
+        """A reboot heard of at `at` (`by`: the trap's name, or "uptime"). False when it is
+        the one a trap already told (the poll after it sees the uptime gone back)."""
+        from_poll = by == UPTIME
+        if from_poll and self.trap_reboot_unpolled:
+            return False
+        self.reboots += 1
+        self.last_reboot, self.last_reboot_by = at, by
+        self.trap_reboot_unpolled = not from_poll
+        return True
 
     def record(self, result: PollResult) -> bool:
         """Take one poll's outcome; True when the device went up or down with it."""
@@ -54,6 +73,10 @@ class DeviceState:
         if healthy:
             self.consecutive_failures = 0
             self.last_success = result.started
+            if isinstance(result.facts, SnmpFacts) and result.facts.rebooted:
+                self.rebooted(result.started, UPTIME)
+            if self.last_reboot is None or result.started >= self.last_reboot:
+                self.trap_reboot_unpolled = False   # this answer came after the trap
         else:
             self.failures += 1
             self.consecutive_failures += 1
@@ -69,7 +92,8 @@ class DeviceState:
             last_started=self.last_started, last_result=self.last_result,
             last_code=self.last_code, last_duration=self.last_duration,
             last_error=self.last_error, last_success=self.last_success,
-            next_run=self.next_run)
+            next_run=self.next_run, reboots=self.reboots, last_reboot=self.last_reboot,
+            last_reboot_by=self.last_reboot_by)
 
 
 class DeviceStates:
@@ -104,6 +128,12 @@ class DeviceStates:
         else:
             log.warning("not answering: %s", result.error or result.code.label,
                         extra={"device_id": result.device_id})
+
+    def rebooted(self, device_id: str, at: datetime, by: str) -> None:
+        """The device said it rebooted (a coldStart or warmStart trap, named by `by`)."""
+        state = self._states.get(device_id)
+        if state is not None and state.rebooted(at, by):
+            log.info("rebooted (%s)", by, extra={"device_id": device_id})
 
     def overlapped(self, device_id: str) -> None:
         """A run was skipped because the device's previous poll was still running."""

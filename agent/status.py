@@ -21,7 +21,9 @@ The file (format 1), key by key:
 | alerts       | `alert_status_json()`: {alerts: {counts, firing}, delivery} from      |
 |              | alerts.model.AlertStatus;                                             |
 |              | null when alerts are off or their status could not be read           |
-| devices      | device id -> `DevicePoll`: the device's polls and its last result     |
+| devices      | device id -> `DevicePoll`: the device's polls and its last result,    |
+|              | and its reboots (reboots, last_reboot, last_reboot_by: a trap's name  |
+|              | or "uptime"; absent in files of agents before them)                   |
 | failing      | the state_dir writes failing now (agent/write_failures.py `Failing`): |
 |              | [{kind, error, failures, since}]; [] when all go through; absent in   |
 |              | files of agents before it (read as [])                                |
@@ -131,6 +133,9 @@ class DevicePoll:
     last_error: str | None = None
     last_success: datetime | None = None
     next_run: datetime | None = None
+    reboots: int = 0                    # reboots heard of: a coldStart/warmStart trap, or
+    last_reboot: datetime | None = None     # a poll's sysUpTime gone back; one each
+    last_reboot_by: str | None = None   # the trap's name (coldStart, ...), or "uptime"
 
     @property
     def up(self) -> bool | None:
@@ -144,10 +149,12 @@ class DevicePoll:
                 "last_started": _iso(self.last_started), "last_result": self.last_result,
                 "last_code": self.last_code, "last_duration": self.last_duration,
                 "last_error": self.last_error, "last_success": _iso(self.last_success),
-                "next_run": _iso(self.next_run)}
+                "next_run": _iso(self.next_run), "reboots": self.reboots,
+                "last_reboot": _iso(self.last_reboot), "last_reboot_by": self.last_reboot_by}
 
     @classmethod
     def from_json(cls, f: Fields) -> DevicePoll:
+        told = f.has("reboots")         # absent in files of agents before them
         return cls(device_id=f.text("device_id"), protocol=f.text("protocol"),
                    interval=f.number("interval"), polls=f.integer("polls"),
                    failures=f.integer("failures"),
@@ -158,7 +165,10 @@ class DevicePoll:
                    last_duration=f.optional_number("last_duration"),
                    last_error=f.optional_text("last_error"),
                    last_success=f.optional_time("last_success"),
-                   next_run=f.optional_time("next_run"))
+                   next_run=f.optional_time("next_run"),
+                   reboots=f.integer("reboots") if told else 0,
+                   last_reboot=f.optional_time("last_reboot") if told else None,
+                   last_reboot_by=f.optional_text("last_reboot_by") if told else None)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -10,6 +10,9 @@ A trap is evidence, not a verdict. `TrapHandling` binds the receiver
 - hands its meaning to the alert engine at once (`AlertCalls.observe_trap`, read by
   alerts/evaluation/rules.py `trap`): an on-battery trap fires `ups_on_battery` without
   waiting for the poll or `ups_for`, since the device reported the transition itself;
+- a coldStart or warmStart records a reboot in the device's state (agent/device_states.py:
+  `reboots`, `last_reboot`, `last_reboot_by` in the status; the poll after it, which
+  sees the uptime gone back, does not count it twice);
 - asks for a poll of the device now (`TrapPolls`): the poll, through the usual rules,
   confirms what the trap said or ends it (a UPS back on mains resolves `ups_on_battery`),
   and a linkDown on a monitored port fires the interface alert. Polls are debounced:
@@ -25,6 +28,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from agent.alerting import AlertCalls
+from agent.device_states import DeviceStates
 from agent.polling import PollRunner
 from agent.writer import SinkWriter
 from collectors.base import Sample, device_tags
@@ -36,6 +40,7 @@ from inventory.model import Config, Device
 log = logging.getLogger("lifeline.traps")
 
 DEBOUNCE_SECONDS = 2.0
+REBOOTS = ("cold_start", "warm_start")      # the meanings (profiles' traps:) of a reboot
 
 
 class TrapPolls:
@@ -80,9 +85,10 @@ class TrapHandling:
     """The agent's trap receiver and what follows each trap (see the module)."""
 
     def __init__(self, *, writer: SinkWriter, runner: PollRunner, alerts: AlertCalls,
-                 clock: Callable[[], datetime]) -> None:
+                 states: DeviceStates, clock: Callable[[], datetime]) -> None:
         self._writer = writer
         self._alerts = alerts
+        self._states = states
         self._clock = clock
         self._polls = TrapPolls(runner)
         self._devices: dict[str, Device] = {}
@@ -130,6 +136,8 @@ class TrapHandling:
         task = asyncio.ensure_future(self._writer.write(device.id, (trap_sample(device, trap),)))
         self._writes.add(task)
         task.add_done_callback(self._writes.discard)
+        if trap.meaning in REBOOTS:
+            self._states.rebooted(device.id, trap.received, trap.name or trap.meaning)
         if trap.meaning:
             self._alerts.observe_trap(device.id, trap.meaning)
         self._polls.request(device.id)

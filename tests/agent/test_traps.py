@@ -31,6 +31,7 @@ UPS_ADDRESS = "127.0.0.51"      # the UPS: polled here, and its traps come from 
 OTHER_ADDRESS = "127.0.0.52"    # a second device (flood source)
 STRANGER = "127.0.0.53"         # no device is polled here
 ON_BATTERY = "1.3.6.1.2.1.33.2.1"      # RFC 1628 upsTrapOnBattery
+COLD_START = "1.3.6.1.6.3.1.1.5.1"
 UPS = "ups-110"                 # its phase in a 300 s interval is under 2 s: polled at start
 LONG = 300                      # seconds between scheduled polls: only a trap explains more
 
@@ -157,6 +158,58 @@ def test_an_on_battery_trap_the_poll_does_not_confirm_is_ended_by_it(
             assert agent.wait_polls(UPS, 2)["polls"] == 2
         finally:
             assert agent.stop() == 0, agent.log()
+
+
+def test_a_cold_start_trap_records_a_reboot_in_the_status(tmp_path: Path, lab: SnmpLab) -> None:
+    ups_port = lab.add(UPS, _recording("ups-normal"), host=UPS_ADDRESS)
+    trap_port = free_udp_port()
+    config = _config(tmp_path, _ups_yaml(UPS, UPS_ADDRESS, ups_port, LONG), trap_port)
+    agent = AgentProcess(config).start()
+    try:
+        assert agent.wait_polls(UPS, 1)["reboots"] == 0
+        sent = _send("trap", "2c", "public", UPS_ADDRESS, trap_port, "", COLD_START)
+        assert sent.returncode == 0, sent.stderr
+        device = agent.wait_for("the reboot in the status",
+                                lambda: (d := agent.wait_polls(UPS, 1))["reboots"] and d)
+        assert device["last_reboot_by"] == "coldStart" and device["last_reboot"]
+        # The poll the trap asked for does not count the same reboot again.
+        assert agent.wait_polls(UPS, 2)["reboots"] == 1
+    finally:
+        assert agent.stop() == 0, agent.log()
+    assert "rebooted (coldStart)" in agent.log()
+    final = json.loads((tmp_path / "var" / "status.json").read_text())
+    assert final["devices"][UPS]["reboots"] == 1
+
+
+def test_a_trap_for_a_device_in_maintenance_is_stored_but_tells_no_one(
+        tmp_path: Path, lab: SnmpLab) -> None:
+    """Silenced for maintenance: the trap is counted and stored, and its alert fires
+    silenced; the webhook hears nothing, even after the delivery at stop."""
+    ups_port = lab.add(UPS, _recording("ups-normal"), host=UPS_ADDRESS)
+    trap_port = free_udp_port()
+    with running_webhook() as hook:
+        config = _config(tmp_path, _ups_yaml(UPS, UPS_ADDRESS, ups_port, LONG), trap_port, hook)
+        agent = AgentProcess(config).start()
+        try:
+            agent.wait_polls(UPS, 1)
+            silenced = run_lifeline("alerts", config, "silence", f"device_id={UPS}",
+                                    "--for", "2h", "--reason", "battery replacement")
+            assert silenced.returncode == 0, silenced.stderr
+            lab.swap(UPS, _recording("ups-battery"))
+            sent = _send("trap", "2c", "public", UPS_ADDRESS, trap_port, "", ON_BATTERY)
+            assert sent.returncode == 0, sent.stderr
+            firing = agent.wait_for("ups_on_battery firing, silenced", lambda: [
+                a for a in ((agent.status() or {}).get("alerts") or {}).get("alerts", {})
+                .get("firing", []) if a["rule"] == "ups_on_battery"])
+            assert firing[0]["silenced"] is True
+            assert _traps(agent)["accepted"] == 1
+        finally:
+            assert agent.stop() == 0, agent.log()     # delivers what is owed, once more
+        assert not [r for r in hook.received if "ups_on_battery" in json.dumps(r.body)]
+    stored = run_lifeline("metrics", config, "--device", UPS, "--measurement", "snmp_trap",
+                          "--format", "json")
+    assert stored.returncode == 0, stored.stderr
+    assert ON_BATTERY in stored.stdout
 
 
 def test_each_kind_of_bad_trap_is_dropped_and_counted(tmp_path: Path, lab: SnmpLab) -> None:
