@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import glob
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -31,6 +31,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from config import schema, shipped
 from config.errors import ConfigError, Path_, Problem, did_you_mean
 from config.model import (
+    ALERTMANAGER_DELIVERY,
     REFRESH_INTERVAL,
     AgentSettings,
     AlertmanagerSettings,
@@ -375,14 +376,18 @@ def _agent(main: ConfigFile, problems: list[Problem]) -> AgentSettings:
                          lang=a.lang)
 
 
-def _channel(doc: LocatedDocument, c: schema.ChannelIn) -> ChannelSettings:
-    """A channel's typed settings; secrets become references, unset timings defaults."""
+def _channel(doc: LocatedDocument, c: schema.ChannelIn, http_listen: str | None
+             ) -> ChannelSettings:
+    """A channel's typed settings; secrets become references, unset timings defaults
+    (the channel type's), an Alertmanager's generatorURL the agent's own endpoint when it
+    has one and none is given."""
     timings = {"group_wait": c.group_wait, "group_interval": c.group_interval,
                "retry_initial": c.retry_initial, "retry_max": c.retry_max,
                "expire_after": c.expire_after}
     written = {key: value for key, value in timings.items() if value is not None}
+    defaults = ALERTMANAGER_DELIVERY if c.type == "alertmanager" else DeliveryTiming()
     common: dict[str, Any] = {"name": c.name, "lang": c.lang, "timeout": c.timeout,
-                              "delivery": DeliveryTiming(**written)}
+                              "delivery": replace(defaults, **written)}
     headers = tuple(sorted(c.headers.items()))
     if c.type == "webhook":
         assert c.url is not None
@@ -398,8 +403,14 @@ def _channel(doc: LocatedDocument, c: schema.ChannelIn) -> ChannelSettings:
     if c.type == "alertmanager":
         assert c.url is not None
         return AlertmanagerSettings(**common, url=c.url, headers=headers, ca_file=c.ca_file,
-                                    refresh_interval=c.refresh_interval or REFRESH_INTERVAL)
+                                    refresh_interval=c.refresh_interval or REFRESH_INTERVAL,
+                                    generator_url=c.generator_url or _own_url(http_listen))
     return LogSettings(**common)
+
+
+def _own_url(http_listen: str | None) -> str | None:
+    """The agent's endpoint as a link: `/healthz` (the page that says how it is), or None."""
+    return f"http://{http_listen}/healthz" if http_listen else None
 
 
 def _influx(main: ConfigFile) -> InfluxSettings | None:
@@ -434,7 +445,9 @@ def _alerts(main: ConfigFile, problems: list[Problem]) -> AlertSettings:
                 problems.append(main.doc.problem(
                     ("alerts", "routes", index, "channels", c_index),
                     f"unknown channel {channel!r}{did_you_mean(channel, names)}"))
-    channels = tuple(_channel(main.doc, c) for c in a.channels)
+    agent = main.parsed.agent
+    http_listen = agent.http_listen if agent is not None else None
+    channels = tuple(_channel(main.doc, c, http_listen) for c in a.channels)
     routes = tuple(RouteSpec(match=tuple(sorted(r.match.items())), channels=tuple(r.channels),
                              group_by=tuple(r.group_by), continue_matching=r.continue_)
                    for r in a.routes)

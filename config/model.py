@@ -196,7 +196,7 @@ class BaseChannelSettings:
 class WebhookSettings(BaseChannelSettings):
     type: ClassVar[str] = "webhook"
     url: str
-    format: Literal["json", "slack", "teams"] = "json"
+    format: Literal["json", "slack", "teams", "teams_adaptive"] = "json"
     headers: tuple[tuple[str, str], ...] = ()
     token: SecretRef | None = None
     ca_file: str | None = None          # a CA to trust for https
@@ -220,6 +220,11 @@ class EmailSettings(BaseChannelSettings):
         return _given(self.password)
 
 
+# Alertmanager groups and waits by itself (its route's group_wait, group_interval):
+# waiting here as well only delays what it is told, a recovery above all.
+ALERTMANAGER_DELIVERY = DeliveryTiming(group_wait=0.0, group_interval=0.0)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AlertmanagerSettings(BaseChannelSettings):
     type: ClassVar[str] = "alertmanager"
@@ -227,6 +232,8 @@ class AlertmanagerSettings(BaseChannelSettings):
     headers: tuple[tuple[str, str], ...] = ()
     ca_file: str | None = None
     refresh_interval: float = REFRESH_INTERVAL   # re-post still-firing alerts this often
+    generator_url: str | None = None    # each alert's generatorURL (a link back to us)
+    delivery: DeliveryTiming = ALERTMANAGER_DELIVERY
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -12,6 +12,7 @@ import ipaddress
 import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -33,7 +34,8 @@ from config.expectations import ExpectationError, parse
 # (config/schema_errors.py words every other error itself).
 OWN_ERRORS = frozenset({
     "bad_address", "bad_expectation", "bad_regex", "bad_url", "date_out_of_range",
-    "inline_secret", "not_for_api", "not_for_protocol", "port_needed", "port_not_allowed",
+    "inline_secret", "not_for_api", "not_for_channel", "not_for_protocol", "port_needed",
+    "port_not_allowed",
     "missing_address", "missing_bucket", "missing_database", "missing_email",
     "missing_secret", "missing_url", "missing_user",
     "not_a_date", "not_a_duration", "not_a_year", "not_loopback", "not_whole",
@@ -539,7 +541,7 @@ class ChannelIn(SecretFields):
     name: Identifier
     type: Literal["webhook", "email", "alertmanager", "log"]
     url: OptText = None
-    format: Literal["json", "slack", "teams"] = "json"
+    format: Literal["json", "slack", "teams", "teams_adaptive"] = "json"
     headers: dict[Text, Text] = {}
     token_env: OptText = None
     token_file: OptText = None
@@ -559,6 +561,7 @@ class ChannelIn(SecretFields):
     retry_max: Duration | None = None
     expire_after: Duration | None = None
     refresh_interval: Duration | None = None    # alertmanager: re-post still-firing alerts
+    generator_url: OptText = None               # alertmanager: each alert's generatorURL
     ca_file: OptText = None                     # a CA to trust for STARTTLS / https
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -571,7 +574,26 @@ class ChannelIn(SecretFields):
         if self.type == "email" and not (self.smtp and self.from_ and self.to):
             raise invalid("missing_email",
                                       "an email channel needs smtp, from and to")
+        if self.generator_url is not None:
+            if self.type != "alertmanager":
+                raise invalid("not_for_channel",
+                              "generator_url is for an alertmanager channel, not {type}",
+                              type=self.type)
+            if not absolute_http_url(self.generator_url):
+                raise invalid("bad_url", "generator_url must be an absolute http(s) "
+                              "URL such as https://console.example/lifeline, got {value}",
+                              value=self.generator_url)
         return self
+
+
+def absolute_http_url(text: str) -> bool:
+    """Whether `text` is an absolute http(s) URL with a host (what Alertmanager takes as a
+    generatorURL)."""
+    try:
+        parts = urlsplit(text)
+        return parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in text
+    except ValueError:
+        return False
 
 
 class RouteIn(Strict):

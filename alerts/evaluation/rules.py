@@ -71,6 +71,11 @@ IF_UP = 1
 UPS_ON_BATTERY_SOURCE = 5                  # upsOutputSource battery(5)
 UPS_LOW_STATUS = (3, 4)                    # upsBatteryStatus batteryLow(3), batteryDepleted(4)
 UPS_TEST_FAILED = 3                        # upsTestResultsSummary doneError(3)
+# Each result code in a word for Korean text (`ResultCode.label` is the English one).
+CODE_KO = {ResultCode.SUCCESS: "정상", ResultCode.TIMEOUT: "시간 초과",
+           ResultCode.AUTH_FAILURE: "인증 실패", ResultCode.NO_SUCH_OBJECT: "해당 항목 없음",
+           ResultCode.BAD_RESPONSE: "잘못된 응답", ResultCode.PARTIAL: "일부만 응답",
+           ResultCode.CONFIG_ERROR: "설정 오류", ResultCode.CONNECTION_ERROR: "연결 실패"}
 LIFECYCLE_RULES = ("lifecycle_exceeded", "lifecycle_due", "support_ended", "support_ending",
                    "warranty_ended", "warranty_ending", "contract_ended", "contract_ending",
                    "lease_ended", "lease_ending")
@@ -150,7 +155,7 @@ def poll(result: PollResult, device: Device, t: Thresholds, now: datetime,
         if is_open(device, now, zone):
             b.add(OUTAGE, "outage", outage_severity(device),
                   f"unreachable ({result.code.label}{': ' + result.error if result.error else ''})",
-                  f"응답 없음 ({result.code.label})", repeat=t.outage_repeat)
+                  f"응답 없음 ({CODE_KO[result.code]})", repeat=t.outage_repeat)
         return b.done()
     _answer(b, device, t, result)
     by_measurement = _group(result.samples)
@@ -175,15 +180,18 @@ def _answer(b: _Builder, device: Device, t: Thresholds, result: PollResult) -> N
         b.check(OUTAGE, BAD_ANSWER, NO_DATA)
         return
     why = result.error or code.label
+    # In Korean the code's word; the collector's message (English, or the device's own
+    # words) follows as data when there is one.
+    why_ko = CODE_KO[code] + (f": {result.error}" if result.error else "")
     if code is ResultCode.NO_SUCH_OBJECT:
         b.check(BAD_ANSWER)
         b.add(NO_DATA, "outage", Severity.WARNING, f"answers without its data: {why}",
-              f"응답은 하지만 수집할 데이터가 없음: {why}", for_seconds=t.bad_answer_for)
+              f"응답은 하지만 수집할 데이터가 없음 ({why_ko})", for_seconds=t.bad_answer_for)
         return
     if device.poll is not None and device.poll.protocol == "http":
         return
     b.add(BAD_ANSWER, "outage", Severity.WARNING, f"answers badly: {why}",
-          f"비정상 응답: {why}", for_seconds=t.bad_answer_for)
+          f"비정상 응답 ({why_ko})", for_seconds=t.bad_answer_for)
 
 
 def _group(samples: Iterable[Sample]) -> dict[str, list[Sample]]:
@@ -259,7 +267,7 @@ def _ups(b: _Builder, t: Thresholds, m: dict[str, list[Sample]]) -> None:
     if low:
         b.add("ups_low_battery", "ups", Severity.CRITICAL,
               f"battery low ({_pct(charge)}, {_mins(minutes)} left)",
-              f"배터리 부족 (잔량 {_pct(charge)}, {_mins(minutes)} 남음)", value=charge)
+              f"배터리 부족 (잔량 {_pct(charge)}, {_mins_ko(minutes)} 남음)", value=charge)
     if "BatteryBad" in alarms or _num(f.get("battery_replace_needed")) == UPS_REPLACE_NEEDED:
         b.add("ups_battery_bad", "ups", Severity.WARNING, "battery needs replacing",
               "배터리 교체 필요")
@@ -292,6 +300,10 @@ def _pct(value: float | None) -> str:
 
 def _mins(value: float | None) -> str:
     return "? min" if value is None else f"{value:g} min"
+
+
+def _mins_ko(value: float | None) -> str:
+    return "?분" if value is None else f"{value:g}분"
 
 
 # ---- host (Telegraf's disk, mem, cpu) ------------------------------------------------
@@ -456,7 +468,7 @@ def _kiosk(b: _Builder, device: Device, t: Thresholds, rows: list[Sample],
             _word(tags, "printer_state", "printer_status") in KIOSK_FAULTS
             or _num(f.get("printer_ok")) == 0 or bool(_num(f.get("printer_error"))),
             f"printer error ({_word(tags, 'printer_state', 'printer_status') or 'fault'})",
-            f"프린터 오류 ({_word(tags, 'printer_state', 'printer_status') or 'fault'})"),
+            f"프린터 오류 ({_fault_ko(_word(tags, 'printer_state', 'printer_status'))})"),
         "kiosk_card_reader_fault": (
             _word(tags, "card_reader_state", "card_reader_status") in KIOSK_FAULTS
             or _num(f.get("card_reader_ok")) == 0,
@@ -474,6 +486,15 @@ def _kiosk(b: _Builder, device: Device, t: Thresholds, rows: list[Sample],
         if toner < t.kiosk_toner_percent:
             b.add("kiosk_toner_low", "kiosk", Severity.WARNING, f"toner low ({toner:g}%)",
                   f"토너 부족 ({toner:g}%)", value=toner)
+
+
+# The fault words kiosks report, in Korean; another word is the device's and shown as is.
+_FAULT_KO = {"": "고장", "error": "오류", "fault": "고장", "failed": "고장", "jam": "용지 걸림",
+             "jammed": "용지 걸림", "offline": "연결 끊김", "disconnected": "연결 끊김"}
+
+
+def _fault_ko(word: str) -> str:
+    return _FAULT_KO.get(word, word)
 
 
 def _word(tags: Mapping[str, str], *names: str) -> str:
@@ -494,7 +515,11 @@ def _drift(b: _Builder, device: Device, result: PollResult) -> None:
         if _normal(name, expected) != _normal(name, actual):
             b.add("drift", "drift", Severity.WARNING,
                   f"{name} is {actual!r}, inventory says {expected!r}",
-                  f"{name} 불일치: 장비 {actual!r}, 자산대장 {expected!r}", instance=name)
+                  f"{_DRIFT_KO[name]} 불일치: 장비 {actual!r}, 자산대장 {expected!r}",
+                  instance=name)
+
+
+_DRIFT_KO = {"sys_object_id": "장비 종류 OID", "model": "모델명", "serial": "일련번호"}
 
 
 def _drift_pairs(device: Device, said: Identity

@@ -35,6 +35,8 @@ def make_alert(device_id: str = "bb-sw-1", **overrides: Any) -> Alert:
 
 def make_notification(event: str = "firing", device_id: str = "bb-sw-1", seq: int = 1,
                       **overrides: Any) -> Notification:
+    if event == "resolved":     # as the engine makes them: a recovery carries no description
+        overrides = {"description": "", "description_ko": "", **overrides}
     alert = make_alert(device_id, **overrides)
     if event == "resolved" and alert.ends_at is None:
         alert = make_alert(device_id, ends_at=T0 + timedelta(minutes=12), **overrides)

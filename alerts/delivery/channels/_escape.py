@@ -11,11 +11,17 @@ escapes whole lines:
 - Teams (MessageCard): its text takes Markdown and some HTML, so `&`, `<`, `>` become
   entities and Markdown's punctuation gets a backslash: emphasis, code, headings, tables
   and the parentheses of `[text](url)`, which leave no link (our own `[FIRING]` stays).
+- Teams (Workflows, Adaptive Card): a TextBlock takes Markdown, a RichTextBlock's TextRun
+  takes none ("Markdown is not supported", the card schema): every line is a TextRun, so
+  it is shown as written and links nowhere with nothing escaped (a backslash or an entity
+  would be shown as such). Mentions need `msteams.entities`, which we never send.
 
 Mail is plain text: `render`'s lines need nothing more. JSON bodies (the webhook's `json`
 format, Alertmanager) carry text as data, escaped by JSON.
 """
 from __future__ import annotations
+
+from typing import Any
 
 _SLACK = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 _TEAMS = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;",
@@ -31,3 +37,9 @@ def teams_markdown(text: str) -> str:
     """One line for a Teams MessageCard text field: shown as written, linking nowhere."""
     return text.translate(_TEAMS)
 
+
+
+def adaptive_run(text: str, **style: Any) -> dict[str, Any]:
+    """One line for a Teams Adaptive Card: a TextRun (`style`: weight, color, size...),
+    shown as written, linking nowhere."""
+    return {"type": "TextRun", "text": text, **style}

@@ -5,12 +5,18 @@ Alertmanager forgets an alert whose `endsAt` has passed, so a firing alert is po
 `refresh_interval` by the outbox (`refresh`). If Lifeline stops, its alerts resolve in
 Alertmanager by themselves after that horizon instead of firing for ever. A recovery is
 posted with `endsAt` = when it ended.
+
+Every alert carries the rule's `description` (render.description), the device's
+`location` and `address` when the inventory has them, and `generatorURL` when the channel
+has one (`generator_url`, by default the agent's own endpoint when `http_listen` is set).
+Alertmanager groups and waits by itself, so this channel's own `group_wait` and
+`group_interval` default to 0 (config.model.AlertmanagerSettings).
 """
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -44,6 +50,7 @@ class AlertmanagerChannel:
     headers: tuple[tuple[str, str], ...] = ()
     ca_file: str | None = None
     generator_url: str | None = None
+    places: Mapping[str, render.Place] = field(default_factory=dict)   # by device id
 
     @property
     def endpoint(self) -> str:
@@ -69,6 +76,9 @@ class AlertmanagerChannel:
         annotations = {"summary": render.summary(alert, self.lang)}
         if text := render.description(alert, self.lang):
             annotations["description"] = text
+        place = render.place_of(alert, self.places)
+        annotations.update({k: v for k, v in (("location", place.location),
+                                              ("address", place.address)) if v})
         if alert.suppressed:
             annotations["suppressed"] = ", ".join(alert.suppressed)
         if alert.value is not None:

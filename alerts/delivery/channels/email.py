@@ -9,7 +9,7 @@ import smtplib
 import socket
 import ssl
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -41,6 +41,7 @@ class EmailChannel:
     zone: tzinfo
     clock: Callable[[], datetime]
     ca_file: str | None = None
+    places: Mapping[str, render.Place] = field(default_factory=dict)   # by device id
 
     def message(self, notifications: Sequence[Notification],
                 group: Mapping[str, str]) -> EmailMessage:
@@ -54,7 +55,8 @@ class EmailChannel:
         mail["Message-ID"] = f"<{delivery_id(self.name, notifications)}@{domain}>"
         mail["X-Lifeline-Status"] = render.group_status(notifications)
         # base64: 7-bit clean for any relay, the usual encoding of Korean mail.
-        mail.set_content(render.body(notifications, group, self.lang, self.zone),
+        mail.set_content(render.body(notifications, group, self.lang, self.zone,
+                                     self.places),
                          charset="utf-8", cte="base64")
         return mail
 

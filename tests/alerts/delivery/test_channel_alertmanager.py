@@ -13,6 +13,9 @@ from alerts.delivery.channels import build_channels
 from alerts.delivery.outbox import Outbox
 from alerts.model import DeliveryError
 from alerts.service import AlertService
+from config.errors import ConfigError
+from config.model import AlertmanagerSettings, DeliveryTiming
+from inventory.load import load_config
 
 from kits.alerts_clock import FakeClock
 from kits.alerts_delivery import SEOUL, enqueue, load, make_alert, make_notification
@@ -159,3 +162,90 @@ def test_a_recovery_is_not_undone_by_a_keep_alive_from_before_it(tmp_path, am):
     [kept] = find(am, "ka-sw")
     assert kept["endsAt"] > first["endsAt"]
     svc.close()
+
+
+# ---- issue 17: description, generatorURL, where, no grouping delay of our own ---------------
+
+AM_DEVICES = """\
+- {id: am-pc, name: 민원실 PC, category: backbone_switch, criticality: critical, site: 본청,
+   location: 1층 민원실, poll: {protocol: snmp, address: 10.1.2.3, credentials: v2}}
+"""
+
+
+def test_an_alert_arrives_with_its_description_where_and_generator_url(tmp_path, am):
+    clock = now_clock()
+    config = write_config(tmp_path, AM_DEVICES, f"""\
+        channels:
+          - {{name: am, type: alertmanager, url: "{am.url}",
+             generator_url: "https://console.example.go.kr/lifeline"}}
+        """)
+    channel = build_channels(config, clock)["am"]
+    channel.send([make_notification(device_id="am-pc", starts_at=clock.now, description="",
+                                    description_ko="")], {})
+    [alert] = find(am, "am-pc")
+    assert alert["generatorURL"] == "https://console.example.go.kr/lifeline"
+    annotations = alert["annotations"]
+    assert annotations["description"] == (
+        "장비가 수집 요청에 응답하지 않습니다. 전원, 케이블, 상위 장비를 확인하세요.")
+    assert (annotations["location"], annotations["address"]) == ("1층 민원실", "10.1.2.3")
+
+
+def _am_config(tmp_path: Path, channel: str, agent: str = ""):
+    path = tmp_path / "lifeline.yaml"
+    path.write_text(f"agent: {{name: t, state_dir: {tmp_path / 'var'}{agent}}}\n"
+                    f"alerts:\n  channels:\n    - {channel}\n", encoding="utf-8")
+    return load_config(path)
+
+
+def test_generator_url_defaults_to_the_agents_endpoint_and_timings_to_zero(tmp_path):
+    bare = _am_config(tmp_path, "{name: am, type: alertmanager, url: 'http://127.0.0.1:9093'}")
+    [settings] = bare.alerts.channels
+    assert isinstance(settings, AlertmanagerSettings) and settings.generator_url is None
+    assert (settings.delivery.group_wait, settings.delivery.group_interval) == (0, 0)
+    assert settings.delivery.retry_initial == DeliveryTiming().retry_initial
+    listening = _am_config(
+        tmp_path, "{name: am, type: alertmanager, url: 'http://127.0.0.1:9093',"
+        " group_interval: 5m}", ", http_listen: '127.0.0.1:9108'")
+    [settings] = listening.alerts.channels
+    assert isinstance(settings, AlertmanagerSettings)
+    assert settings.generator_url == "http://127.0.0.1:9108/healthz"
+    assert (settings.delivery.group_wait, settings.delivery.group_interval) == (0, 300)
+    hook = _am_config(tmp_path, "{name: h, type: webhook, url: 'http://127.0.0.1:9'}")
+    assert hook.alerts.channels[0].delivery == DeliveryTiming()      # others keep theirs
+
+
+@pytest.mark.parametrize("channel, where", [
+    ("{name: am, type: alertmanager, url: 'http://x:9093', generator_url: 'console/lifeline'}",
+     "generator_url"),
+    ("{name: h, type: webhook, url: 'http://x:9', generator_url: 'https://console.example'}",
+     "generator_url")])
+def test_a_bad_or_misplaced_generator_url_is_refused_where_it_is(tmp_path, channel, where):
+    with pytest.raises(ConfigError) as caught:
+        _am_config(tmp_path, channel)
+    assert "lifeline.yaml" in str(caught.value) and where in str(caught.value)
+
+
+def test_firing_and_recovery_reach_alertmanager_without_waiting_for_our_grouping(tmp_path, am):
+    """Alertmanager groups by itself: with the channel's defaults, a recovery is posted in
+    the delivery round right after it (it waited a group_interval, 28 s, before)."""
+    # A minute in the past: the recovery's endsAt must be over for Alertmanager's wall
+    # clock, or it keeps the alert (a resolve in its future is no resolve yet).
+    clock = FakeClock(datetime.now(SEOUL).replace(microsecond=0) - timedelta(seconds=60))
+    config = write_config(
+        tmp_path, f"- {{id: nd-sw, name: ND, category: backbone_switch, poll: {SNMP}}}\n",
+        f"channels:\n  - {{name: am, type: alertmanager, url: '{am.url}'}}\n")
+    svc = AlertService.open(config, clock)
+    try:
+        for _ in range(3):
+            svc.observe(down("nd-sw", clock))
+            svc.tick()
+        svc.deliver_due(wait=True)              # the clock has not moved: no group_wait
+        [alert] = find(am, "nd-sw")
+        assert alert["annotations"]["description"].startswith("장비가 수집 요청에")
+        clock.advance(1)
+        svc.observe(up("nd-sw", clock))
+        svc.tick()
+        svc.deliver_due(wait=True)              # one second after the firing was sent
+        assert find(am, "nd-sw") == []
+    finally:
+        svc.close()

@@ -63,7 +63,7 @@ def test_slack_shows_a_mention_and_a_link_as_text(tmp_path: Path, peer: WebhookP
         assert " &amp; " in text
         assert not _controls(text, allowed="\n")
     # Our own lines stay lines: the device's CR LF did not add one.
-    assert len(section["text"]["text"].splitlines()) == 5
+    assert len(section["text"]["text"].splitlines()) == 6     # headline, device, where, …
     assert not _controls(header["text"]["text"])
 
 
@@ -99,6 +99,6 @@ def test_mail_subject_and_text_show_device_text_without_control_characters(
     text = received.message.get_content()
     assert MENTION_AND_LINK in text and MARKDOWN_LINK in text     # plain text: as written
     assert not _controls(text, allowed="\n")
-    # The device's CR LF added no line: the alert is its five lines, as with any other.
+    # The device's CR LF added no line: the alert is its six lines, as with any other.
     [alert] = [part for part in text.split("\n\n") if part.startswith("[")]
-    assert len(alert.splitlines()) == 5 and alert.splitlines()[-1].startswith("  시작: ")
+    assert len(alert.splitlines()) == 6 and alert.splitlines()[-1].startswith("  시작: ")

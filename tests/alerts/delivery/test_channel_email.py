@@ -43,9 +43,10 @@ def test_one_readable_korean_mail_per_group(tmp_path):
     assert message.get_content_charset() == "utf-8"
     text = message.get_content()
     assert "[발생] 심각 · sw-1 응답 없음" in text
-    assert "[복구] 심각 · sw-2 응답 없음" in text
+    assert "[복구] 심각 · sw-2 name: 응답 재개" in text      # a recovery reads as one
+    assert "  경보 내용: sw-2 응답 없음" in text
     assert "시작: 2024-05-02 09:00:00 KST" in text
-    assert "종료: 2024-05-02 09:12:00 KST (지속 시간 12m)" in text
+    assert "종료: 2024-05-02 09:12:00 KST (지속 시간 12분)" in text
     assert message["Message-ID"].endswith("@example.org>")
 
 
@@ -58,8 +59,8 @@ def test_subject_header_is_rfc2047_encoded_and_english_reads_well(tmp_path):
     raw = peer.mails[0].message.as_bytes().decode("ascii")   # headers are 7-bit clean
     assert "Subject: [Lifeline] =?utf-8?b?" in raw
     english_mail = peer.mails[1].message
-    assert english_mail["Subject"] == "[Lifeline] RESOLVED: bb-sw-1 is unreachable"
-    assert "Ended: 2024-05-02 09:12:00 KST (lasted 12m)" in english_mail.get_content()
+    assert english_mail["Subject"] == "[Lifeline] RESOLVED: bb-sw-1 name: answering again"
+    assert "Ended: 2024-05-02 09:12:00 KST (lasted 12 min)" in english_mail.get_content()
 
 
 def test_starttls_and_auth_with_a_password_file(tmp_path):

@@ -56,7 +56,10 @@ def test_json_body_as_documented(tmp_path, peer):
     assert body["deliveryId"] == request.headers["Idempotency-Key"]
     first, second = body["alerts"]
     assert first["labels"]["instance"] == "Gi0/1" and first["labels"]["rule"] == "device_down"
-    assert first["annotations"] == {"summary": "sw-1 응답 없음", "description": "3회 연속 무응답"}
+    assert first["annotations"] == {
+        "summary": "sw-1 응답 없음",
+        "description": "장비가 수집 요청에 응답하지 않습니다. 전원, 케이블, 상위 장비를 확인하세요."
+                       " 3회 연속 무응답"}
     assert (first["status"], first["event"], first["value"]) == ("firing", "firing", 97.5)
     assert first["startsAt"] == "2024-05-02T09:00:00+09:00" and first["endsAt"] is None
     assert first["fingerprint"] == "fp-device_down-sw-1"
@@ -70,7 +73,7 @@ def test_english_and_a_resolved_group(tmp_path, peer):
     body = peer.received[0].body
     assert body["status"] == "resolved"
     assert body["alerts"][0]["annotations"]["summary"] == "bb-sw-1 is unreachable"
-    assert body["title"] == "[Lifeline] RESOLVED: bb-sw-1 is unreachable"
+    assert body["title"] == "[Lifeline] RESOLVED: bb-sw-1 name: answering again"
 
 
 def test_slack_body(tmp_path, peer):
