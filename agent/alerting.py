@@ -52,6 +52,8 @@ class Alerts(Protocol):
 
     def evaluate_lifecycle(self) -> None: ...
 
+    def clock_jumped(self, delta: float) -> None: ...
+
     def deliver_due(self) -> None: ...
 
     def rows_written(self) -> int: ...
@@ -73,8 +75,10 @@ class AlertCalls:
     """The loop thread's calls into the alert service; all no-ops while it is off."""
 
     def __init__(self, service: Alerts | None = None, *, enabled: bool = True,
-                 failures: WriteFailures | None = None) -> None:
+                 failures: WriteFailures | None = None,
+                 check_clock: Callable[[], None] = lambda: None) -> None:
         self.service = service
+        self._check_clock = check_clock
         self._enabled = enabled
         self._failures = failures or WriteFailures(UTC)
         self._where = Path(DB_NAME)
@@ -87,12 +91,14 @@ class AlertCalls:
 
     def observe(self, result: PollResult) -> None:
         if self.service is not None:
+            self._check_clock()
             self._writing(self.service, self.service.observe, result,
                           what="alert engine failed on this poll",
                           extra={"device_id": result.device_id})
 
     def observe_trap(self, device_id: str, meaning: str) -> None:
         if self.service is not None:
+            self._check_clock()
             self._writing(self.service, self.service.observe_trap, device_id, meaning,
                           what="alert engine failed on this trap",
                           extra={"device_id": device_id})
@@ -105,6 +111,17 @@ class AlertCalls:
         if self.service is not None:
             self._writing(self.service, self.service.evaluate_lifecycle,
                           what="lifecycle evaluation failed")
+
+    def clock_jumped(self, delta: float) -> None:
+        """The wall clock was stepped by `delta` seconds (agent/jobs.py noticed it): the
+        alert times move with it. `observe` and `observe_trap` check the clock first
+        (`check_clock`), so a result never reaches the engine with the new clock and the
+        old times."""
+        if self.service is not None:
+            log.warning("alert times moved by %+.0f s with the wall clock (pending `for`, "
+                        "repeats, silences, acks, the outbox's waits)", delta)
+            self._writing(self.service, self.service.clock_jumped, delta,
+                          what="moving the alert times after a clock jump failed")
 
     def _writing(self, service: Alerts, call: Callable[..., None], *args: object,
                  what: str, extra: dict[str, object] | None = None) -> None:

@@ -72,7 +72,8 @@ class Agent:
         self._stop = asyncio.Event()
         self._failures = WriteFailures(zone)
         self._writer = SinkWriter(sink, failures=self._failures)
-        self._alerts = AlertCalls(alerts, enabled=with_alerts, failures=self._failures)
+        self._alerts = AlertCalls(alerts, enabled=with_alerts, failures=self._failures,
+                                  check_clock=lambda: self._scheduler.check_clock())
         self._states = DeviceStates()
         self._runner = PollRunner(writer=self._writer, states=self._states,
                                   alerts=self._alerts, clock=self._clock,
@@ -82,7 +83,8 @@ class Agent:
                                    clock=self._clock)
         self._scheduler = JobScheduler(zone, self._clock, poll=self._runner.poll,
                                        on_submitted=self._runner.scheduled,
-                                       on_skipped=self._states.overlapped)
+                                       on_skipped=self._states.overlapped,
+                                       on_jump=self._alerts.clock_jumped)
         self._reloader = Reloader(running=lambda: self.config, adopt=self._adopt,
                                   writer=self._writer, alerts=self._alerts)
         self._reporter = StatusReporter(

@@ -16,9 +16,13 @@ no status); stepped forward, every device would be due in the same round. So bef
 round the scheduler compares the two clocks (agent/clock_watch.py) and never sleeps longer
 than WATCH_SECONDS. On a jump it re-plans from the new now: each poll job's next run moves
 by the jump, so it stays the same real time away and keeps its phase (the spread across
-devices holds, no device is polled early or twice); the agent's own periodic jobs (status
-first, then the alert timers) run once at once and then every interval from there. The
-daily job is a wall-clock time by nature and is left alone.
+devices holds, no device is polled early or twice); `on_jump` moves the alert engine's
+and the outbox's times by the jump first (alerts/service.py `clock_jumped`); then the
+agent's own periodic jobs (status first, then the alert timers) run once at once and then
+every interval from there. The daily job is a wall-clock time by nature and is left
+alone. A poll result can reach the alert engine between two rounds: the agent checks the
+clock before that too (`check_clock`), so the engine never reads the new clock with its
+times still in the old one.
 """
 from __future__ import annotations
 
@@ -46,19 +50,22 @@ WATCH_SECONDS = 1.0
 class JobScheduler:
     """`poll(device_id)` is what each device's job runs; `on_submitted(device_id, when)`
     hears that a run meant for `when` starts; `on_skipped(device_id)` that one was
-    skipped because the previous poll still ran."""
+    skipped because the previous poll still ran; `on_jump(seconds)` that the wall clock
+    jumped (before the schedule is re-planned)."""
 
     def __init__(self, zone: tzinfo, clock: Callable[[], datetime], *,
                  poll: Callable[[str], Awaitable[None]],
                  on_submitted: Callable[[str, datetime], None],
-                 on_skipped: Callable[[str], None]) -> None:
+                 on_skipped: Callable[[str], None],
+                 on_jump: Callable[[float], None] = lambda seconds: None) -> None:
         self._clock = clock
+        self._on_jump = on_jump
         self._poll = poll
         self._on_submitted = on_submitted
         self._on_skipped = on_skipped
         self._watch = ClockWatch(zone)
         self._every: dict[str, tuple[float, Callable[[], None]]] = {}
-        self._scheduler = _WatchedScheduler(self._before_round, timezone=zone)
+        self._scheduler = _WatchedScheduler(self.check_clock, timezone=zone)
         self._scheduler.add_listener(self._on_event,
                                      EVENT_JOB_SUBMITTED | EVENT_JOB_MAX_INSTANCES)
         self.jobs: dict[str, PollJob] = {}
@@ -115,9 +122,14 @@ class JobScheduler:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
 
-    def _before_round(self) -> None:
+    def check_clock(self) -> None:
+        """Notices a jump of the wall clock since the last check (see the module), on
+        the loop: before every round, and before a poll result reaches the alert engine."""
         jump = self._watch.check()
-        if jump is not None and self._scheduler.state == STATE_RUNNING:
+        if jump is None:
+            return
+        self._on_jump(jump)     # first: the alert tick run by the re-plan reads its times
+        if self._scheduler.state == STATE_RUNNING:
             self._replan(jump)
 
     def _replan(self, jump: float) -> None:

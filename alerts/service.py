@@ -7,6 +7,7 @@
     svc.evaluate_lifecycle()              # at start and daily (engine thread)
     svc.deliver_due()                     # every ~2 s on the delivery thread; returns at
                                           # once, the sends run on per-channel workers
+    svc.clock_jumped(delta)               # the wall clock was stepped (engine thread)
     svc.status(); svc.reload(config); svc.close()
 
 The engine thread and the delivery thread each use their own sqlite3 connection (the
@@ -76,6 +77,16 @@ class AlertService:
 
     def evaluate_lifecycle(self) -> None:
         self.engine.evaluate_lifecycle()
+
+    def clock_jumped(self, delta: float) -> None:
+        """The wall clock was stepped by `delta` seconds (+ forward) under the running
+        agent: the engine's and the outbox's times move by it, so every interval they
+        measure (a `for`, a repeat, a silence, a group_wait, an expiry) keeps its real
+        length. Call on the engine thread, before it next observes or ticks."""
+        self.engine.shift_times(delta)
+        if self._outbox is not None:
+            self._outbox.shift_times(delta)
+        self._hand_over_active()
 
     def deliver_due(self, *, wait: bool = False) -> None:
         """Starts the due sends, each channel on its own worker (see Outbox.deliver_due);

@@ -38,6 +38,10 @@ class KeepAlive:
         self._last = dict(previous._last)
         self._active = previous._active
 
+    def shift_times(self, delta: float) -> None:
+        """The wall clock was stepped by `delta` seconds: each last re-post moves by it."""
+        self._last = {name: t + delta for name, t in self._last.items()}
+
     def set_active(self, alerts: Sequence[Alert]) -> None:
         """The alerts still firing, as the engine sees them now."""
         self._active = tuple(alerts)   # one assignment: atomic for the delivery thread

@@ -60,7 +60,7 @@ from alerts.delivery.stats import read_stats
 from alerts.delivery.timing import Timings
 from alerts.delivery.workers import Workers, join
 from alerts.model import Alert, Channel, ChannelStats, Clock, Notification
-from config.sqlite import Schema, connect, open_database
+from config.sqlite import Schema, connect, open_database, transaction
 from inventory.model import Config
 
 LOG = logging.getLogger("lifeline.alerts.outbox")
@@ -213,6 +213,24 @@ class Outbox:
                        for name, batches in work.items()]
         if wait:
             join(started, None)
+
+    def shift_times(self, delta: float) -> None:
+        """The wall clock was stepped by `delta` seconds (+ forward): every time the
+        outbox keeps moves by it (each row's enqueued, due, requeued and finished time,
+        each group's last send, the keep-alive's last re-post, when the engine last said
+        what fires), so a group_wait, a backoff or an expire_after keeps its real length.
+        One UPDATE per table, between delivery rounds. A send in flight records its
+        outcome by the time its round started (before or after the step)."""
+        with self._lock:
+            with closing(connect(self.db_path)) as conn, transaction(conn):
+                conn.execute("UPDATE delivery_outbox SET enqueued = enqueued + :d,"
+                             " due = due + :d, requeued = requeued + :d,"
+                             " finished = finished + :d", {"d": delta})
+                conn.execute("UPDATE delivery_groups SET last_sent = last_sent + :d",
+                             {"d": delta})
+            self._keepalive.shift_times(delta)
+            fingerprints, as_of = self._firing
+            self._firing = (fingerprints, None if as_of is None else as_of + delta)
 
     def stats(self) -> dict[str, ChannelStats]:
         """Each channel's delivery figures."""

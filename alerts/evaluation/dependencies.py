@@ -60,6 +60,12 @@ class Dependencies:
         failed.append(at if started is None else started)
         del failed[:-keep]
 
+    def shift_times(self, delta: float) -> None:
+        """The wall clock was stepped by `delta` seconds: the times kept move with it."""
+        self._heard = {d: t + delta for d, t in self._heard.items()}
+        self._failed = {d: [t + delta for t in ts] for d, ts in self._failed.items()}
+        self._back = {d: t + delta for d, t in self._back.items()}
+
     def recovered(self, device_id: str, at: float) -> None:
         """`device_id`'s outage (pending or firing) ended at `at`."""
         self._back[device_id] = at

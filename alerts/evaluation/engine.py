@@ -152,6 +152,17 @@ class Engine:
                     work.append(evaluated)
         self._run(work, now)
 
+    def shift_times(self, delta: float) -> None:
+        """The wall clock was stepped by `delta` seconds (+ forward): every time the
+        engine keeps, stored and in memory, moves by it, so a pending `for`, a repeat, a
+        flap window, a silence or a dependency hold keeps its real length. Call before
+        the next `observe` or `tick` reads the new clock."""
+        with self._store.transaction():
+            self._store.shift_times(delta)
+        self._states.reset(self._store.load_states())    # the store's shifted rows
+        self._dependencies.shift_times(delta)
+        self._refresh_gates(self._now())
+
     # ---- what the engine reports ------------------------------------------------------
 
     def active_alerts(self) -> list[Alert]:

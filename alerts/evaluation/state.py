@@ -34,6 +34,11 @@ from alerts.model import Event
 
 INACTIVE, PENDING, FIRING = "inactive", "pending", "firing"
 
+# The fields of an `AlertState` that hold a time, and the one that holds a list of times:
+# moved by the step when the wall clock is stepped (Store.shift_times).
+TIME_FIELDS = ("active_since", "fired_at", "resolved_at", "last_sent")
+TIME_LIST_FIELD = "changes"
+
 
 def fingerprint(rule: str, device_id: str, instance: str = "") -> str:
     """Stable across restarts and versions: sha256 of rule, device and instance."""

@@ -15,7 +15,9 @@ One `Store` per thread: sqlite3 connections are not shared. The CLI opens its ow
 the agent runs; the busy timeout makes either side wait for the other's short writes.
 Commands that only read (`lifeline alerts list|history`, the plan's outage counts) open
 it with `Store.read_only`: nothing created, nothing migrated (a newer command never
-upgrades the database of an older agent still running). Times are epoch seconds.
+upgrades the database of an older agent still running). Times are epoch seconds of
+the wall clock; when it is stepped under the running agent, `shift_times` moves them all
+by the step (docs/operations.md, "Clock jumps").
 """
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from alerts.evaluation.state import AlertState
+from alerts.evaluation.state import TIME_FIELDS, TIME_LIST_FIELD, AlertState
 from config.sqlite import (
     Schema,
     SchemaError,
@@ -216,6 +218,28 @@ class Store:
 
     def clear_ack(self, fp: str) -> None:
         self.conn.execute("DELETE FROM acks WHERE fingerprint=?", (fp,))
+
+    # ---- clock jumps ----------------------------------------------------------------
+
+    def shift_times(self, delta: float) -> None:
+        """The wall clock was stepped by `delta` seconds: every stored time moves by it
+        (alert states, outages, silences, acks), so each interval keeps its real length
+        (a `for`, a repeat, a silence's remaining time) while the times read in the new
+        clock. One UPDATE per table, in the caller's transaction."""
+        self.conn.execute(_SHIFT_STATES, {"d": delta})
+        self.conn.execute("UPDATE outages SET started = started + :d, ended = ended + :d",
+                          {"d": delta})
+        self.conn.execute("UPDATE silences SET starts = starts + :d, ends = ends + :d,"
+                          " created = created + :d, removed = removed + :d", {"d": delta})
+        self.conn.execute("UPDATE acks SET at = at + :d", {"d": delta})
+
+
+# Each time of an `AlertState` in its JSON moved by :d (null + :d stays null).
+_SHIFT_STATES = ("UPDATE alert_state SET updated = updated + :d, data = json_set(data, "
+                 + "".join(f"'$.{name}', json_extract(data, '$.{name}') + :d, "
+                           for name in TIME_FIELDS)
+                 + f"'$.{TIME_LIST_FIELD}', json((SELECT json_group_array(value + :d) FROM"
+                 f" (SELECT value FROM json_each(data, '$.{TIME_LIST_FIELD}') ORDER BY key))))")
 
 
 def _readable(conn: sqlite3.Connection) -> bool:

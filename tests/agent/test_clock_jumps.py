@@ -26,6 +26,7 @@ from agent.clock_watch import ClockWatch
 from agent.endpoint import STALE_AFTER_SECONDS, health, render_metrics
 from agent.schedule import phase
 from agent.status import ClockJumps, read_status, write_status
+from alerts.evaluation.store import Store
 
 from kits.waiting import PATIENCE
 from peers.agent import AgentProcess, agent_config, snmp_devices_yaml
@@ -219,3 +220,67 @@ def test_a_clock_stepped_forward_an_hour_polls_on_schedule_and_raises_nothing(
         gaps = [b - a for a, b in pairwise(after)]
         assert all(gap > interval / 3 for gap in gaps), (device_id, gaps)   # none twice
     assert max(firsts) - min(firsts) > interval / 3, firsts
+
+
+# --- the alert engine's times across a step (the real agent, under libfaketime) ---------
+
+def _host_config(directory: Path, thresholds: str) -> Path:
+    """This machine polled by the host collector every second, its memory alert set to
+    hold at once (any use over 1 %), with `thresholds` for the rest."""
+    devices = ("  - {id: host-1, name: this host, category: server, poll: {protocol: host, "
+               "interval: 1s, timeout: 800ms, retries: 0}}\n")
+    return agent_config(directory, devices,
+                        top_extra=f"alerts:\n  thresholds: {{mem_percent: 1, {thresholds}}}\n")
+
+
+def _alert_counts(agent: AgentProcess) -> dict[str, int]:
+    return dict(((agent.status() or {}).get("alerts") or {}).get("alerts", {})
+                .get("counts", {}))
+
+
+def _after_the_jump(agent: AgentProcess) -> dict[str, int]:
+    """The alert counts of a status written once the agent moved its alert times and
+    polled the host three more times (each poll observed, the timers ticked)."""
+    agent.wait_for("the alert times moved", lambda: "alert times moved by" in agent.log())
+    seen = agent.wait_polls("host-1", 1)["polls"]
+    agent.wait_polls("host-1", seen + 3)
+    return _alert_counts(agent)
+
+
+def test_a_pending_for_does_not_fire_when_the_clock_steps_forward(tmp_path: Path) -> None:
+    """A memory alert with a 20 min `for`, pending when the clock steps forward an hour,
+    used to fire at once (measured: 10 s after it began)."""
+    clock = SteppedClock(tmp_path)
+    agent = AgentProcess(_host_config(tmp_path, "host_for: 20m"), env=clock.env).start()
+    try:
+        agent.wait_for("the memory alert pending",
+                       lambda: _alert_counts(agent).get("pending") == 1)
+        clock.step(HOUR)
+        counts = _after_the_jump(agent)
+    finally:
+        assert agent.stop() == 0, agent.log()
+    assert counts["pending"] == 1 and counts["firing"] == 0, counts
+    assert "host_memory_high" not in agent.log()       # no notice went out
+    assert "Traceback" not in agent.log()
+
+
+def test_a_silence_made_before_a_step_back_keeps_silencing(tmp_path: Path) -> None:
+    """A silence made for 30 min just before the clock steps back an hour used to stop
+    applying (it started "in the future"): the firing alert was told."""
+    clock = SteppedClock(tmp_path)
+    config = _host_config(tmp_path, "host_for: 0s")
+    store = Store.in_dir(config.parent / "var")      # as `lifeline alerts silence` does
+    now = time.time()                                # (the step is still +0 here)
+    store.add_silence(["device_id=host-1"], now, now + 1800, "clock test", "kim")
+    store.close()
+    agent = AgentProcess(config, env=clock.env).start()
+    try:
+        agent.wait_for("the memory alert firing, silenced",
+                       lambda: _alert_counts(agent).get("silenced") == 1)
+        clock.step(-HOUR)
+        counts = _after_the_jump(agent)
+    finally:
+        assert agent.stop() == 0, agent.log()
+    assert counts["firing"] == 1 and counts["silenced"] == 1, counts
+    assert "host_memory_high" not in agent.log()       # no notice went out
+    assert "Traceback" not in agent.log()
