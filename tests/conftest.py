@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from peers.snmp import SECRETS, Peer, running_snmpsim, start_snmpd, stop
+from peers.webhook import WebhookPeer, running_webhook
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config" / "example.yaml"
@@ -67,3 +68,10 @@ def snmpsim() -> Iterator[int]:
             yield port
     except RuntimeError as exc:
         pytest.fail(str(exc))
+
+
+@pytest.fixture
+def hook() -> Iterator[WebhookPeer]:
+    """A real webhook receiver of the test's own on loopback, stopped after it."""
+    with running_webhook() as peer:
+        yield peer

@@ -23,7 +23,7 @@ import pytest
 
 from peers.agent import AgentProcess, agent_config, snmp_devices_yaml
 from peers.snmp import Peer, start_snmpd, stop
-from peers.webhook import WebhookPeer, running_webhook
+from peers.webhook import WebhookPeer
 
 pytestmark = pytest.mark.peer
 
@@ -42,12 +42,6 @@ def snmpds(tmp_path: Path) -> Iterator[Callable[[str], Peer]]:
     for peer in started:
         os.kill(peer.proc.pid, signal.SIGCONT)
         stop(peer.proc)
-
-
-@pytest.fixture
-def hook() -> Iterator[WebhookPeer]:
-    with running_webhook() as peer:
-        yield peer
 
 
 def freeze(peer: Peer) -> None:

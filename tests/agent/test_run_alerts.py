@@ -13,7 +13,7 @@ import pytest
 
 from peers.agent import AgentProcess, agent_config, snmp_devices_yaml
 from peers.snmp import Peer, start_snmpd, stop
-from peers.webhook import WebhookPeer, running_webhook
+from peers.webhook import WebhookPeer
 
 pytestmark = pytest.mark.peer
 
@@ -25,12 +25,6 @@ def own_snmpd(tmp_path: Path) -> Iterator[Peer]:
     yield peer
     os.kill(peer.proc.pid, signal.SIGCONT)
     stop(peer.proc)
-
-
-@pytest.fixture
-def hook() -> Iterator[WebhookPeer]:
-    with running_webhook() as peer:
-        yield peer
 
 
 def _notices(hook: WebhookPeer, device_id: str, rule: str) -> list[dict[str, Any]]:

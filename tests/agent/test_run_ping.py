@@ -23,7 +23,7 @@ import pytest
 
 from peers.agent import ROOT, AgentProcess, agent_config
 from peers.netns import NetnsHost, empty_netns, netns_available, netns_host
-from peers.webhook import WebhookPeer, running_webhook
+from peers.webhook import WebhookPeer
 
 pytestmark = pytest.mark.peer
 NOBODY = 65534
@@ -43,12 +43,6 @@ def far_host() -> Iterator[NetnsHost]:
         pytest.skip(why)
     with netns_host() as host:
         yield host
-
-
-@pytest.fixture
-def hook() -> Iterator[WebhookPeer]:
-    with running_webhook() as peer:
-        yield peer
 
 
 def _events(hook: WebhookPeer, device_id: str) -> list[str]:

@@ -15,19 +15,13 @@ import pytest
 
 from peers.agent import AgentProcess
 from peers.snmp import SNMPGET, Peer, SnmpdUser, start_snmpd, stop
-from peers.webhook import WebhookPeer, running_webhook
+from peers.webhook import WebhookPeer
 
 pytestmark = pytest.mark.peer
 
 NOC = SnmpdUser("noc")                                            # authpass123 / privpass123
 ROTATED = SnmpdUser("noc", auth="rotated-auth-2", priv="rotated-priv-2")
 USM_STATS_WRONG_DIGESTS = "1.3.6.1.6.3.15.1.1.5.0"
-
-
-@pytest.fixture
-def hook() -> Iterator[WebhookPeer]:
-    with running_webhook() as peer:
-        yield peer
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from kits.alerts_clock import SEOUL, FakeClock
 from kits.alerts_engine import SNMP, down, up, write_config
 from peers.alertmanager import AlertmanagerPeer, running_alertmanager
 from peers.smtp import SmtpPeer, running_smtp
-from peers.webhook import WebhookPeer, running_webhook
+from peers.webhook import WebhookPeer
 
 pytestmark = pytest.mark.peer
 
@@ -32,12 +32,6 @@ DEVICES = (f"- {{id: core, name: Core, category: backbone_switch, criticality: c
 TIMING = ("group_wait: 0s, group_interval: 0s, retry_initial: 1s, retry_max: 2s,"
           " expire_after: 20s")
 Poll = Callable[[str, FakeClock], PollResult]
-
-
-@pytest.fixture
-def hook() -> Iterator[WebhookPeer]:
-    with running_webhook() as peer:
-        yield peer
 
 
 @pytest.fixture
