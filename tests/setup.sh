@@ -12,10 +12,13 @@
 #     at the versions in tests/requirements-snmpsim.lock.
 #   - faketime (Debian): libfaketime, which steps a running agent's wall clock in
 #     tests/agent/test_clock_jumps.py.
+#   - chromium (Debian): the headless browser the console tests drive through playwright's
+#     executable_path (no browser download); postgresql (Debian, 15): the cluster tests start
+#     their own server in a temp dir (the package's own cluster is never used).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(snmpd snmp victoria-metrics influxdb prometheus-alertmanager prometheus-snmp-exporter fping python3-venv zsh faketime)
+APT_PACKAGES=(snmpd snmp victoria-metrics influxdb prometheus-alertmanager prometheus-snmp-exporter fping python3-venv zsh faketime chromium postgresql)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
