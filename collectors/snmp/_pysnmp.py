@@ -57,13 +57,15 @@ AUTH_PROTOCOLS = {
     "SHA384": _auth.USM_AUTH_HMAC256_SHA384,
     "SHA512": _auth.USM_AUTH_HMAC384_SHA512,
 }
-# AES-192/256 with the key extension net-snmp and Cisco use (draft-reeder), not Blumenthal.
+# AES-192/256 with the key extension net-snmp's snmpd uses (Blumenthal; pysnmp's plain
+# USM_PRIV_CFB192_AES is Reeder's, which that snmpd refuses wherever the auth hash is
+# shorter than the cipher key): the same choice as usm.KEY_EXTENSION.
 PRIV_PROTOCOLS = {
     None: _auth.USM_PRIV_NONE,
     "DES": _auth.USM_PRIV_CBC56_DES,
     "AES": _auth.USM_PRIV_CFB128_AES,
-    "AES192": _auth.USM_PRIV_CFB192_AES,
-    "AES256": _auth.USM_PRIV_CFB256_AES,
+    "AES192": _auth.USM_PRIV_CFB192_AES_BLUMENTHAL,
+    "AES256": _auth.USM_PRIV_CFB256_AES_BLUMENTHAL,
 }
 
 # Report PDUs (and local refusals) that mean "your credentials are wrong", as pysnmp names

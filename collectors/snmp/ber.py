@@ -3,7 +3,8 @@
 pysnmp decodes every varbind through pyasn1 (about 0.2 ms each on this machine), which
 alone would put a switch poll at several times prometheus-snmp-exporter's cost. SNMP
 v1/v2c messages have a fixed, small shape, so this module encodes requests and decodes
-responses directly. SNMPv3 (USM authentication and privacy) stays with pysnmp.
+responses directly. SNMPv3 wraps the same PDUs in its own message (`usm.py`), which uses
+the PDU codec here (`Pdu`, `encode_pdu`, `decode_pdu`).
 
 OIDs stay in their encoded form (`bytes`) on the hot path: BER encodes each sub-identifier
 self-delimited, so "OID a is a prefix of OID b" is exactly `b.startswith(a)` on the
@@ -60,6 +61,7 @@ EXCEPTION_TAGS = frozenset({NO_SUCH_OBJECT, NO_SUCH_INSTANCE, END_OF_MIB_VIEW})
 
 VERSION_1 = 0
 VERSION_2C = 1
+VERSION_3 = 3
 
 Varbind = tuple[bytes, int, "int | bytes | None"]
 
@@ -167,11 +169,18 @@ def null_varbinds(oids: Sequence[bytes]) -> bytes:
     return tlv(SEQUENCE, b"".join(tlv(SEQUENCE, tlv(OBJECT_ID, o) + b"\x05\x00") for o in oids))
 
 
+def encode_pdu(pdu_tag: int, request_id: int, varbind_list: bytes, first: int = 0,
+               second: int = 0) -> bytes:
+    """One PDU (any of the v2 shapes): request-id, error-status and error-index (for
+    GETBULK, non-repeaters and max-repetitions), then the varbind list TLV."""
+    return tlv(pdu_tag, encode_int(request_id) + encode_int(first) + encode_int(second)
+               + varbind_list)
+
+
 def encode_request(version: int, community: bytes, pdu_tag: int, request_id: int,
                    varbind_list: bytes, non_repeaters: int = 0, max_repetitions: int = 0) -> bytes:
     """A whole v1/v2c message. For GETBULK the two error fields carry the bulk counts."""
-    pdu = tlv(pdu_tag, encode_int(request_id) + encode_int(non_repeaters)
-              + encode_int(max_repetitions) + varbind_list)
+    pdu = encode_pdu(pdu_tag, request_id, varbind_list, non_repeaters, max_repetitions)
     return tlv(SEQUENCE, encode_int(version) + tlv(OCTET_STRING, community) + pdu)
 
 
@@ -198,6 +207,23 @@ def _expect(data: bytes, i: int, tag: int) -> tuple[int, int]:
     return start, end
 
 
+def tlv_at(data: bytes, i: int, tag: int) -> tuple[int, int]:
+    """(content start, content end) of the TLV at `data[i]`, which must have `tag` and end
+    within `data`. Raises BerError (also for a TLV cut off). For the v3 message codec."""
+    try:
+        return _expect(data, i, tag)
+    except IndexError:
+        raise BerError("truncated message") from None
+
+
+def int_at(data: bytes, i: int) -> tuple[int, int]:
+    """(value, end) of the Integer32 at `data[i]`. Raises BerError."""
+    try:
+        return _int_at(data, i)
+    except IndexError:
+        raise BerError("truncated message") from None
+
+
 def _int_at(data: bytes, i: int) -> tuple[int, int]:
     """An Integer32 of the header (version, request id, error status and index)."""
     start, end = _expect(data, i, INTEGER)
@@ -210,10 +236,15 @@ def peek_header(data: bytes) -> tuple[int, bytes, int]:
     """(version, community, request id) of a message, without decoding the varbinds.
 
     Used by the datagram callback to route a response to its waiting request cheaply.
+    For SNMPv3 it is (3, b"", msgID): the request-id is inside the scoped PDU, encrypted
+    with privacy, and RFC 3412 matches a response (or a report) to its request by msgID.
     """
     try:
         start, _ = _expect(data, 0, SEQUENCE)
         version, i = _int_at(data, start)
+        if version == VERSION_3:
+            hstart, _ = _expect(data, i, SEQUENCE)
+            return version, b"", _int_at(data, hstart)[0]
         cstart, cend = _expect(data, i, OCTET_STRING)
         _, pdu_start = _read_len(data, cend + 1)
         request_id, _ = _int_at(data, pdu_start)
@@ -241,6 +272,46 @@ def _decode_response(data: bytes) -> tuple[bytes, Response]:
     vstart, vend = _expect(data, i, SEQUENCE)
     return data[cstart:cend], Response(request_id, error_status, error_index,
                                        _varbinds(data, vstart, vend))
+
+
+@dataclass(frozen=True, slots=True)
+class Pdu:
+    """A decoded PDU of the v2 shape (everything but the v1 Trap): for GETBULK, `first`
+    and `second` are non-repeaters and max-repetitions, otherwise error-status and
+    error-index."""
+
+    tag: int
+    request_id: int
+    first: int
+    second: int
+    varbinds: list[Varbind]
+
+    def response(self) -> Response:
+        return Response(self.request_id, self.first, self.second, self.varbinds)
+
+
+V2_PDUS = frozenset({GET, GETNEXT, RESPONSE, GETBULK, INFORM, TRAP_V2, REPORT})
+
+
+def decode_pdu(data: bytes, i: int, end: int) -> tuple[Pdu, int]:
+    """The PDU starting at `data[i]`, which must end by `end`; returns it and where it
+    ends. Raises BerError (the v1 Trap PDU, another tag, anything malformed)."""
+    try:
+        tag = data[i]
+        if tag not in V2_PDUS:
+            raise BerError(f"not an SNMP PDU: tag 0x{tag:02x}")
+        pdu_start, pdu_end = _expect(data, i, tag)
+        if pdu_end > end:
+            raise BerError("truncated PDU")
+        request_id, j = _int_at(data, pdu_start)
+        first, j = _int_at(data, j)
+        second, j = _int_at(data, j)
+        vstart, vend = _expect(data, j, SEQUENCE)
+        if vend > pdu_end:
+            raise BerError("truncated varbind list")
+        return Pdu(tag, request_id, first, second, _varbinds(data, vstart, vend)), pdu_end
+    except IndexError:
+        raise BerError("truncated message") from None
 
 
 def _varbinds(data: bytes, i: int, end: int) -> list[Varbind]:
@@ -485,12 +556,16 @@ def encode_value(tag: int, value: int | bytes | None) -> bytes:
     return tlv(tag, value)
 
 
+def encode_varbinds(varbinds: Sequence[Varbind]) -> bytes:
+    """The varbind list TLV of these varbinds (values as `encode_value` takes them)."""
+    return tlv(SEQUENCE, b"".join(tlv(SEQUENCE, tlv(OBJECT_ID, oid) + encode_value(tag, value))
+                                  for oid, tag, value in varbinds))
+
+
 def encode_response(version: int, community: bytes, request_id: int,
                     varbinds: Sequence[Varbind], error_status: int = 0,
                     error_index: int = 0) -> bytes:
     """A whole v1/v2c response message."""
-    body = b"".join(tlv(SEQUENCE, tlv(OBJECT_ID, oid) + encode_value(tag, value))
-                    for oid, tag, value in varbinds)
-    pdu = tlv(RESPONSE, encode_int(request_id) + encode_int(error_status)
-              + encode_int(error_index) + tlv(SEQUENCE, body))
+    pdu = encode_pdu(RESPONSE, request_id, encode_varbinds(varbinds), error_status,
+                     error_index)
     return tlv(SEQUENCE, encode_int(version) + tlv(OCTET_STRING, community) + pdu)

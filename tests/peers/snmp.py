@@ -122,11 +122,34 @@ class Peer:
 
 @dataclass(frozen=True)
 class SnmpdUser:
-    """One `createUser` line of an snmpd: SHA auth, AES privacy unless `priv` is None."""
+    """One `createUser` line of an snmpd: SHA auth, AES privacy unless `priv` is None;
+    the protocols as Lifeline's config names them (SHA256, AES192, ...)."""
 
     name: str
     auth: str = "authpass123"
     priv: str | None = "privpass123"
+    auth_protocol: str = "SHA"
+    priv_protocol: str = "AES"
+
+    def create_user(self) -> str:
+        """The snmpd.conf lines that make this user and give it read access."""
+        auth = _NET_SNMP.get(self.auth_protocol, self.auth_protocol)
+        line = f'createUser {self.name} {auth} "{self.auth}"'
+        if self.priv:
+            line += f' {_NET_SNMP.get(self.priv_protocol, self.priv_protocol)} "{self.priv}"'
+        return line + "\n"
+
+
+# Lifeline's protocol names -> net-snmp's
+_NET_SNMP = {"SHA224": "SHA-224", "SHA256": "SHA-256", "SHA384": "SHA-384",
+             "SHA512": "SHA-512", "AES192": "AES-192", "AES256": "AES-256"}
+V3_AUTH_PROTOCOLS = ("MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512")
+V3_PRIV_PROTOCOLS = (None, "DES", "AES", "AES192", "AES256")
+# One user per authentication x privacy combination net-snmp supports (none: authNoPriv).
+EVERY_V3_USER = tuple(
+    SnmpdUser(f"u-{auth}-{priv or 'nopriv'}".lower(), priv="privpass123" if priv else None,
+              auth_protocol=auth, priv_protocol=priv or "AES")
+    for auth in V3_AUTH_PROTOCOLS for priv in V3_PRIV_PROTOCOLS)
 
 
 DEFAULT_USERS = ()        # start_snmpd's default: noc (authPriv), nocauth, nocmd5
@@ -143,9 +166,7 @@ def start_snmpd(workdir: Path, *, users: Sequence[SnmpdUser] = DEFAULT_USERS,
     workdir.mkdir(parents=True, exist_ok=True)
     conf = workdir / "snmpd.conf"
     if users:
-        v3 = "".join(
-            f'createUser {u.name} SHA "{u.auth}"' + (f' AES "{u.priv}"' if u.priv else "")
-            + "\n" for u in users)
+        v3 = "".join(u.create_user() for u in users)
         v3 += "".join(f"rouser {u.name} {'priv' if u.priv else 'auth'}\n" for u in users)
     else:
         v3 = ('createUser noc SHA "authpass123" AES "privpass123"\n'
@@ -286,3 +307,54 @@ def serving_snmprec(files: Mapping[str, bytes], hosts: Sequence[str],
         shutil.rmtree(data, ignore_errors=True)
         shutil.rmtree(cache, ignore_errors=True)
         log.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def running_pysnmp_agent(users: Sequence[SnmpdUser], engine_id: bytes) -> Iterator[str]:
+    """pysnmp's own command responder (the reference USM implementation) on a free port of
+    127.0.0.1, in a thread with its own event loop; `users` with read access to mib-2,
+    AES-192/256 with the key extension net-snmp uses (Blumenthal). Yields 'ip:port'."""
+    import threading
+
+    from pysnmp.carrier.asyncio.dgram import udp
+    from pysnmp.entity import config, engine
+    from pysnmp.entity.rfc3413 import cmdrsp, context
+    from pysnmp.proto.rfc1902 import OctetString
+
+    from collectors.snmp._pysnmp import AUTH_PROTOCOLS, PRIV_PROTOCOLS
+
+    port = free_udp_port()
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    snmp_engine = engine.SnmpEngine(snmpEngineID=OctetString(engine_id))
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        config.add_transport(snmp_engine, udp.DOMAIN_NAME,
+                             udp.UdpTransport().open_server_mode(("127.0.0.1", port)))
+        for user in users:
+            config.add_v3_user(snmp_engine, user.name, AUTH_PROTOCOLS[user.auth_protocol],
+                               user.auth,
+                               PRIV_PROTOCOLS[user.priv_protocol if user.priv else None],
+                               user.priv)
+            config.add_vacm_user(snmp_engine, 3, user.name,
+                                 "authPriv" if user.priv else "authNoPriv",
+                                 (1, 3, 6, 1, 2, 1), (1, 3, 6, 1, 2, 1))
+        responders = context.SnmpContext(snmp_engine)
+        cmdrsp.GetCommandResponder(snmp_engine, responders)
+        cmdrsp.NextCommandResponder(snmp_engine, responders)
+        cmdrsp.BulkCommandResponder(snmp_engine, responders)
+        loop.call_soon(ready.set)
+        loop.run_forever()
+        snmp_engine.close_dispatcher()
+        loop.close()
+
+    thread = threading.Thread(target=serve, name="pysnmp-agent", daemon=True)
+    thread.start()
+    if not ready.wait(30):
+        raise RuntimeError("pysnmp's agent did not start")
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
