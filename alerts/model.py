@@ -18,12 +18,13 @@ package tells the agent about itself (`AlertService.status()`).
 """
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Literal, Protocol, runtime_checkable
+
+from config.db import Connection
 
 # Now, timezone-aware: injected into both sides (tests move it, nothing sleeps).
 Clock = Callable[[], datetime]
@@ -120,7 +121,7 @@ class NotificationSink(Protocol):
     """Where the evaluating side puts notifications: the outbox, inside the engine's open
     transaction (`conn`), so a state change and the notices it causes commit together."""
 
-    def enqueue(self, conn: sqlite3.Connection,
+    def enqueue(self, conn: Connection,
                 notifications: Sequence[Notification]) -> None: ...
 
 

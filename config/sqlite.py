@@ -40,7 +40,9 @@ from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
+from config.db import Connection
 from config.private import FILE_MODE, make_private_dir
 
 BUSY_TIMEOUT_SECONDS = 10.0
@@ -54,6 +56,7 @@ _NO_HARD_LINKS = (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV)
 # A migration is SQL (one or more statements) or a function for what SQL cannot say
 # conditionally, such as adding a column that databases written by older code lack.
 Migration = str | Callable[[sqlite3.Connection], None]
+C = TypeVar("C", bound=Connection)
 
 
 class SchemaError(Exception):
@@ -166,10 +169,10 @@ def _named(path: Path, exc: sqlite3.DatabaseError) -> sqlite3.DatabaseError:
 
 
 @contextmanager
-def transaction(conn: sqlite3.Connection, *, immediate: bool = True
-                ) -> Iterator[sqlite3.Connection]:
+def transaction(conn: C, *, immediate: bool = True) -> Iterator[C]:
     """BEGIN (IMMEDIATE: take the write lock now, so a busy wait happens here and not
-    halfway through) ... COMMIT, or ROLLBACK on any error, COMMIT's own included."""
+    halfway through) ... COMMIT, or ROLLBACK on any error, COMMIT's own included. Any
+    connection of config/db.py's shape (a PostgreSQL one takes BEGIN IMMEDIATE as BEGIN)."""
     conn.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
     try:
         yield conn
@@ -179,7 +182,7 @@ def transaction(conn: sqlite3.Connection, *, immediate: bool = True
         # failed, kept the transaction open: end it either way, or every later BEGIN on
         # this connection fails and the store never recovers when space returns.
         if conn.in_transaction:
-            with suppress(sqlite3.Error):       # the error being raised says more
+            with suppress(Exception):           # the error being raised says more
                 conn.execute("ROLLBACK")
         raise
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from peers.postgres import PostgresServer, running_postgres
 from peers.snmp import SECRETS, Peer, running_snmpsim, start_snmpd, stop
 from peers.webhook import WebhookPeer, running_webhook
 
@@ -75,3 +76,19 @@ def hook() -> Iterator[WebhookPeer]:
     """A real webhook receiver of the test's own on loopback, stopped after it."""
     with running_webhook() as peer:
         yield peer
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One real PostgreSQL 15 per session (per xdist worker), started when a test asks."""
+    try:
+        with running_postgres() as server:
+            yield server
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+
+
+@pytest.fixture
+def pg_dsn(postgres: PostgresServer) -> str:
+    """A fresh, empty database of the session's PostgreSQL, for this test alone."""
+    return postgres.new_database()

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from collections.abc import Sequence
 
 from alerts.delivery import codec
 from alerts.delivery.routing import route
 from alerts.delivery.timing import Timings
 from alerts.model import Notification
+from config.db import Connection
 from config.model import RouteSpec
 
 LOG = logging.getLogger("lifeline.alerts.outbox")
@@ -31,7 +31,7 @@ class Dispatcher:
                  timings: Timings) -> None:
         self._routes, self._channels, self._timings = routes, channels, timings
 
-    def enqueue(self, conn: sqlite3.Connection, notifications: Sequence[Notification],
+    def enqueue(self, conn: Connection, notifications: Sequence[Notification],
                 now: float) -> None:
         """One row per notification and routed channel, in `conn`'s open transaction."""
         for notification in notifications:
@@ -43,15 +43,16 @@ class Dispatcher:
             for dest in destinations:
                 due = self._due(conn, dest.channel, dest.group_key, now)
                 conn.execute(
-                    "INSERT OR IGNORE INTO delivery_outbox (notification_id, channel, group_key,"
+                    "INSERT INTO delivery_outbox (notification_id, channel, group_key,"
                     " group_labels, fingerprint, event, payload, enqueued, due, seq)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?,"
-                    " (SELECT IFNULL(MAX(seq), 0) + 1 FROM delivery_outbox))",
+                    " (SELECT COALESCE(MAX(seq), 0) + 1 FROM delivery_outbox))"
+                    " ON CONFLICT DO NOTHING",
                     (notification.id, dest.channel, dest.group_key,
                      json.dumps(dict(dest.group_labels), ensure_ascii=False),
                      notification.alert.fingerprint, notification.event, payload, now, due))
 
-    def _due(self, conn: sqlite3.Connection, channel: str, group_key: str,
+    def _due(self, conn: Connection, channel: str, group_key: str,
              now: float) -> float:
         """Join the group's waiting first-try batch, or start one `group_wait` from now
         (and no sooner than `group_interval` after the group's last send)."""

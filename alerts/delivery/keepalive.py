@@ -9,13 +9,13 @@ to a channel only once its own notice was delivered there, never after its recov
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 
 from alerts.delivery.ledger import Ledger
 from alerts.delivery.routing import route
 from alerts.model import Alert, Channel, DeliveryError, RefreshingChannel
+from config.db import Connection
 from config.model import RouteSpec
 
 LOG = logging.getLogger("lifeline.alerts.outbox")
@@ -54,7 +54,7 @@ class KeepAlive:
             self._last[name] = t
         return found
 
-    def refresh(self, conn: sqlite3.Connection, ledger: Ledger, name: str,
+    def refresh(self, conn: Connection, ledger: Ledger, name: str,
                 now: datetime) -> None:
         """Re-posts the alerts routed to channel `name`; a failure shows in its stats."""
         alerts = self._routed_and_delivered(conn, name)
@@ -65,7 +65,7 @@ class KeepAlive:
             LOG.warning("channel %s: re-posting %d firing alerts failed: %s", name,
                         len(alerts), exc)
 
-    def _routed_and_delivered(self, conn: sqlite3.Connection, channel: str) -> list[Alert]:
+    def _routed_and_delivered(self, conn: Connection, channel: str) -> list[Alert]:
         """The active alerts routed to `channel`, less those with a notice still waiting
         there (their own send comes first, after group_wait), those whose latest notice
         there is a recovery (the engine's active list may predate it: re-posting them as

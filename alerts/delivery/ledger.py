@@ -30,7 +30,6 @@ repeats all ended so on that channel is then `withheld` there, never sent alone.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import uuid
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from datetime import datetime
 
 from alerts.delivery.timing import Timings
 from alerts.model import DeliveryError
+from config.db import Connection
 from config.retry import backoff
 from config.sqlite import transaction
 
@@ -121,24 +121,24 @@ class Ledger:
 
     # ---- before the sends -------------------------------------------------------------
 
-    def recover_abandoned(self, conn: sqlite3.Connection, now: datetime) -> None:
+    def recover_abandoned(self, conn: Connection, now: datetime) -> None:
         """Rows left `sending` by an earlier process: the peer may or may not have them.
         At-least-once: send them again."""
         rows = conn.execute("SELECT channel, COUNT(*) FROM delivery_outbox WHERE state ="
-                            " 'sending' AND owner IS NOT ? GROUP BY channel",
+                            " 'sending' AND (owner IS NULL OR owner <> ?) GROUP BY channel",
                             (self._owner,)).fetchall()
         if not rows:
             return
         with transaction(conn):
             conn.execute("UPDATE delivery_outbox SET state = 'pending', due = ?, owner = NULL"
-                         " WHERE state = 'sending' AND owner IS NOT ?",
+                         " WHERE state = 'sending' AND (owner IS NULL OR owner <> ?)",
                          (now.timestamp(), self._owner))
             for channel, count in rows:
                 _bump(conn, channel, resent_after_restart=count)
                 LOG.warning("channel %s: %d deliveries were in flight when the agent stopped;"
                             " sending them again (at-least-once)", channel, count)
 
-    def expire(self, conn: sqlite3.Connection, now: datetime) -> None:
+    def expire(self, conn: Connection, now: datetime) -> None:
         """Pending rows queued longer ago than their channel's `expire_after` (or kept
         that long since they were last given up) are given up: finished, or kept if
         still owed (see the module docstring)."""
@@ -166,7 +166,7 @@ class Ledger:
                 LOG.error("channel %s: %d notifications expired undelivered after %gs%s",
                           channel, len(rows), expire_after, _lost_text(gone, kept))
 
-    def claim_due(self, conn: sqlite3.Connection, t: float,
+    def claim_due(self, conn: Connection, t: float,
                   busy: Collection[str] = ()) -> list[OutboxBatch]:
         """Marks the due rows of channels not `busy` `sending` (committed before any
         send), in batches in creation order, and records each row's batch id. A row
@@ -178,7 +178,7 @@ class Ledger:
             # per (channel, fingerprint): the batches of the unfinished rows so far (None:
             # not going out in this round)
             earlier: dict[tuple[str, str], list[tuple[str, str, str] | None]] = {}
-            for row, row_due in _unfinished(conn, t):
+            for row, row_due in self._pending(conn, t):
                 if row.channel in busy:
                     continue
                 key: tuple[str, str, str] | None = _batch_key(row)
@@ -192,13 +192,20 @@ class Ledger:
                     due.append(row)
                 before.append(key)
             batches = batched(due)
-            conn.executemany("UPDATE delivery_outbox SET state = 'sending', owner = ?,"
-                             " batch = ? WHERE notification_id = ? AND channel = ?",
-                             [(self._owner, b.id, *key) for b in batches for key in b.keys])
+            self._mark_sending(conn, batches)
             self._withhold(conn, withheld, t)
         return batches
 
-    def _withhold(self, conn: sqlite3.Connection, rows: Sequence[OutboxRow],
+    def _pending(self, conn: Connection, t: float) -> list[tuple[OutboxRow, float]]:
+        """The pending rows a claim looks at (in its transaction), in creation order."""
+        return _unfinished(conn, t)
+
+    def _mark_sending(self, conn: Connection, batches: Sequence[OutboxBatch]) -> None:
+        conn.executemany("UPDATE delivery_outbox SET state = 'sending', owner = ?,"
+                         " batch = ? WHERE notification_id = ? AND channel = ?",
+                         [(self._owner, b.id, *key) for b in batches for key in b.keys])
+
+    def _withhold(self, conn: Connection, rows: Sequence[OutboxRow],
                   t: float) -> None:
         """Recoveries whose firing never reached their channel: not sent there."""
         conn.executemany("UPDATE delivery_outbox SET state = 'withheld', finished = ?"
@@ -210,7 +217,7 @@ class Ledger:
                         "reached this channel (expired or refused), so there is nothing "
                         "to recover from there", row.channel, row.notification_id)
 
-    def prune(self, conn: sqlite3.Connection, t: float) -> None:
+    def prune(self, conn: Connection, t: float) -> None:
         """Deletes rows finished more than KEEP_FINISHED_SECONDS ago (hourly)."""
         if t - self._last_prune >= PRUNE_EVERY_SECONDS:
             conn.execute("DELETE FROM delivery_outbox WHERE state IN"
@@ -220,7 +227,7 @@ class Ledger:
 
     # ---- after a send -----------------------------------------------------------------
 
-    def delivered(self, conn: sqlite3.Connection, batch: OutboxBatch, now: datetime) -> None:
+    def delivered(self, conn: Connection, batch: OutboxBatch, now: datetime) -> None:
         t = now.timestamp()
         with transaction(conn):
             conn.executemany("UPDATE delivery_outbox SET state = 'delivered', finished = ?,"
@@ -228,7 +235,8 @@ class Ledger:
                              [(t, *key) for key in batch.keys])
             conn.execute("INSERT INTO delivery_groups (channel, group_key, last_sent)"
                          " VALUES (?, ?, ?)"
-                         " ON CONFLICT DO UPDATE SET last_sent = excluded.last_sent",
+                         " ON CONFLICT (channel, group_key)"
+                         " DO UPDATE SET last_sent = excluded.last_sent",
                          (batch.channel, batch.group_key, t))
             retold = [r for r in batch.rows if r.lost]
             _bump(conn, batch.channel, delivered=len(batch.rows), retold=len(retold))
@@ -241,7 +249,7 @@ class Ledger:
                         batch.channel, len(retold),
                         ", ".join(r.notification_id for r in retold))
 
-    def retry(self, conn: sqlite3.Connection, batch: OutboxBatch, now: datetime,
+    def retry(self, conn: Connection, batch: OutboxBatch, now: datetime,
               error: DeliveryError) -> None:
         """Back to pending, due after an exponential backoff (at least the peer's
         Retry-After)."""
@@ -260,7 +268,7 @@ class Ledger:
         LOG.warning("channel %s: delivery failed (%s); try %d in %gs", batch.channel, error,
                     attempts + 1, wait)
 
-    def failed(self, conn: sqlite3.Connection, batch: OutboxBatch, now: datetime,
+    def failed(self, conn: Connection, batch: OutboxBatch, now: datetime,
                error: DeliveryError, *, configured: bool = True) -> None:
         """Given up: a permanent error. Rows still owed are kept, tried again after
         `retry_max` (never for a channel no longer `configured`)."""
@@ -285,7 +293,7 @@ class Ledger:
         LOG.error("channel %s: %d notification(s) not delivered, giving up: %s%s",
                   batch.channel, len(batch.rows), error, _lost_text(gone, kept, wait))
 
-    def _owed(self, conn: sqlite3.Connection, row: OutboxRow) -> bool:
+    def _owed(self, conn: Connection, row: OutboxRow) -> bool:
         """Whether the channel must still get `row` (see the module docstring)."""
         if row.event == "resolved":
             return True
@@ -300,7 +308,7 @@ class Ledger:
                                           row.notification_id, row.channel)).fetchone()
         return later is None
 
-    def release(self, conn: sqlite3.Connection, batch: OutboxBatch) -> None:
+    def release(self, conn: Connection, batch: OutboxBatch) -> None:
         """A send that did not finish (the thread was interrupted): back to pending, so a
         live process never leaves its rows `sending`."""
         with transaction(conn):
@@ -308,7 +316,7 @@ class Ledger:
                              " owner = NULL WHERE notification_id = ?"
                              " AND channel = ? AND state = 'sending'", batch.keys)
 
-    def record_error(self, conn: sqlite3.Connection, channel: str, error: str,
+    def record_error(self, conn: Connection, channel: str, error: str,
                      now: datetime) -> None:
         """An error that is not a row's (a failed keep-alive), shown in the stats."""
         with transaction(conn):
@@ -319,22 +327,23 @@ _COLUMNS = ("notification_id, channel, group_key, group_labels, payload, attempt
             " fingerprint, event, lost, enqueued")
 
 
-def _rows(conn: sqlite3.Connection, where: str, args: Sequence[object]) -> list[OutboxRow]:
+def _rows(conn: Connection, where: str, args: Sequence[object]) -> list[OutboxRow]:
     return [OutboxRow(*r) for r in conn.execute(
         f"SELECT {_COLUMNS} FROM delivery_outbox WHERE {where}"
         " ORDER BY enqueued, seq, notification_id", args)]
 
 
-def _unfinished(conn: sqlite3.Connection, t: float) -> list[tuple[OutboxRow, float]]:
+def _unfinished(conn: Connection, t: float, lock: str = "") -> list[tuple[OutboxRow, float]]:
     """Every pending row with when it is due, in creation order; the payload only of
-    those due at `t` (a long backlog is read every round)."""
+    those due at `t` (a long backlog is read every round). `lock`: a locking clause
+    (PostgreSQL's FOR UPDATE SKIP LOCKED)."""
     columns = _COLUMNS.replace("payload", "CASE WHEN due <= ? THEN payload ELSE '' END")
     return [(OutboxRow(*r[:-1]), r[-1]) for r in conn.execute(
         f"SELECT {columns}, due FROM delivery_outbox WHERE state = 'pending'"
-        " ORDER BY enqueued, seq, notification_id", (t,))]
+        f" ORDER BY enqueued, seq, notification_id {lock}", (t,))]
 
 
-def _lone(conn: sqlite3.Connection, row: OutboxRow) -> bool:
+def _lone(conn: Connection, row: OutboxRow) -> bool:
     """Whether recovery `row` would reach its channel alone: its episode's firing and
     repeats there (the rows since the alert's previous recovery) all ended without
     being delivered. When no such row is left (never routed there, or pruned), it is
@@ -373,7 +382,7 @@ def _lost_text(gone: Sequence[OutboxRow], kept: Sequence[OutboxRow],
     return ": " + "; ".join(parts) if parts else ""
 
 
-def _bump(conn: sqlite3.Connection, channel: str, **counts: int) -> None:
+def _bump(conn: Connection, channel: str, **counts: int) -> None:
     conn.execute("INSERT INTO delivery_channels (channel) VALUES (?) ON CONFLICT DO NOTHING",
                  (channel,))
     sets = ", ".join(f"{name} = {name} + ?" for name in counts)
@@ -381,7 +390,7 @@ def _bump(conn: sqlite3.Connection, channel: str, **counts: int) -> None:
                  (*counts.values(), channel))
 
 
-def _note_error(conn: sqlite3.Connection, channel: str, error: str, now: datetime) -> None:
+def _note_error(conn: Connection, channel: str, error: str, now: datetime) -> None:
     conn.execute("INSERT INTO delivery_channels (channel) VALUES (?) ON CONFLICT DO NOTHING",
                  (channel,))
     conn.execute("UPDATE delivery_channels SET last_error = ?, last_error_at = ?"

@@ -46,12 +46,13 @@ import logging
 import sqlite3
 import threading
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import closing
 from datetime import datetime
 from functools import partial
 from pathlib import Path
 
+from alerts.delivery.backend import OutboxBackend
 from alerts.delivery.dispatch import Dispatcher
 from alerts.delivery.keepalive import KeepAlive
 from alerts.delivery.ledger import Firing, Ledger, OutboxBatch
@@ -60,6 +61,7 @@ from alerts.delivery.stats import read_stats
 from alerts.delivery.timing import Timings
 from alerts.delivery.workers import Workers, join
 from alerts.model import Alert, Channel, ChannelStats, Clock, Notification
+from config.db import Connection
 from config.sqlite import Schema, connect, open_database, transaction
 from inventory.model import Config
 
@@ -128,17 +130,43 @@ CREATE INDEX delivery_outbox_seq ON delivery_outbox (seq)
 """))
 
 
+class SqliteOutbox:
+    """The outbox's rows in a SQLite file (alerts/delivery/backend.py)."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.db_path = db_path
+
+    def prepare(self) -> None:
+        open_database(self.db_path, SCHEMA).close()
+
+    def connect(self) -> closing[sqlite3.Connection]:
+        return closing(connect(self.db_path))
+
+    def ledger(self, owner: str, timings: Timings, firing: Callable[[], Firing]) -> Ledger:
+        return Ledger(owner, timings, firing)
+
+    def shift_times(self, conn: Connection, delta: float) -> None:
+        with transaction(conn):
+            conn.execute("UPDATE delivery_outbox SET enqueued = enqueued + :d,"
+                         " due = due + :d, requeued = requeued + :d,"
+                         " finished = finished + :d", {"d": delta})
+            conn.execute("UPDATE delivery_groups SET last_sent = last_sent + :d",
+                         {"d": delta})
+
+
 class Outbox:
-    """Routes notifications to channels, keeps them in SQLite and delivers them.
+    """Routes notifications to channels, keeps them (`backend`: SQLite for a path, or the
+    cluster's PostgreSQL) and delivers them.
 
     `enqueue` runs on the engine's thread and connection; `deliver_due` on a delivery
     thread, which starts one worker thread per channel with work; `stats` anywhere. Each
     of the latter uses its own connection. Raises config.sqlite.SchemaError for a
     file a newer Lifeline wrote."""
 
-    def __init__(self, db_path: Path, config: Config, channels: Mapping[str, Channel],
-                 clock: Clock) -> None:
-        self.db_path = db_path
+    def __init__(self, backend: Path | OutboxBackend, config: Config,
+                 channels: Mapping[str, Channel], clock: Clock) -> None:
+        self._backend = SqliteOutbox(backend) if isinstance(backend, Path) else backend
+        self.db_path = backend if isinstance(backend, Path) else None   # SQLite's file
         self.channels = dict(channels)
         self.clock = clock
         names = [spec.name for spec in config.alerts.delivery_channels]
@@ -147,12 +175,12 @@ class Outbox:
         self._dispatcher = Dispatcher(config.alerts.routes, names, timings)
         # told and firing, per the engine, and when it said so
         self._firing: Firing = (frozenset(), None)
-        self._ledger = Ledger(PROCESS_TOKEN, timings, lambda: self._firing)
+        self._ledger = self._backend.ledger(PROCESS_TOKEN, timings, lambda: self._firing)
         self._keepalive = KeepAlive(self.channels, config.alerts.routes, names)
         self._workers = Workers()
         self._lock = threading.Lock()
         self._recovered = False
-        open_database(db_path, SCHEMA).close()
+        self._backend.prepare()
 
     def take_over(self, previous: Outbox) -> None:
         """After a reload in the same process: the old outbox's workers still sending keep
@@ -171,7 +199,7 @@ class Outbox:
             workers = self._workers.all()
         join(workers, timeout)
 
-    def enqueue(self, conn: sqlite3.Connection, notifications: Sequence[Notification]) -> None:
+    def enqueue(self, conn: Connection, notifications: Sequence[Notification]) -> None:
         """Route each notification and add one row per channel; the same id twice is a
         no-op. Runs in the caller's open transaction and never commits."""
         self._dispatcher.enqueue(conn, notifications, self.clock().timestamp())
@@ -193,7 +221,7 @@ class Outbox:
         done (tests, and a last round before `close`). A channel still busy from an
         earlier round is not waited for and not given more work."""
         with self._lock:
-            with closing(connect(self.db_path)) as conn:
+            with self._backend.connect() as conn:
                 now = self.clock()
                 t = now.timestamp()
                 if not self._recovered:
@@ -222,19 +250,15 @@ class Outbox:
         One UPDATE per table, between delivery rounds. A send in flight records its
         outcome by the time its round started (before or after the step)."""
         with self._lock:
-            with closing(connect(self.db_path)) as conn, transaction(conn):
-                conn.execute("UPDATE delivery_outbox SET enqueued = enqueued + :d,"
-                             " due = due + :d, requeued = requeued + :d,"
-                             " finished = finished + :d", {"d": delta})
-                conn.execute("UPDATE delivery_groups SET last_sent = last_sent + :d",
-                             {"d": delta})
+            with self._backend.connect() as conn:
+                self._backend.shift_times(conn, delta)
             self._keepalive.shift_times(delta)
             fingerprints, as_of = self._firing
             self._firing = (fingerprints, None if as_of is None else as_of + delta)
 
     def stats(self) -> dict[str, ChannelStats]:
         """Each channel's delivery figures."""
-        with closing(connect(self.db_path)) as conn:
+        with self._backend.connect() as conn:
             return read_stats(conn, self._names)
 
     def _work(self, channel: str, batches: list[OutboxBatch], refresh: bool,
@@ -242,7 +266,7 @@ class Outbox:
         """One channel's share of a round, on its own thread and connection: its sends,
         then (after them: a recovery just sent is not re-posted) its keep-alive."""
         try:
-            with closing(connect(self.db_path)) as conn:
+            with self._backend.connect() as conn:
                 send_batches(conn, self._ledger, self.channels, batches, now)
                 if refresh:
                     self._keepalive.refresh(conn, self._ledger, channel, self.clock())

@@ -7,18 +7,18 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from alerts.delivery import codec
 from alerts.delivery.ledger import Ledger, OutboxBatch
 from alerts.model import Channel, DeliveryError
+from config.db import Connection
 
 LOG = logging.getLogger("lifeline.alerts.outbox")
 
 
-def send_batches(conn: sqlite3.Connection, ledger: Ledger, channels: Mapping[str, Channel],
+def send_batches(conn: Connection, ledger: Ledger, channels: Mapping[str, Channel],
                  batches: Sequence[OutboxBatch], now: datetime) -> None:
     for batch in batches:
         try:
@@ -28,7 +28,7 @@ def send_batches(conn: sqlite3.Connection, ledger: Ledger, channels: Mapping[str
             raise
 
 
-def _send(conn: sqlite3.Connection, ledger: Ledger, channel: Channel | None,
+def _send(conn: Connection, ledger: Ledger, channel: Channel | None,
           batch: OutboxBatch, now: datetime) -> None:
     if channel is None:
         ledger.failed(conn, batch, now, DeliveryError(

@@ -3,15 +3,15 @@ tables: the counters the ledger keeps, and the backlog (with the notices in it t
 given up once and are kept as still owed: `untold`)."""
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
 from alerts.model import ChannelStats
+from config.db import Connection
 
 
-def read_stats(conn: sqlite3.Connection, names: Sequence[str]) -> dict[str, ChannelStats]:
+def read_stats(conn: Connection, names: Sequence[str]) -> dict[str, ChannelStats]:
     """By channel name: every configured channel in `names`, and any other with rows."""
     found: dict[str, ChannelStats] = {name: ChannelStats() for name in names}
     for (channel, delivered, failed, expired, retries, resent, retold, withheld, last_error,
@@ -25,7 +25,8 @@ def read_stats(conn: sqlite3.Connection, names: Sequence[str]) -> dict[str, Chan
             last_error=last_error, last_error_at=_stored_time(last_error_at),
             last_delivery_at=_stored_time(last_delivery_at))
     for channel, count, oldest, untold in conn.execute(
-            "SELECT channel, COUNT(*), MIN(enqueued), SUM(lost > 0) FROM delivery_outbox"
+            "SELECT channel, COUNT(*), MIN(enqueued), SUM(CASE WHEN lost > 0 THEN 1 ELSE 0 END)"
+            " FROM delivery_outbox"
             " WHERE state IN ('pending', 'sending') GROUP BY channel"):
         found[channel] = replace(found.get(channel, ChannelStats()), pending=count,
                                  oldest_pending=datetime.fromtimestamp(oldest, UTC),

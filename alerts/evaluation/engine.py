@@ -42,7 +42,7 @@ from alerts.evaluation.notices import Notices
 from alerts.evaluation.report import alert_status
 from alerts.evaluation.rules import Evaluation
 from alerts.evaluation.state import FIRING, AlertState, LiveStates
-from alerts.evaluation.store import Store
+from alerts.evaluation.store_api import AlertStore
 from alerts.evaluation.thresholds import Thresholds, ThresholdTable
 from alerts.evaluation.unmonitored import log_ended, polled, unwatched
 from alerts.model import Alert, AlertStatus, Clock, NotificationSink
@@ -70,7 +70,7 @@ class Engine:
     _devices: Mapping[str, Device]
     _table: ThresholdTable
 
-    def __init__(self, config: Config, store: Store, sink: NotificationSink,
+    def __init__(self, config: Config, store: AlertStore, sink: NotificationSink,
                  clock: Clock) -> None:
         self._store, self._sink, self._clock = store, sink, clock
         self._devices = {}

@@ -31,7 +31,7 @@ from alerts.evaluation.state import (
     ripen,
     settle,
 )
-from alerts.evaluation.store import Store
+from alerts.evaluation.store_api import AlertStore
 from alerts.evaluation.thresholds import Thresholds
 from alerts.evaluation.unmonitored import UNMONITORED, Reason
 from alerts.model import Notification
@@ -49,7 +49,7 @@ class Changes:
 class Episodes:
     """Applies evaluations, timers and endings to the live states, into `Changes`."""
 
-    def __init__(self, states: LiveStates, store: Store, gates: Gatekeeper,
+    def __init__(self, states: LiveStates, store: AlertStore, gates: Gatekeeper,
                  closed: ClosedSites, dependencies: Dependencies, notices: Notices) -> None:
         self._states, self._store, self._gates = states, store, gates
         self._closed, self._dependencies, self._notices = closed, dependencies, notices

@@ -15,7 +15,7 @@ from alerts.evaluation.dependencies import Dependencies
 from alerts.evaluation.gates import Gatekeeper
 from alerts.evaluation.notices import labels_for
 from alerts.evaluation.state import FIRING, PENDING, AlertState, LiveStates
-from alerts.evaluation.store import Store
+from alerts.evaluation.store_api import AlertStore
 from alerts.evaluation.thresholds import ThresholdTable
 from alerts.evaluation.unmonitored import why_unmonitored
 from alerts.model import AlertCounts, AlertStatus, FiringAlert
@@ -64,7 +64,7 @@ class StoredAlerts:
         return cls(AlertStatus(), ())
 
 
-def read_alerts(config: Config, store: Store, now: datetime) -> StoredAlerts:
+def read_alerts(config: Config, store: AlertStore, now: datetime) -> StoredAlerts:
     """The alerts in `store` as the engine would report them under `config`, read without
     changing anything: the running agent owns the states. Alerts of devices no longer
     watched are left out (the agent ends them on its next reload or lifecycle run); no

@@ -26,11 +26,11 @@ import secrets
 import sqlite3
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from alerts.evaluation.state import TIME_FIELDS, TIME_LIST_FIELD, AlertState
+from alerts.evaluation.store_api import Ack, Outage, SilenceRecord
 from config.sqlite import (
     Schema,
     SchemaError,
@@ -62,31 +62,7 @@ CREATE TABLE IF NOT EXISTS acks (
 """,))
 
 
-@dataclass(frozen=True, slots=True)
-class Outage:
-    device_id: str
-    started: float
-    ended: float | None          # None: still down
-
-
-@dataclass(frozen=True, slots=True)
-class SilenceRecord:
-    id: str
-    matchers: tuple[str, ...]    # as written: label=value, label!=value, label=~regex
-    starts: float
-    ends: float
-    reason: str
-    author: str
-    created: float
-    removed: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Ack:
-    fingerprint: str
-    at: float
-    author: str
-    reason: str
+__all__ = ["DB_NAME", "SCHEMA", "Ack", "Outage", "SilenceRecord", "Store"]
 
 
 class Store:
@@ -209,8 +185,9 @@ class Store:
 
     def ack(self, fp: str, at: float, author: str, reason: str) -> None:
         with self.transaction():
-            self.conn.execute("INSERT OR REPLACE INTO acks VALUES (?,?,?,?)",
-                              (fp, at, author, reason))
+            self.conn.execute("INSERT INTO acks VALUES (?,?,?,?) ON CONFLICT (fingerprint)"
+                              " DO UPDATE SET at = excluded.at, author = excluded.author,"
+                              " reason = excluded.reason", (fp, at, author, reason))
 
     def acks(self) -> dict[str, Ack]:
         rows = self.conn.execute("SELECT * FROM acks").fetchall()
