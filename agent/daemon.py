@@ -7,7 +7,8 @@ pools), then hands the samples to the sink on a single writer thread (agent/writ
 order kept, disk I/O off the loop) and the result to the alert engine. Alert
 notifications are delivered from a thread of their own (agent/alerting.py), so a slow
 mail server never delays a poll. The status (agent/reporter.py) is refreshed every few
-seconds, and served on the agent's endpoint (agent/endpoint.py) when one is configured.
+seconds, and served with the web console (agent/web/: pages, /api/v1, /healthz,
+/metrics) on `agent.http_listen` when one is configured, in this same loop.
 
 Signals: SIGTERM and SIGINT stop scheduling, let in-flight polls finish (bounded by their
 deadline), flush the sink and the alert outbox, and write the final status; SIGHUP reloads
@@ -28,11 +29,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agent.alerting import ALERT_TICK_SECONDS, AlertCalls, Alerts, DeliveryThread
 from agent.collector_set import Collectors
 from agent.device_states import DeviceStates
-from agent.endpoint import AgentEndpoint, health
+from agent.endpoint import health
 from agent.jobs import JobScheduler
 from agent.notify import ServiceManager
 from agent.polling import PollRunner
@@ -49,6 +51,9 @@ from collectors.icmp import check_permission
 from config.model import TrapSettings
 from config.sqlite import DamagedDatabase, SchemaError
 from inventory.model import Config
+
+if TYPE_CHECKING:      # loaded only with a console: uvicorn and starlette stay out otherwise
+    from agent.web.server import ConsoleServer
 
 log = logging.getLogger("lifeline.agent")
 
@@ -93,7 +98,7 @@ class Agent:
             alerts=self._alerts, reloader=self._reloader, failures=self._failures,
             traps=self._traps.counts)
         self._delivery: DeliveryThread | None = None
-        self._endpoint: AgentEndpoint | None = None
+        self._console: ConsoleServer | None = None
         self._service = ServiceManager.from_environment()
         self._healthy: bool | None = None
 
@@ -106,9 +111,9 @@ class Agent:
         self._adopt(self.config)
         self._start_scheduler()
         self._reporter.refresh()
-        if self._endpoint is not None:
-            self._endpoint.start()
-            log.info("agent endpoint on http://%s (/healthz, /metrics)",
+        if self._console is not None:
+            scheme = "https" if self.config.console.tls else "http"
+            log.info("console on %s://%s (pages, /api/v1, /healthz, /metrics)", scheme,
                      self.config.agent.http_listen)
         if self._alerts.service is not None:
             self._delivery = DeliveryThread(self._alerts.service, self._failures,
@@ -200,16 +205,32 @@ class Agent:
                 await self._writer.open(self.config)
             with _naming(state_dir / ALERTS_DB):
                 self._alerts.open(self.config)
-            listen = self.config.agent.http_listen
-            if listen:
-                self._endpoint = AgentEndpoint(listen, self._reporter.latest,
-                                               self._stop.is_set)
+            if self.config.agent.http_listen:
+                await self._open_console()
             if self.config.traps is not None:
                 await _open_traps(self._traps, self.config.traps)
         except (StartError, SpoolError, SchemaError, sqlite3.Error, OSError) as exc:
+            if self._console is not None:
+                await self._console.close()
             self._alerts.close()
             await self._writer.close()
             raise StartError(str(exc) or type(exc).__name__) from None
+
+    async def _open_console(self) -> None:
+        """The console's socket bound and served (agent/web/server.py); StartError when
+        it cannot be (a port in use, a users file or TLS files it cannot read)."""
+        from agent.cli import version
+        from agent.web.server import ConsoleError, ConsoleServer
+        from agent.web.source import AgentView
+
+        view = AgentView(config=lambda: self.config, status=self._reporter.latest,
+                         stopping=self._stop.is_set, clock=self._clock)
+        console = ConsoleServer(view, version())
+        try:
+            await console.open()
+        except ConsoleError as exc:
+            raise StartError(str(exc)) from None
+        self._console = console
 
     async def _shutdown(self) -> None:
         self._service.stopping()
@@ -225,8 +246,8 @@ class Agent:
             await self._delivery.stop()
         self._alerts.close()
         self._reporter.refresh(final=True)
-        if self._endpoint is not None:
-            self._endpoint.stop()
+        if self._console is not None:
+            await self._console.close()
         log.info("agent stopped")
 
 

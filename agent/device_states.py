@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from agent.schedule import PollJob
@@ -46,6 +46,7 @@ class DeviceState:
     last_reboot: datetime | None = None
     last_reboot_by: str | None = None
     trap_reboot_unpolled: bool = False  # a trap told a reboot no answer has shown since
+    identity: dict[str, str] = field(default_factory=dict)  # as the last answer said
 
     def rebooted(self, at: datetime, by: str) -> bool:
         """A reboot heard of at `at` (`by`: the trap's name, or "uptime"). False when it is
@@ -73,6 +74,8 @@ class DeviceState:
         if healthy:
             self.consecutive_failures = 0
             self.last_success = result.started
+            if result.identity is not None:
+                self.identity = result.identity.as_dict()
             if isinstance(result.facts, SnmpFacts) and result.facts.rebooted:
                 self.rebooted(result.started, UPTIME)
             if self.last_reboot is None or result.started >= self.last_reboot:
@@ -93,7 +96,7 @@ class DeviceState:
             last_code=self.last_code, last_duration=self.last_duration,
             last_error=self.last_error, last_success=self.last_success,
             next_run=self.next_run, reboots=self.reboots, last_reboot=self.last_reboot,
-            last_reboot_by=self.last_reboot_by)
+            last_reboot_by=self.last_reboot_by, identity=self.identity)
 
 
 class DeviceStates:

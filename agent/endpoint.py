@@ -1,38 +1,47 @@
-"""The agent's own loopback HTTP endpoint (`agent.http_listen`): `/healthz` and `/metrics`.
+"""What the agent's endpoint says about the agent itself: `/healthz` and `/metrics`.
 
-It serves the `AgentStatus` the agent takes every few seconds (agent/reporter.py), never
-the live structures, so a scrape cannot race the polling loop. `/healthz` answers 503 when
-that status is stale (the loop is stuck), the agent is stopping, or a write to the
-state_dir fails (a full disk: the metric store, spool, alert state or status file, each
-with its error; agent/write_failures.py), so a supervisor can tell a hung or crippled
-agent from a busy one.
+Both are served by the console (agent/web/) on `agent.http_listen`, from the `AgentStatus`
+the agent takes every few seconds (agent/reporter.py), never the live structures, so a
+scrape cannot race the polling loop. `/healthz` answers 503 when that status is stale (the
+loop is stuck), the agent is stopping, or a write to the state_dir fails (a full disk: the
+metric store, spool, alert state or status file, each with its error;
+agent/write_failures.py), so a supervisor can tell a hung or crippled agent from a busy one.
+
+`/metrics` is prometheus_client's exposition of one registry (`AgentMetrics`): the
+`lifeline_*` families read from the status (`StatusCollector`), the standard `process_*`
+and `python_info` metrics, `lifeline_build_info`, the poll start lag as a histogram
+(counted since the agent started, agent/polling.py) and the alert delivery latency as a
+histogram (`DeliveryLatency`, from the outbox's delivered rows as they appear).
 """
 from __future__ import annotations
 
-import json
-import socket
+import logging
+import platform
+import sqlite3
 import threading
-import time
-from collections.abc import Callable, Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing
+from pathlib import Path
 
-from agent.status import AgentStatus, DevicePoll, StartLagSummary
-from config.schema import parse_listen_address
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    InfoMetricFamily,
+    Metric,
+)
+from prometheus_client.platform_collector import PlatformCollector
+from prometheus_client.process_collector import ProcessCollector
+from prometheus_client.registry import Collector
+
+from agent.status import LAG_BUCKETS, AgentStatus, DevicePoll
+from config.sqlite import connect
+
+log = logging.getLogger("lifeline.agent")
 
 STALE_AFTER_SECONDS = 30.0
-
-
-def _escape(value: object) -> str:
-    return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _line(name: str, value: float | int | None, labels: dict[str, object] | None = None) -> str:
-    if value is None:
-        return ""
-    label_text = ",".join(f'{k}="{_escape(v)}"' for k, v in (labels or {}).items())
-    return f"{name}{{{label_text}}} {value}\n" if label_text else f"{name} {value}\n"
-
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 # (metric name, type, help, the value in the status) for the plain gauges and counters;
 # a value that is None (no sink yet) leaves its metric out.
@@ -79,40 +88,180 @@ _PER_DEVICE: tuple[tuple[str, str, str, Callable[[DevicePoll], float | None]], .
      lambda d: d.last_duration),
 )
 
+# Seconds from a notification's queueing to its delivery (group_wait included).
+DELIVERY_BUCKETS = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0, 3600.0)
+
+
+def _family(name: str, kind: str, help_text: str,
+            labels: Iterable[str] = ()) -> GaugeMetricFamily | CounterMetricFamily:
+    if kind == "counter":
+        return CounterMetricFamily(name, help_text, labels=list(labels))
+    return GaugeMetricFamily(name, help_text, labels=list(labels))
+
+
+class StatusCollector(Collector):
+    """The `lifeline_*` families of one status snapshot (`status()`, None: nothing)."""
+
+    def __init__(self, status: Callable[[], AgentStatus | None]) -> None:
+        self._status = status
+
+    def collect(self) -> Iterator[Metric]:
+        status = self._status()
+        if status is None:
+            return
+        for name, kind, help_text, value_of in _SCALARS:
+            value = value_of(status)
+            if value is not None:
+                family = _family(name, kind, help_text)
+                family.add_metric([], value)
+                yield family
+        devices = sorted(status.devices.items())
+        for name, kind, help_text, device_value in _PER_DEVICE:
+            family = _family(name, kind, help_text, ("device_id", "protocol"))
+            for device_id, device in devices:
+                value = device_value(device)
+                if value is not None:
+                    family.add_metric([device_id, device.protocol], value)
+            yield family
+        yield _start_lag(status)
+        yield from _alerts(status)
+
+
+def _start_lag(status: AgentStatus) -> HistogramMetricFamily:
+    lag = status.start_lag
+    buckets = [(f"{bound:g}", count) for bound, count in zip(LAG_BUCKETS, lag.buckets,
+                                                              strict=True)]
+    family = HistogramMetricFamily(
+        "lifeline_poll_start_lag_seconds",
+        "How late polls started against their schedule, since the agent started.")
+    family.add_metric([], [*buckets, ("+Inf", lag.total)], lag.sum)
+    return family
+
+
+def _alerts(status: AgentStatus) -> Iterator[Metric]:
+    if status.alerts is None:
+        return
+    counts = GaugeMetricFamily("lifeline_alerts", "Alerts by state (an alert may count in "
+                               "several: firing and silenced).", labels=["state"])
+    for state in ("pending", "firing", "suppressed", "silenced", "acked", "flapping",
+                  "closed"):
+        counts.add_metric([state], getattr(status.alerts.counts, state))
+    yield counts
+    delivered = CounterMetricFamily("lifeline_alert_notifications_delivered",
+                                    "Notifications delivered, per channel.",
+                                    labels=["channel"])
+    failed = CounterMetricFamily("lifeline_alert_notifications_failed",
+                                 "Notifications a channel refused for good, per channel.",
+                                 labels=["channel"])
+    pending = GaugeMetricFamily("lifeline_alert_notifications_pending",
+                                "Notifications waiting to be delivered, per channel.",
+                                labels=["channel"])
+    for channel, stats in sorted(status.alerts.delivery.items()):
+        delivered.add_metric([channel], stats.delivered)
+        failed.add_metric([channel], stats.failed)
+        pending.add_metric([channel], stats.pending)
+    yield from (delivered, failed, pending)
+
+
+class DeliveryLatency(Collector):
+    """`lifeline_alert_delivery_seconds`: per channel, how long each notification waited
+    from its queueing to its delivery. Read from the outbox's delivered rows
+    (alerts/delivery/outbox.py, `delivery_outbox`: enqueued, finished) as they appear,
+    each counted once by this process, so the histogram only grows while the agent runs
+    (a restart starts it again, as a Prometheus counter may)."""
+
+    def __init__(self, db_path: Path) -> None:
+        self._path = db_path
+        self._lock = threading.Lock()
+        self._after = -1.0                  # rows finished after this are new
+        self._seen: set[tuple[str, str]] = set()    # (id, channel) finished at _after
+        self._counts: dict[str, list[int]] = {}
+        self._sums: dict[str, float] = {}
+        self._totals: dict[str, int] = {}
+
+    def start_from_now(self) -> None:
+        """Count only deliveries from now on (the agent starting: older rows are an
+        earlier run's)."""
+        with self._lock:
+            rows = self._read(-1.0)
+            self._after = max((finished for *_, finished in rows), default=-1.0)
+
+    def _read(self, after: float) -> list[tuple[str, str, float, float]]:
+        try:
+            with closing(connect(self._path, read_only=True)) as conn:
+                return [(str(a), str(b), float(c), float(d)) for a, b, c, d in conn.execute(
+                    "SELECT notification_id, channel, enqueued, finished FROM delivery_outbox"
+                    " WHERE state = 'delivered' AND finished >= ?", (after,))]
+        except (sqlite3.Error, OSError):
+            return []           # no outbox yet, or not readable now: nothing new to count
+
+    def collect(self) -> Iterator[Metric]:
+        with self._lock:
+            rows = self._read(self._after)
+            newest = self._after
+            for notification_id, channel, enqueued, finished in rows:
+                if (notification_id, channel) in self._seen and finished == self._after:
+                    continue
+                counts = self._counts.setdefault(channel, [0] * len(DELIVERY_BUCKETS))
+                waited = max(0.0, finished - enqueued)
+                for index, bound in enumerate(DELIVERY_BUCKETS):
+                    if waited <= bound:
+                        counts[index] += 1
+                self._sums[channel] = self._sums.get(channel, 0.0) + waited
+                self._totals[channel] = self._totals.get(channel, 0) + 1
+                newest = max(newest, finished)
+            if newest != self._after:
+                self._seen = set()
+            self._seen |= {(n, c) for n, c, _, f in rows if f == newest}
+            self._after = newest
+            family = HistogramMetricFamily(
+                "lifeline_alert_delivery_seconds",
+                "Seconds from a notification's queueing to its delivery, per channel "
+                "(since the agent started).", labels=["channel"])
+            for channel, counts in sorted(self._counts.items()):
+                buckets = [(f"{b:g}", c) for b, c in zip(DELIVERY_BUCKETS, counts, strict=True)]
+                family.add_metric([channel], [*buckets, ("+Inf", self._totals[channel])],
+                                  self._sums[channel])
+        yield family
+
+
+class BuildInfo(Collector):
+    """`lifeline_build_info{version, python}` 1."""
+
+    def __init__(self, version: str) -> None:
+        self._version = version
+
+    def collect(self) -> Iterator[Metric]:
+        info = InfoMetricFamily("lifeline_build", "The running Lifeline's version.")
+        info.add_metric([], {"version": self._version,
+                             "python": platform.python_version()})
+        yield info
+
+
+class AgentMetrics:
+    """The registry `/metrics` shows: the status's families, process_*, python_info,
+    build info and the delivery latency."""
+
+    def __init__(self, status: Callable[[], AgentStatus | None], alerts_db: Path,
+                 version: str) -> None:
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(StatusCollector(status))
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        self.registry.register(BuildInfo(version))
+        self.delivery = DeliveryLatency(alerts_db)
+        self.registry.register(self.delivery)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
 
 def render_metrics(status: AgentStatus | None) -> str:
-    """Prometheus text format (0.0.4) about the agent itself; empty before the first
-    status is taken."""
-    if status is None:
-        return ""
-    out: list[str] = []
-    for name, kind, help_text, value_of in _SCALARS:
-        value = value_of(status)
-        if value is not None:
-            out.append(f"# HELP {name} {help_text}\n# TYPE {name} {kind}\n{_line(name, value)}")
-    out.append(_per_device(status.devices))
-    out.append(_lag(status.start_lag))
-    return "".join(out)
-
-
-def _per_device(devices: Mapping[str, DevicePoll]) -> str:
-    out: list[str] = []
-    ordered = sorted(devices.items())
-    for name, kind, help_text, value_of in _PER_DEVICE:
-        out.append(f"# HELP {name} {help_text}\n# TYPE {name} {kind}\n")
-        out.extend(_line(name, value_of(d), {"device_id": device_id, "protocol": d.protocol})
-                   for device_id, d in ordered)
-    return "".join(out)
-
-
-def _lag(summary: StartLagSummary) -> str:
-    name = "lifeline_poll_start_lag_seconds"
-    out = [f"# HELP {name} How late polls start against their schedule (recent polls).\n",
-           f"# TYPE {name} summary\n"]
-    for quantile, value in (("0.5", summary.p50), ("0.99", summary.p99)):
-        out.append(_line(name, value, {"quantile": quantile}))
-    out.append(_line(f"{name}_count", summary.count))
-    return "".join(out)
+    """The `lifeline_*` families of one status in the exposition format (0.0.4); empty
+    before the first status is taken."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(StatusCollector(lambda: status))
+    return generate_latest(registry).decode()
 
 
 def health(status: AgentStatus | None, stopping: bool,
@@ -140,65 +289,3 @@ def health(status: AgentStatus | None, stopping: bool,
         "devices": status.agent.devices if status else None,
         "in_flight": status.agent.in_flight if status else None}
     return not problems, body
-
-
-class AgentEndpoint:
-    """A ThreadingHTTPServer on a daemon thread; `status()` is called per request."""
-
-    def __init__(self, listen: str, status: Callable[[], AgentStatus | None],
-                 stopping: Callable[[], bool]) -> None:
-        address = parse_listen_address(listen)
-        if address is None:     # the loader refuses these; this guards direct callers
-            raise ValueError(f"http_listen must be a loopback HOST:PORT, got {listen!r}")
-        handler = _handler(status, stopping)
-        server_class = _server_class(address[0])
-        self.server = server_class(address, handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, name="lifeline-http",
-                                       daemon=True)
-
-    @property
-    def port(self) -> int:
-        return int(self.server.server_address[1])
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def _server_class(host: str) -> type[ThreadingHTTPServer]:
-    class Server(ThreadingHTTPServer):
-        daemon_threads = True
-        address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
-
-    return Server
-
-
-def _handler(status: Callable[[], AgentStatus | None],
-             stopping: Callable[[], bool]) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            path = self.path.split("?", 1)[0]
-            if path == "/healthz":
-                healthy, body = health(status(), stopping(), time.time())
-                self._send(200 if healthy else 503, (json.dumps(body) + "\n").encode(),
-                           "application/json")
-            elif path == "/metrics":
-                self._send(200, render_metrics(status()).encode(),
-                           "text/plain; version=0.0.4; charset=utf-8")
-            else:
-                self._send(404, b"not found: try /healthz or /metrics\n", "text/plain")
-
-        def _send(self, code: int, body: bytes, content_type: str) -> None:
-            self.send_response(code)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass        # scrapes every 15 s would drown the agent's own log
-
-    return Handler

@@ -12,16 +12,19 @@ stop or a reload can wait for them, and how late each poll started against its s
 from __future__ import annotations
 
 import asyncio
+import bisect
+import itertools
 import logging
 import statistics
 from collections import deque
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 
 from agent.alerting import AlertCalls
 from agent.collector_set import Collectors
 from agent.device_states import DeviceStates
-from agent.status import StartLagSummary
+from agent.status import LAG_BUCKETS, StartLagSummary
 from agent.writer import SinkWriter
 from collectors.base import Collector, PollResult, ResultCode, device_tags, poll_sample
 from inventory.model import Device
@@ -35,20 +38,32 @@ LAG_WINDOW = 4096          # start-lag samples kept for the p50/p99 figures
 
 
 class StartLag:
-    """How late polls start against their schedule: the measure of the spread."""
+    """How late polls start against their schedule: the measure of the spread. The
+    recent ones for the quantiles, every one since start in the histogram's buckets."""
 
     def __init__(self) -> None:
         self._samples: deque[float] = deque(maxlen=LAG_WINDOW)
+        self._buckets = [0] * len(LAG_BUCKETS)      # per bucket, not yet cumulative
+        self._total = 0
+        self._sum = 0.0
 
     def add(self, seconds: float) -> None:
-        self._samples.append(max(0.0, seconds))
+        lag = max(0.0, seconds)
+        self._samples.append(lag)
+        self._total += 1
+        self._sum += lag
+        index = bisect.bisect_left(LAG_BUCKETS, lag)
+        if index < len(self._buckets):
+            self._buckets[index] += 1
 
     def summary(self) -> StartLagSummary:
         values = sorted(self._samples)
+        histogram = StartLagSummary(buckets=tuple(itertools.accumulate(self._buckets)),
+                                    total=self._total, sum=round(self._sum, 6))
         if not values:
-            return StartLagSummary()
-        return StartLagSummary(
-            count=len(values), p50=round(statistics.median(values), 6),
+            return histogram
+        return replace(
+            histogram, count=len(values), p50=round(statistics.median(values), 6),
             p99=round(values[min(len(values) - 1, int(len(values) * 0.99))], 6),
             max=round(values[-1], 6))
 

@@ -43,7 +43,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -87,14 +87,24 @@ class ProcessUsage:
     rss_bytes: int              # resident memory
 
 
+# The start lag histogram's upper bounds (seconds), as /metrics shows it.
+LAG_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StartLagSummary:
-    """How late polls started against their schedule, over the recent polls (seconds)."""
+    """How late polls started against their schedule (seconds): p50, p99 and max over
+    the recent polls; and, since the agent started, every poll counted in LAG_BUCKETS
+    (cumulative, `buckets[i]` polls at most LAG_BUCKETS[i] late), `total` polls and the
+    `sum` of their lags, for a Prometheus histogram."""
 
     count: int = 0
     p50: float | None = None
     p99: float | None = None
     max: float | None = None
+    buckets: tuple[int, ...] = (0,) * len(LAG_BUCKETS)
+    total: int = 0
+    sum: float = 0.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -136,6 +146,9 @@ class DevicePoll:
     reboots: int = 0                    # reboots heard of: a coldStart/warmStart trap, or
     last_reboot: datetime | None = None     # a poll's sysUpTime gone back; one each
     last_reboot_by: str | None = None   # the trap's name (coldStart, ...), or "uptime"
+    # What the device said it is at its last answer (sys_name, sys_descr, model, ...):
+    # its own text, for the console's drift view; absent in files of agents before it.
+    identity: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def up(self) -> bool | None:
@@ -150,7 +163,8 @@ class DevicePoll:
                 "last_code": self.last_code, "last_duration": self.last_duration,
                 "last_error": self.last_error, "last_success": _iso(self.last_success),
                 "next_run": _iso(self.next_run), "reboots": self.reboots,
-                "last_reboot": _iso(self.last_reboot), "last_reboot_by": self.last_reboot_by}
+                "last_reboot": _iso(self.last_reboot), "last_reboot_by": self.last_reboot_by,
+                "identity": dict(self.identity)}
 
     @classmethod
     def from_json(cls, f: Fields) -> DevicePoll:
@@ -168,7 +182,8 @@ class DevicePoll:
                    next_run=f.optional_time("next_run"),
                    reboots=f.integer("reboots") if told else 0,
                    last_reboot=f.optional_time("last_reboot") if told else None,
-                   last_reboot_by=f.optional_text("last_reboot_by") if told else None)
+                   last_reboot_by=f.optional_text("last_reboot_by") if told else None,
+                   identity=_identity(f))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -205,7 +220,8 @@ class AgentStatus:
             "process": {"cpu_seconds": self.process.cpu_seconds,
                         "rss_bytes": self.process.rss_bytes},
             "start_lag": {"count": lag.count, "p50": lag.p50, "p99": lag.p99,
-                          "max": lag.max},
+                          "max": lag.max, "buckets": list(lag.buckets), "total": lag.total,
+                          "sum": lag.sum},
             "sink": self.sink.as_json() if self.sink is not None else None,
             "alerts": alert_status_json(self.alerts) if self.alerts is not None else None,
             "devices": {device_id: d.as_json() for device_id, d in self.devices.items()},
@@ -232,10 +248,7 @@ class AgentStatus:
                             reload_failures=a.integer("reload_failures")),
             process=ProcessUsage(cpu_seconds=p.number("cpu_seconds"),
                                  rss_bytes=p.integer("rss_bytes")),
-            start_lag=StartLagSummary(count=lag.integer("count"),
-                                      p50=lag.optional_number("p50"),
-                                      p99=lag.optional_number("p99"),
-                                      max=lag.optional_number("max")),
+            start_lag=_start_lag(lag),
             sink=None if f.raw("sink") is None else SinkStats.from_json(f.child("sink")),
             alerts=None if f.raw("alerts") is None else _alert_status(f.child("alerts")),
             devices={key: DevicePoll.from_json(devices.child(key)) for key in devices.names()},
@@ -243,6 +256,27 @@ class AgentStatus:
             if f.has("failing") else (),
             clock=ClockJumps.from_json(f.child("clock")) if f.has("clock") else ClockJumps(),
             traps=_traps(f))
+
+
+def _identity(f: Fields) -> dict[str, str]:
+    if not f.has("identity"):
+        return {}
+    said = f.child("identity")
+    return {name: said.text(name) for name in said.names()}
+
+
+def _start_lag(lag: Fields) -> StartLagSummary:
+    summary = StartLagSummary(count=lag.integer("count"), p50=lag.optional_number("p50"),
+                              p99=lag.optional_number("p99"), max=lag.optional_number("max"))
+    if not lag.has("buckets"):      # a file of an agent before the histogram
+        return summary
+    counts = lag.raw("buckets")
+    if (not isinstance(counts, list) or len(counts) != len(LAG_BUCKETS)
+            or not all(isinstance(c, int) and not isinstance(c, bool) for c in counts)):
+        raise lag.wrong("buckets", f"a list of {len(LAG_BUCKETS)} integers", counts)
+    buckets = tuple(int(c) for c in counts)
+    return replace(summary, buckets=buckets, total=lag.integer("total"),
+                   sum=lag.number("sum"))
 
 
 def _traps(f: Fields) -> dict[str, int] | None:

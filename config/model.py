@@ -105,7 +105,7 @@ class AgentSettings:
     state_dir: Path = Path("./var")
     timezone: str = "Asia/Seoul"        # an IANA name; the loader refuses unknown ones
     retention_days: int = 30
-    http_listen: str | None = None      # e.g. 127.0.0.1:9108 for /healthz and /metrics
+    http_listen: str | None = None      # e.g. 127.0.0.1:9108: the console, /healthz, /metrics
     log_format: Literal["plain", "json"] = "plain"
     max_in_flight: int = 256
     lang: Lang | None = None            # person-facing text; None: the locale's (agent.cli)
@@ -115,6 +115,36 @@ class AgentSettings:
         """The agent's time zone: every date and time a person reads is in it.
         (ZoneInfo caches its instances: calling this often costs nothing.)"""
         return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConsoleSettings:
+    """`console:`: who may use the web console on `agent.http_listen` (agent/web/) and how.
+
+    Without `users_file` or `proxy_user_header` nobody logs in: the console then only
+    listens on loopback and only shows. Changes (ack, silence, unsilence) need
+    `read_only: false` and a person logged in, so each is recorded with who made it."""
+
+    read_only: bool = True
+    users_file: Path | None = None      # NAME:ARGON2-HASH lines (`lifeline console-user`)
+    proxy_user_header: str | None = None    # set by a trusted reverse proxy: the user
+    proxy_addresses: tuple[str, ...] = ("127.0.0.1", "::1")  # where that proxy connects from
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    https_proxy: bool = False           # behind a proxy that speaks https: Secure cookies
+    session_seconds: float = 12 * 3600.0
+    login_attempts: int = 5             # failed logins per address ...
+    login_window_seconds: float = 300.0     # ... within this long, then refused
+    refresh_seconds: float = 5.0        # how often the board asks for news
+    grafana_url: str | None = None      # with InfluxDB: device pages link to Grafana here
+
+    @property
+    def authenticates(self) -> bool:
+        return self.users_file is not None or self.proxy_user_header is not None
+
+    @property
+    def tls(self) -> bool:
+        return self.tls_cert_file is not None
 
 
 @dataclass(frozen=True, slots=True)

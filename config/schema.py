@@ -39,7 +39,8 @@ OWN_ERRORS = frozenset({
     "missing_address", "missing_bucket", "missing_database", "missing_email",
     "missing_secret", "missing_url", "missing_user",
     "not_a_date", "not_a_duration", "not_a_year", "not_loopback", "not_whole",
-    "priv_without_auth", "two_sources", "years_and_rules"})
+    "priv_without_auth", "two_sources", "years_and_rules",
+    "not_listen_address", "not_an_address", "tls_pair"})
 
 
 def invalid(kind: str, template: str, **values: Any) -> PydanticCustomError:
@@ -183,12 +184,28 @@ class AgentIn(Strict):
 
     @field_validator("http_listen")
     @classmethod
-    def _loopback_only(cls, value: str | None) -> str | None:
-        # The endpoint has no authentication: it must not be reachable from the network.
-        if value is not None and parse_listen_address(value) is None:
-            raise invalid("not_loopback", "must be a loopback HOST:PORT such as "
-                          "127.0.0.1:9108 or [::1]:9108, got {value}", value=value)
+    def _host_port(cls, value: str | None) -> str | None:
+        # Beyond loopback only with the console's authentication (inventory/load.py checks
+        # it against `console:`): here only the form.
+        if value is not None and parse_http_listen(value) is None:
+            raise invalid("not_listen_address", "must be an IP HOST:PORT such as "
+                          "127.0.0.1:9108, [::1]:9108 or 0.0.0.0:9108, got {value}",
+                          value=value)
         return value
+
+
+def parse_http_listen(text: str) -> tuple[str, int] | None:
+    """(host, port) for `IP:PORT` (`[IPv6]:PORT`; `localhost` is 127.0.0.1), else None."""
+    host, sep, port = text.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        return None
+    if host == "localhost":
+        host = "127.0.0.1"
+    try:
+        return str(ipaddress.ip_address(host)), int(port)
+    except ValueError:
+        return None
 
 
 def parse_listen_address(text: str) -> tuple[str, int] | None:
@@ -639,6 +656,69 @@ def parse_trap_listen(text: str) -> tuple[str, int] | None:
         return None
 
 
+class ConsoleIn(Strict):
+    """`console:` the web console's access (config.model.ConsoleSettings, agent/web/)."""
+
+    read_only: bool = True
+    users_file: OptText = None
+    proxy_user_header: OptText = None
+    proxy_addresses: list[Text] = ["127.0.0.1", "::1"]
+    tls_cert_file: OptText = None
+    tls_key_file: OptText = None
+    https_proxy: bool = False
+    session: Duration = Field(12 * 3600.0, le=30 * 86400)
+    login_attempts: Count = Field(5, ge=1, le=1000)
+    login_window: Duration = Field(300.0, le=86400)
+    refresh: Duration = Field(5.0, ge=1, le=3600)
+    grafana_url: OptText = None
+
+    @field_validator("proxy_addresses")
+    @classmethod
+    def _addresses(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                ipaddress.ip_address(value)
+            except ValueError:
+                raise invalid("not_an_address", "not an IP address: {value}",
+                              value=value) from None
+        return values
+
+    @field_validator("grafana_url")
+    @classmethod
+    def _grafana(cls, value: str | None) -> str | None:
+        if value is not None and not absolute_http_url(value):
+            raise invalid("bad_url", "not an http(s) URL: {value}", value=value)
+        return value
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> ConsoleIn:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise invalid("tls_pair", "give tls_cert_file and tls_key_file together")
+        return self
+
+
+class ClusterIn(SecretFields):
+    """`cluster:` several agents sharing one PostgreSQL (docs/cluster.md)."""
+
+    dsn_env: OptText = None              # the DSN (libpq form or URL) is a secret
+    dsn_file: OptText = None
+    node: Identifier                     # this agent's name in the cluster, unique
+    zone: Identifier | None = None       # buckets of this zone stay on its nodes
+    zones: dict[Identifier, list[Text]] = {}    # zone -> the sites whose devices it keeps
+    lease: Duration = Field(5.0, ge=1, le=300)  # a bucket's lease, renewed every `renew`
+    renew: Duration = Field(1.0, le=60)
+
+    @model_validator(mode="after")
+    def _needs_dsn(self) -> ClusterIn:
+        if not self.dsn_env and not self.dsn_file:
+            raise invalid("missing_secret", "give dsn_env or dsn_file: the PostgreSQL "
+                          "connection string, never written in the file")
+        if self.renew * 2 > self.lease:
+            raise invalid("renew_vs_lease", "renew ({renew}s) must be at most half the "
+                          "lease ({lease}s)", renew=f"{self.renew:g}", lease=f"{self.lease:g}")
+        return self
+
+
 class PlanScheduleIn(Strict):
     """How a project or category is spread over the years (inventory.plan)."""
 
@@ -677,9 +757,10 @@ class ConfigFileIn(Strict):
     alerts: AlertsIn | None = None
     plan: PlanIn | None = None
     traps: TrapsIn | None = None
+    console: ConsoleIn | None = None
 
 
 MAIN_ONLY_SECTIONS = ("agent", "storage", "alerts", "service_life_table", "include_roots",
-                      "plan", "traps")
+                      "plan", "traps", "console")
 # The top-level keys of a configuration file; a file with none of them is not one of ours.
 SECTIONS = frozenset(ConfigFileIn.model_fields)

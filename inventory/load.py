@@ -25,7 +25,13 @@ from config.loader import (
     read_service_life_table,
     threshold_items,
 )
-from config.model import Credentials, HttpCredentials, SnmpCredentials, TrapSettings
+from config.model import (
+    ConsoleSettings,
+    Credentials,
+    HttpCredentials,
+    SnmpCredentials,
+    TrapSettings,
+)
 from config.source import LocatedDocument
 from inventory.category_names import CategoryIndex
 from inventory.hours import HoursError, OperatingHours
@@ -80,6 +86,7 @@ def _build(source: ConfigSource) -> Config:
     devices = _devices(source.files, categories, source.credentials, problems)
     plan = _plan_settings(source.files[0] if source.files else None, categories, devices,
                           problems)
+    console = _console(source.files[0], problems) if source.files else ConsoleSettings()
     if problems or settings is None:
         raise ConfigError(problems)
     # with no problems, no Invalid placeholder is left in credentials
@@ -88,7 +95,7 @@ def _build(source: ConfigSource) -> Config:
     return Config(path=source.path, files=tuple(f.doc.file for f in source.files),
                   agent=settings.agent, influxdb=settings.influxdb, categories=categories,
                   credentials=credentials, devices=devices, alerts=settings.alerts, plan=plan,
-                  traps=_traps(source.files[0]))
+                  traps=_traps(source.files[0]), console=console)
 
 
 def _traps(main: ConfigFile) -> TrapSettings | None:
@@ -100,6 +107,37 @@ def _traps(main: ConfigFile) -> TrapSettings | None:
     assert listen is not None       # the schema checked it
     return TrapSettings(host=listen[0], port=listen[1], rate_per_source=traps.rate_per_source,
                         burst=traps.burst)
+
+
+def _console(main: ConfigFile, problems: list[Problem]) -> ConsoleSettings:
+    """The web console's access (`console:`). A console reachable beyond loopback, or one
+    that changes alerts, needs someone to log in: refused here, so `run` never starts it."""
+    parsed = main.parsed
+    if parsed is None:
+        return ConsoleSettings()
+    c = parsed.console or schema.ConsoleIn()
+    folder = main.doc.file.parent
+    settings = ConsoleSettings(
+        read_only=c.read_only, users_file=folder / c.users_file if c.users_file else None,
+        proxy_user_header=c.proxy_user_header, proxy_addresses=tuple(c.proxy_addresses),
+        tls_cert_file=folder / c.tls_cert_file if c.tls_cert_file else None,
+        tls_key_file=folder / c.tls_key_file if c.tls_key_file else None,
+        https_proxy=c.https_proxy, session_seconds=c.session,
+        login_attempts=c.login_attempts, login_window_seconds=c.login_window,
+        refresh_seconds=c.refresh, grafana_url=c.grafana_url)
+    listen = parsed.agent.http_listen if parsed.agent is not None else None
+    address = schema.parse_http_listen(listen) if listen else None
+    if (address is not None and schema.parse_listen_address(listen or "") is None
+            and not settings.authenticates):
+        problems.append(main.doc.problem(
+            ("agent", "http_listen"), f"{listen} is reachable beyond this machine: set "
+            "console.users_file or console.proxy_user_header so that people log in "
+            "(docs/console.md), or listen on 127.0.0.1"))
+    if not settings.read_only and not settings.authenticates:
+        problems.append(main.doc.problem(
+            ("console", "read_only"), "read_only: false needs console.users_file or "
+            "console.proxy_user_header: every ack and silence is recorded with who made it"))
+    return settings
 
 
 # ---- service-life table ----------------------------------------------------------------

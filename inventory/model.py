@@ -17,6 +17,7 @@ from config.expectations import Expectation
 from config.model import (
     AgentSettings,
     AlertSettings,
+    ConsoleSettings,
     Credentials,
     InfluxSettings,
     ThresholdItems,
@@ -247,6 +248,7 @@ class Config:
     alerts: AlertSettings
     plan: PlanSettings = PlanSettings()
     traps: TrapSettings | None = None   # None: no trap receiver
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)  # agent/web/ access
 
     def device(self, device_id: str) -> Device:
         for device in self.devices:

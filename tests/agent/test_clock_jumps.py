@@ -81,7 +81,7 @@ def test_the_status_file_carries_the_jumps_and_reads_an_older_file(tmp_path: Pat
     written = json.loads((tmp_path / "status.json").read_text())
     assert written["clock"] == {"jumps": 2, "last_jump_seconds": -3600.02,
                                 "last_jump_at": "2026-11-22T16:00:03+09:00"}
-    assert "lifeline_clock_jumps_total 2" in render_metrics(jumped).splitlines()
+    assert "lifeline_clock_jumps_total 2.0" in render_metrics(jumped).splitlines()
     del written["clock"]                         # an agent from before this record
     (tmp_path / "status.json").write_text(json.dumps(written))
     older = read_status(tmp_path)

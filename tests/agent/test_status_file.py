@@ -10,6 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from conftest import run_lifeline
 
 from agent.endpoint import STALE_AFTER_SECONDS, health, render_metrics
@@ -63,7 +64,9 @@ def a_status(*, running: bool = True, pid: int = DEAD_PID) -> AgentStatus:
                         started=AT - timedelta(hours=2), running=running, devices=2,
                         in_flight=1, reloads=1, reload_failures=2),
         process=ProcessUsage(cpu_seconds=12.345, rss_bytes=81_000_000),
-        start_lag=StartLagSummary(count=40, p50=0.0021, p99=0.0153, max=0.02),
+        start_lag=StartLagSummary(count=40, p50=0.0021, p99=0.0153, max=0.02,
+                                  buckets=(20, 30, 38, 40, 40, 40, 40, 40, 40, 40, 40),
+                                  total=40, sum=0.14),
         sink=SinkStats(kind="influxdb", points_written=1200, points_pending=30,
                        spool_bytes=4096, write_errors=3, last_error="HTTP 503: busy",
                        last_error_at=AT - timedelta(minutes=1), last_success_at=AT),
@@ -191,18 +194,23 @@ def test_a_status_file_from_an_older_agent_says_so(tmp_path: Path) -> None:
 def test_metrics_are_rendered_from_the_record() -> None:
     text = render_metrics(a_status())
     lines = set(text.splitlines())
-    assert 'lifeline_device_up{device_id="bb-sw-1",protocol="snmp"} 0' in lines
+    assert 'lifeline_device_up{device_id="bb-sw-1",protocol="snmp"} 0.0' in lines
     assert not any(line.startswith('lifeline_device_up{device_id="kiosk-1"') for line in lines)
-    assert 'lifeline_device_polls_total{device_id="kiosk-1",protocol="http"} 0' in lines
+    assert 'lifeline_device_polls_total{device_id="kiosk-1",protocol="http"} 0.0' in lines
     assert 'lifeline_device_last_poll_duration_seconds{device_id="bb-sw-1",protocol="snmp"} 2.0' \
         in lines
-    assert "lifeline_sink_points_pending 30" in lines
-    assert "lifeline_config_reload_failures_total 2" in lines
-    assert f"lifeline_agent_start_time_seconds {(AT - timedelta(hours=2)).timestamp()}" in lines
-    assert 'lifeline_poll_start_lag_seconds{quantile="0.99"} 0.0153' in lines
-    assert "lifeline_poll_start_lag_seconds_count 40" in lines
+    assert "lifeline_sink_points_pending 30.0" in lines
+    assert "lifeline_config_reload_failures_total 2.0" in lines
+    plain = {sample.name: sample.value for family in text_string_to_metric_families(text)
+             for sample in family.samples if not sample.labels}
+    assert plain["lifeline_agent_start_time_seconds"] == (AT - timedelta(hours=2)).timestamp()
+    # A histogram counted since the start (the quantiles are the status file's).
+    assert "# TYPE lifeline_poll_start_lag_seconds histogram" in lines
+    assert 'lifeline_poll_start_lag_seconds_bucket{le="0.025"} 38.0' in lines
+    assert 'lifeline_poll_start_lag_seconds_bucket{le="+Inf"} 40.0' in lines
+    assert "lifeline_poll_start_lag_seconds_count 40.0" in lines
     no_sink = render_metrics(replace(a_status(), sink=None))
-    assert "lifeline_sink_" not in no_sink and "lifeline_devices 2" in no_sink
+    assert "lifeline_sink_" not in no_sink and "lifeline_devices 2.0" in no_sink
     assert render_metrics(None) == ""
 
 
