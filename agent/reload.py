@@ -28,9 +28,11 @@ class Reloader:
     effect for the devices and says what changed in the schedule."""
 
     def __init__(self, *, running: Callable[[], Config], adopt: Callable[[Config], JobChanges],
-                 writer: SinkWriter, alerts: AlertCalls) -> None:
+                 writer: SinkWriter, alerts: AlertCalls,
+                 scope: Callable[[Config], Config] = lambda config: config) -> None:
         self._running = running
         self._adopt = adopt
+        self._scope = scope     # the devices the alerts watch (a cluster node: its buckets')
         self._writer = writer
         self._alerts = alerts
         self._signalled: set[asyncio.Task[None]] = set()
@@ -60,7 +62,7 @@ class Reloader:
                                 f"{type(exc).__name__}: {exc}"])
             return
         changes = self._adopt(config)
-        self._alerts.reload(config)
+        self._alerts.reload(self._scope(config))
         self.reloads += 1
         log.info("configuration reloaded from %s: %d devices added, %d removed, %d rescheduled",
                  path, len(changes.added), len(changes.removed), len(changes.rescheduled))

@@ -37,6 +37,7 @@ from config.model import (
     AlertmanagerSettings,
     AlertSettings,
     ChannelSettings,
+    ClusterSettings,
     Credentials,
     DeliveryTiming,
     EmailSettings,
@@ -411,6 +412,17 @@ def _channel(doc: LocatedDocument, c: schema.ChannelIn, http_listen: str | None
 def _own_url(http_listen: str | None) -> str | None:
     """The agent's endpoint as a link: `/healthz` (the page that says how it is), or None."""
     return f"http://{http_listen}/healthz" if http_listen else None
+
+
+def cluster_settings(main: ConfigFile) -> ClusterSettings | None:
+    """This agent as a cluster node: only when the main file has `cluster:`."""
+    c = main.parsed.cluster if main.parsed is not None else None
+    if c is None:
+        return None
+    dsn = _secret(main.doc, c.dsn_env, c.dsn_file)
+    assert dsn is not None      # the schema requires one of them
+    return ClusterSettings(dsn=dsn, node=c.node, zone=c.zone, lease=c.lease, renew=c.renew,
+                           zones=tuple((z, tuple(sites)) for z, sites in c.zones.items()))
 
 
 def _influx(main: ConfigFile) -> InfluxSettings | None:

@@ -161,6 +161,26 @@ class TrapSettings:
         return f"{self.host}:{self.port}"
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClusterSettings:
+    """`cluster:`: this agent as a node of a cluster on a shared PostgreSQL
+    (agent/cluster/). The DSN is a secret: a reference, read when connecting."""
+
+    dsn: SecretRef
+    node: str
+    zone: str | None = None
+    zones: tuple[tuple[str, tuple[str, ...]], ...] = ()    # (zone, its sites), as written
+    lease: float = 5.0                  # seconds a bucket's lease lasts unless renewed
+    renew: float = 1.0                  # seconds between renewals
+
+    def zone_of_site(self, site: str) -> str:
+        """The zone whose sites include `site`; "" (any node) for none."""
+        for zone, sites in self.zones:
+            if site in sites:
+                return zone
+        return ""
+
+
 @dataclass(frozen=True, slots=True)
 class InfluxSettings:
     """Where the InfluxDB sink writes. `api` "v2": `/api/v2/write` with org, bucket and a

@@ -40,7 +40,7 @@ OWN_ERRORS = frozenset({
     "missing_secret", "missing_url", "missing_user",
     "not_a_date", "not_a_duration", "not_a_year", "not_loopback", "not_whole",
     "priv_without_auth", "two_sources", "years_and_rules",
-    "not_listen_address", "not_an_address", "tls_pair"})
+    "not_listen_address", "not_an_address", "tls_pair", "renew_vs_lease"})
 
 
 def invalid(kind: str, template: str, **values: Any) -> PydanticCustomError:
@@ -758,9 +758,10 @@ class ConfigFileIn(Strict):
     plan: PlanIn | None = None
     traps: TrapsIn | None = None
     console: ConsoleIn | None = None
+    cluster: ClusterIn | None = None
 
 
 MAIN_ONLY_SECTIONS = ("agent", "storage", "alerts", "service_life_table", "include_roots",
-                      "plan", "traps", "console")
+                      "plan", "traps", "console", "cluster")
 # The top-level keys of a configuration file; a file with none of them is not one of ours.
 SECTIONS = frozenset(ConfigFileIn.model_fields)

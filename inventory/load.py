@@ -21,6 +21,7 @@ from config.loader import (
     ConfigFile,
     ConfigSource,
     Invalid,
+    cluster_settings,
     read_config,
     read_service_life_table,
     threshold_items,
@@ -95,7 +96,8 @@ def _build(source: ConfigSource) -> Config:
     return Config(path=source.path, files=tuple(f.doc.file for f in source.files),
                   agent=settings.agent, influxdb=settings.influxdb, categories=categories,
                   credentials=credentials, devices=devices, alerts=settings.alerts, plan=plan,
-                  traps=_traps(source.files[0]), console=console)
+                  traps=_traps(source.files[0]), console=console,
+                  cluster=cluster_settings(source.files[0]))
 
 
 def _traps(main: ConfigFile) -> TrapSettings | None:

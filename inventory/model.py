@@ -17,6 +17,7 @@ from config.expectations import Expectation
 from config.model import (
     AgentSettings,
     AlertSettings,
+    ClusterSettings,
     ConsoleSettings,
     Credentials,
     InfluxSettings,
@@ -249,6 +250,7 @@ class Config:
     plan: PlanSettings = PlanSettings()
     traps: TrapSettings | None = None   # None: no trap receiver
     console: ConsoleSettings = field(default_factory=ConsoleSettings)  # agent/web/ access
+    cluster: ClusterSettings | None = None  # None: one agent on its own (SQLite)
 
     def device(self, device_id: str) -> Device:
         for device in self.devices:

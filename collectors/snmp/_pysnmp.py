@@ -1,8 +1,11 @@
-"""The pysnmp side of SNMPv3: the engine, USM users and targets, one request, value mapping.
+"""SNMPv3 through pysnmp: the reference implementation the tests and the benchmark compare
+Lifeline's own v3 path (`usm`, `v3_session`) against; polls use that path, not this one
+(`SnmpCollector(reference_v3=True)` switches to this).
 
-Imported lazily, by `engine.EngineHolder.usm()` (pysnmp takes ~150 ms to import and build
-an engine): a process that polls only v1/v2c devices never loads it. This module imports
-nothing of Lifeline's that imports it back.
+`PysnmpSession` is a `transport.Session` on pysnmp's command generator with the engine,
+USM users and targets of `UsmEngine`. Imported lazily (pysnmp takes ~150 ms to import and
+build an engine): a process that never asks for the reference never loads it. This
+module imports nothing of Lifeline's that imports it back.
 
 USM state is kept per (user name, engine id, keys), never per user name alone: each
 agent's engine id is discovered first (RFC 3414 4: a probe the agent answers with a report
@@ -41,10 +44,17 @@ from pysnmp.hlapi.v3arch.asyncio import auth as _auth
 from pysnmp.proto import errind, rfc1902, rfc1905
 from pysnmp.proto.mpmod.rfc3412 import SnmpV3MessageProcessingModel
 
-from collectors.snmp import ber
-from collectors.snmp.errors import SnmpAuthError, SnmpError, SnmpTimeoutError
+from collectors.snmp import ber, usm
+from collectors.snmp.engine import EngineHolder
+from collectors.snmp.errors import (
+    PollBudgetSpentError,
+    SnmpAuthError,
+    SnmpError,
+    SnmpTimeoutError,
+)
 from collectors.snmp.target import Address, UsmParams, address_text
 from collectors.snmp.usm_keys import KeySlots
+from collectors.snmp.v3_session import report_error
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +79,7 @@ PRIV_PROTOCOLS = {
 }
 
 # Report PDUs (and local refusals) that mean "your credentials are wrong", as pysnmp names
-# them; `_auth_error` says which in our words.
+# them; `_error` says which in the poll path's words.
 _AUTH_INDICATIONS = (errind.UnknownUserName, errind.WrongDigest, errind.DecryptionError,
                      errind.UnsupportedSecurityLevel, errind.AuthenticationError,
                      errind.AuthenticationFailure, errind.NoAuthentication,
@@ -279,6 +289,50 @@ class UsmEngine:
 _NO_RESPONSE = ber.Response(0, 0, 0, [])
 
 
+class PysnmpSession:
+    """SNMPv3 via pysnmp's command generator on the shared engine (the reference)."""
+
+    def __init__(self, holder: EngineHolder, target: Address, params: UsmParams, *,
+                 timeout: float, retries: int) -> None:
+        self.address = address_text(target)
+        self._holder = holder
+        self._target = target
+        self._params = params
+        self.timeout = timeout
+        self.retries = retries
+        self._transport: UsmTarget | None = None
+
+    def __repr__(self) -> str:
+        return f"PysnmpSession({self.address}, {self._params!r})"
+
+    async def request(self, pdu: int, oids: Sequence[bytes], *, non_repeaters: int = 0,
+                      max_repetitions: int = 0, deadline: float) -> ber.Response:
+        loop = asyncio.get_running_loop()
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            raise self._budget_spent()
+        engine = self._holder.usm()
+        if self._transport is None:
+            self._transport = await engine.target(self._target, self.timeout, self.retries)
+        try:
+            # pysnmp keeps its own timers (timeout and retries per request); the outer
+            # bound keeps the poll's deadline exact.
+            return await asyncio.wait_for(
+                engine.request(self._transport, self._params, pdu, oids, non_repeaters,
+                            max_repetitions, deadline),
+                timeout=remaining + 0.05)
+        except TimeoutError:
+            raise self._budget_spent() from None
+        except SnmpError:
+            raise
+        except Exception as exc:  # pysnmp raises its own errors from deep inside
+            raise SnmpError(f"{self.address}: {type(exc).__name__}: {exc}") from None
+
+    def _budget_spent(self) -> PollBudgetSpentError:
+        return PollBudgetSpentError(
+            f"{self.address}: the poll's time ran out while a request waited")
+
+
 def _object_type(oid: bytes) -> ObjectType:
     # Building and resolving an ObjectType costs ~1.5 ms: keep one per OID.
     cached = _object_types.get(oid)
@@ -293,29 +347,21 @@ def _object_type(oid: bytes) -> ObjectType:
 def _error(indication: object, address: str, params: UsmParams) -> SnmpError:
     if isinstance(indication, errind.RequestTimedOut):
         return SnmpTimeoutError(f"no answer from {address}")
+    for kind, report in _REPORTS:
+        if isinstance(indication, kind):
+            return report_error(report, address, params)
     if isinstance(indication, _AUTH_INDICATIONS):
-        return SnmpAuthError(_auth_error(indication, address, params))
-    if isinstance(indication, errind.NotInTimeWindow):
-        return SnmpAuthError(f"{address}: not in time window (engine boots/time mismatch, "
-                             f"often two devices sharing one engine id)")
+        return SnmpAuthError(f"{address} rejected our SNMPv3 credentials for user "
+                             f"{params.user}: {indication}")
     return SnmpError(f"{address}: {indication}")
 
 
-def _auth_error(indication: object, address: str, params: UsmParams) -> str:
-    """Which part of the credentials the agent refused, as far as its report tells."""
-    user = params.user
-    if isinstance(indication, errind.WrongDigest):
-        return (f"{address}: wrong SNMPv3 authentication key for user {user} (the agent "
-                f"found a wrong digest: check the auth key and auth protocol)")
-    if isinstance(indication, errind.UnknownUserName):
-        return f"{address}: unknown SNMPv3 user {user} (the agent has no such user)"
-    if isinstance(indication, errind.DecryptionError):
-        return (f"{address}: wrong SNMPv3 privacy key for user {user} (the agent could not "
-                f"decrypt our request: check the privacy key and protocol)")
-    if isinstance(indication, errind.UnsupportedSecurityLevel):
-        return (f"{address}: user {user} may not use security level {params.security_level} "
-                f"there")
-    return f"{address} rejected our SNMPv3 credentials for user {user}: {indication}"
+# pysnmp's names for the reports, worded by the poll path's `report_error`.
+_REPORTS = ((errind.WrongDigest, usm.Report.WRONG_DIGEST),
+            (errind.UnknownUserName, usm.Report.UNKNOWN_USER_NAME),
+            (errind.DecryptionError, usm.Report.DECRYPTION_ERROR),
+            (errind.UnsupportedSecurityLevel, usm.Report.UNSUPPORTED_SEC_LEVEL),
+            (errind.NotInTimeWindow, usm.Report.NOT_IN_TIME_WINDOW))
 
 
 def _varbind(vb: ObjectType) -> ber.Varbind:

@@ -1,7 +1,8 @@
 """`SnmpCollector`, the `collectors.base.Collector` for SNMP: polls a device as its
 profile says.
 
-Create one per process: it owns the shared UDP socket and the pysnmp engine.
+Create one per process: it owns the shared UDP socket (every version's requests) and what
+SNMPv3 agents told it (`v3_session.V3Agents`).
 """
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ from collectors.snmp.engine import EngineHolder
 from collectors.snmp.errors import SnmpConfigError, SnmpError
 from collectors.snmp.profiles import Profile, ProfileSet, Table, load_profiles
 from collectors.snmp.target import UsmParams, resolve
-from collectors.snmp.transport import CommunitySession, Session, UsmSession
+from collectors.snmp.transport import CommunitySession, Session
+from collectors.snmp.v3_session import UsmSession, V3Agents
 from collectors.snmp.whole_rows import keep_whole_rows
 from config.model import SecretError, SnmpCredentials
 
@@ -33,11 +35,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 IDENTITY_REFRESH = 3600.0       # seconds between ENTITY-MIB chassis lookups of a device
-# An SNMPv3 poll costs ~10 ms of CPU in pysnmp (v2c: ~0.5 ms). Hundreds at once keep the
-# event loop busy long enough that answers wait unread past their timeout: false timeouts.
-# v3 polls therefore also take one of these fewer slots (measured: 200 at once -> a third
-# timed out; 16 at a time -> none).
-MAX_V3_IN_FLIGHT = 16
+# SNMPv3 polls share max_in_flight with v1/v2c: on the BER path they cost about as much
+# (bench/RESULTS.md, "SNMPv3"). Through pysnmp (10 ms each) they needed a cap of 16 to keep
+# the event loop from leaving answers unread past their timeout; the reference session
+# (`reference_v3`) still takes one of these fewer slots.
+PYSNMP_V3_IN_FLIGHT = 16
 
 # What a device's table requests depend on: profile, chassis wanted, columns it lacks, rows.
 _PlanKey = tuple[str, bool, frozenset[str], tuple[tuple[str, int], ...]]
@@ -77,14 +79,19 @@ class SnmpCollector:
 
     def __init__(self, credentials: Mapping[str, Credentials], *,
                  profiles: ProfileSet | None = None, max_in_flight: int = 256,
-                 identity_refresh: float = IDENTITY_REFRESH) -> None:
+                 identity_refresh: float = IDENTITY_REFRESH,
+                 reference_v3: bool = False) -> None:
+        """`reference_v3`: poll SNMPv3 through pysnmp (`_pysnmp.PysnmpSession`), the
+        reference the tests and the benchmark compare the BER path against."""
         self._credentials = dict(credentials)
         self.profiles = profiles if profiles is not None else load_profiles()
         self._max_in_flight = max_in_flight
         self._slots: asyncio.Semaphore | None = None
-        self._v3_slots: asyncio.Semaphore | None = None
+        self._pysnmp_slots: asyncio.Semaphore | None = None
         self._identity_refresh = identity_refresh
         self._holder = EngineHolder()
+        self._v3_agents = V3Agents(self._holder.engine_ids.record)
+        self._reference_v3 = reference_v3
         self._states: dict[str, _DeviceState] = {}
         self._scalars: dict[str, tuple[bytes, ...]] = {}
 
@@ -131,9 +138,11 @@ class SnmpCollector:
         state = await self._state(device)
         if self._slots is None:
             self._slots = asyncio.Semaphore(self._max_in_flight)
-            self._v3_slots = asyncio.Semaphore(min(self._max_in_flight, MAX_V3_IN_FLIGHT))
-        v3_slot = self._v3_slots if isinstance(state.session, UsmSession) else None
-        async with v3_slot or contextlib.nullcontext(), self._slots:
+            self._pysnmp_slots = asyncio.Semaphore(min(self._max_in_flight,
+                                                       PYSNMP_V3_IN_FLIGHT))
+        pysnmp_slot = self._pysnmp_slots if self._reference_v3 and not isinstance(
+            state.session, CommunitySession) else None
+        async with pysnmp_slot or contextlib.nullcontext(), self._slots:
             loop = asyncio.get_running_loop()
             budget = walker.PollBudget.starting_now(spec.poll_budget)
             profile = named or await self._detected(state, budget)
@@ -239,7 +248,7 @@ class SnmpCollector:
     def _engine_facts(self, state: _DeviceState, outcome: _Outcome) -> None:
         """SNMPv3: the agent's engine id, and a warning when another address answers
         with the same one (cloned configs: USM timeliness then fails now and then)."""
-        if not isinstance(state.session, UsmSession) or outcome.facts is None:
+        if isinstance(state.session, CommunitySession) or outcome.facts is None:
             return
         ids = self._holder.engine_ids
         address = state.session.address
@@ -287,10 +296,18 @@ class SnmpCollector:
                 priv_protocol=creds.priv_protocol,
                 priv_key=creds.priv_key.reveal() if creds.priv_key else None,
                 context=creds.context)
+            if self._reference_v3:
+                from collectors.snmp._pysnmp import PysnmpSession  # loads pysnmp: only here
+
+                return PysnmpSession(self._holder, target, params, timeout=spec.timeout,
+                                     retries=spec.retries), False
         except SecretError as exc:
             raise SnmpConfigError(f"credentials {creds.name}: {exc}") from None
-        return UsmSession(self._holder, target, params, timeout=spec.timeout,
-                          retries=spec.retries), False
+        try:
+            return UsmSession(await self._holder.dispatcher(), self._v3_agents, target,
+                              params, timeout=spec.timeout, retries=spec.retries), False
+        except SnmpConfigError as exc:
+            raise SnmpConfigError(f"credentials {creds.name}: {exc}") from None
 
     def _scalar_oids(self, profile: Profile) -> tuple[bytes, ...]:
         oids = self._scalars.get(profile.name)
