@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from agent.write_failures import (
     ALERT_DELIVERY,
@@ -34,6 +34,9 @@ from alerts.evaluation.store import DB_NAME
 from alerts.model import AlertStatus
 from collectors.base import PollResult
 from inventory.model import Config
+
+if TYPE_CHECKING:       # psycopg is imported only when a cluster is configured
+    from alerts.evaluation.store_pg import Scope
 
 log = logging.getLogger("lifeline.agent")
 
@@ -62,13 +65,15 @@ class Alerts(Protocol):
 
     def reload(self, config: Config) -> None: ...
 
+    def rescope(self, config: Config) -> None: ...
+
     def close(self) -> None: ...
 
 
-def open_alerts(config: Config) -> Alerts:
+def open_alerts(config: Config, scope: Scope | None = None) -> Alerts:
     from alerts.service import AlertService  # loaded only when alerts are on
 
-    return AlertService.open(config)
+    return AlertService.open(config, scope=scope)
 
 
 class AlertCalls:
@@ -83,11 +88,12 @@ class AlertCalls:
         self._failures = failures or WriteFailures(UTC)
         self._where = Path(DB_NAME)
 
-    def open(self, config: Config) -> None:
-        """Opens the service for `config` unless one was given or alerts are off."""
+    def open(self, config: Config, scope: Scope | None = None) -> None:
+        """Opens the service for `config` unless one was given or alerts are off
+        (`scope`: a cluster node's buckets, agent/cluster/node.py)."""
         self._where = Path(config.agent.state_dir) / DB_NAME
         if self.service is None and self._enabled:
-            self.service = open_alerts(config)
+            self.service = open_alerts(config, scope)
 
     def observe(self, result: PollResult) -> None:
         if self.service is not None:
@@ -153,6 +159,11 @@ class AlertCalls:
         """Raises what the service raises: the reload is then reported as failed."""
         if self.service is not None:
             self.service.reload(config)
+
+    def rescope(self, config: Config) -> None:
+        """A cluster node's buckets changed: raises what the service raises."""
+        if self.service is not None:
+            self.service.rescope(config)
 
     def close(self) -> None:
         if self.service is not None:

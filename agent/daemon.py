@@ -52,6 +52,11 @@ from config.model import TrapSettings
 from config.sqlite import DamagedDatabase, SchemaError
 from inventory.model import Config
 
+if TYPE_CHECKING:
+    from agent.cluster.node import ClusterNode
+
+ADOPT_TIMEOUT_SECONDS = 30.0
+
 if TYPE_CHECKING:      # loaded only with a console: uvicorn and starlette stay out otherwise
     from agent.web.server import ConsoleServer
 
@@ -90,14 +95,17 @@ class Agent:
                                        on_submitted=self._runner.scheduled,
                                        on_skipped=self._states.overlapped,
                                        on_jump=self._alerts.clock_jumped)
+        self._cluster = _cluster_node(config)     # None: one agent on its own
         self._reloader = Reloader(running=lambda: self.config, adopt=self._adopt,
-                                  writer=self._writer, alerts=self._alerts)
+                                  writer=self._writer, alerts=self._alerts,
+                                  scope=self._watched)
         self._reporter = StatusReporter(
             running=lambda: self.config, clock=self._clock, states=self._states,
             scheduler=self._scheduler, runner=self._runner, writer=self._writer,
             alerts=self._alerts, reloader=self._reloader, failures=self._failures,
             traps=self._traps.counts)
         self._delivery: DeliveryThread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._console: ConsoleServer | None = None
         self._service = ServiceManager.from_environment()
         self._healthy: bool | None = None
@@ -148,15 +156,40 @@ class Agent:
         self.request_stop()
 
     def _adopt(self, config: Config) -> JobChanges:
-        """Put `config`'s devices in effect: their states, collectors and jobs."""
-        jobs = poll_jobs(config.devices, self._clock().date())
-        devices = {d.id: d for d in config.devices if d.id in jobs}
+        """Put `config`'s devices in effect (a cluster node: those of its buckets): their
+        states, collectors and jobs."""
+        if self._cluster is not None and config is not self.config:
+            self._cluster.reload(config)
+        watched = self._watched(config)
+        jobs = poll_jobs(watched.devices, self._clock().date())
+        devices = {d.id: d for d in watched.devices if d.id in jobs}
         self.config = config
         self._states.adopt(jobs, {device_id: d.poll.protocol for device_id, d in devices.items()
                                   if d.poll is not None})
-        self._runner.adopt(devices, Collectors.build(config, config.devices))
+        self._runner.adopt(devices, Collectors.build(config, watched.devices))
         self._traps.adopt(config)
         return self._scheduler.apply(jobs)
+
+    def _watched(self, config: Config) -> Config:
+        """`config` with the devices this agent polls and alerts on: all of them, or a
+        cluster node's buckets' (agent/cluster/node.py)."""
+        return config if self._cluster is None else self._cluster.scoped(config)
+
+    def _take_buckets(self, buckets: frozenset[str]) -> None:
+        """From the cluster node's thread: put these buckets in effect, through the reload
+        path (jobs added and removed, alert states loaded or forgotten); returns once
+        done, so the node releases a bucket only after its devices were let go."""
+        assert self._cluster is not None and self._loop is not None
+        node = self._cluster
+
+        async def take() -> None:
+            node.adopted(buckets)
+            changes = self._adopt(self.config)
+            self._alerts.rescope(self._watched(self.config))
+            log.info("cluster: node %s holds %d buckets: %d devices added, %d removed",
+                     node.name, len(buckets), len(changes.added), len(changes.removed))
+
+        asyncio.run_coroutine_threadsafe(take(), self._loop).result(ADOPT_TIMEOUT_SECONDS)
 
     def _summary(self) -> str:
         return f"polling {len(self._scheduler.jobs)} devices"
@@ -204,7 +237,10 @@ class Agent:
             with _naming(store_path(self.config)):
                 await self._writer.open(self.config)
             with _naming(state_dir / ALERTS_DB):
-                self._alerts.open(self.config)
+                self._alerts.open(self._watched(self.config), scope=self._cluster)
+            if self._cluster is not None:
+                self._loop = asyncio.get_running_loop()
+                self._cluster.start(self._take_buckets)
             if self.config.agent.http_listen:
                 await self._open_console()
             if self.config.traps is not None:
@@ -239,6 +275,8 @@ class Agent:
         self._scheduler.pause()
         await self._traps.close()
         await self._runner.wait_in_flight()
+        if self._cluster is not None:   # hands the buckets over at once
+            await asyncio.get_running_loop().run_in_executor(None, self._cluster.stop)
         self._scheduler.shutdown()
         await self._runner.aclose()
         await self._writer.close()      # everything handed over reaches the sink first
@@ -249,6 +287,15 @@ class Agent:
         if self._console is not None:
             await self._console.close()
         log.info("agent stopped")
+
+
+def _cluster_node(config: Config) -> ClusterNode | None:
+    if config.cluster is None:
+        return None
+    from agent.cluster.node import ClusterNode  # psycopg: only for a cluster
+    from alerts.delivery.outbox import PROCESS_TOKEN
+
+    return ClusterNode(config.cluster, config, token=PROCESS_TOKEN)
 
 
 async def _open_traps(traps: TrapHandling, settings: TrapSettings) -> None:

@@ -19,51 +19,77 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from alerts.delivery.backend import OutboxBackend
 from alerts.delivery.channels import build_channels
 from alerts.delivery.outbox import Outbox
 from alerts.evaluation.engine import Engine
 from alerts.evaluation.store import DB_NAME, Store
+from alerts.evaluation.store_api import AlertStore
 from alerts.model import AlertStatus, Clock, NotificationSink
 from collectors.base import PollResult
 from inventory.model import Config
 
+if TYPE_CHECKING:       # psycopg is imported only when a cluster is configured
+    from alerts.evaluation.store_pg import Scope
 
-def _build_outbox(config: Config, db_path: Path, clock: Clock) -> Outbox:
-    return Outbox(db_path, config, build_channels(config, clock), clock)
+
+def _build_outbox(config: Config, backend: Path | OutboxBackend, clock: Clock) -> Outbox:
+    return Outbox(backend, config, build_channels(config, clock), clock)
+
+
+def _open_backends(config: Config, scope: Scope | None
+                   ) -> tuple[AlertStore, Path | OutboxBackend]:
+    """The store and the outbox's backend: `state_dir/alerts.db`, or with `cluster:` the
+    shared PostgreSQL (`scope`: the node's buckets and fence, agent/cluster/node.py).
+    Raises config.postgres.DatabaseUnavailableError (naming no DSN), SchemaError."""
+    if config.cluster is None:
+        db_path = Path(config.agent.state_dir) / DB_NAME
+        return Store(db_path), db_path
+    from alerts.delivery.outbox_pg import PgOutbox  # psycopg: only for a cluster
+    from alerts.evaluation.store_pg import PgStore
+
+    cluster = config.cluster
+    dsn = cluster.dsn.reveal()
+    return (PgStore.open(dsn, scope, node=cluster.node),
+            PgOutbox(dsn, node=cluster.node, lease=cluster.lease))
 
 
 class AlertService:
     """The evaluating side (the engine on its store) and the delivering side (the
     outbox), wired on one database; `outbox` None when a `sink` stands in for it."""
 
-    def __init__(self, config: Config, store: Store, outbox: Outbox | None,
-                 sink: NotificationSink, clock: Clock) -> None:
+    def __init__(self, config: Config, store: AlertStore, outbox: Outbox | None,
+                 sink: NotificationSink, clock: Clock,
+                 backend: Path | OutboxBackend | None = None) -> None:
         self._store, self._outbox, self._clock = store, outbox, clock
+        self._backend = backend
         self.engine = Engine(config, store, sink, clock)
         self._hand_over_active()    # from the start: which missed firings are still owed
 
     @classmethod
     def open(cls, config: Config, clock: Clock | None = None,
-             sink: NotificationSink | None = None) -> AlertService:
-        """Opens `state_dir/alerts.db` and builds the delivery side. `sink` replaces the
-        outbox (tests that only look at what the engine emits)."""
+             sink: NotificationSink | None = None, scope: Scope | None = None
+             ) -> AlertService:
+        """Opens `state_dir/alerts.db` (or the cluster's database) and builds the
+        delivery side. `sink` replaces the outbox (tests that only look at what the
+        engine emits)."""
         zone = config.agent.zone
         now = clock or (lambda: datetime.now(zone))
-        db_path = Path(config.agent.state_dir) / DB_NAME
-        store = Store(db_path)
+        store, backend = _open_backends(config, scope)
         try:
             if sink is not None:
-                return cls(config, store, None, sink, now)
-            outbox = _build_outbox(config, db_path, now)
-            return cls(config, store, outbox, outbox, now)
+                return cls(config, store, None, sink, now, backend)
+            outbox = _build_outbox(config, backend, now)
+            return cls(config, store, outbox, outbox, now, backend)
         except BaseException:
             store.close()
             raise
 
     @property
     def db_path(self) -> Path:
-        return self._store.path
+        return Path(self._backend) if isinstance(self._backend, Path) else Path(DB_NAME)
 
     def observe(self, result: PollResult) -> None:
         self.engine.observe(result)
@@ -111,11 +137,18 @@ class AlertService:
         delivery side first: the recoveries the engine's reload sends for devices no
         longer watched are routed by the new config."""
         if self._outbox is not None:
-            outbox = _build_outbox(config, self._store.path, self._clock)
+            assert self._backend is not None
+            outbox = _build_outbox(config, self._backend, self._clock)
             outbox.take_over(self._outbox)
             self._outbox = outbox
             self.engine.set_sink(outbox)
         self.engine.reload(config)
+        self._hand_over_active()
+
+    def rescope(self, config: Config) -> None:
+        """A cluster node's buckets changed (`config`: their devices only): the engine
+        takes the states of the buckets held now from the store (Engine.rescope)."""
+        self.engine.rescope(config)
         self._hand_over_active()
 
     def _hand_over_active(self) -> None:

@@ -21,7 +21,6 @@ might quote it is reworded (`describe_error`).
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -37,8 +36,10 @@ STATEMENT_TIMEOUT_MS = 30000
 _QMARK = re.compile(r"'(?:[^']|'')*'|\?|%")
 
 
-class DatabaseUnavailableError(Exception):
-    """PostgreSQL could not be reached or refused; the message never holds the DSN."""
+class DatabaseUnavailableError(ConnectionError):
+    """PostgreSQL could not be reached, or the connection broke; the message never holds
+    the DSN. A ConnectionError (an OSError): the agent counts it as a failing write of
+    the alert state (health, one log line a minute), as it does a full disk."""
 
 
 def to_format_style(sql: str) -> str:
@@ -53,29 +54,47 @@ class PgConnection:
     """A psycopg connection speaking the stores' shared dialect (see the module). One
     thread at a time, as with sqlite3."""
 
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+    def __init__(self, conn: psycopg.Connection[Any], dsn: str, node: str) -> None:
         self.raw = conn
         self.total_changes = 0          # rows changed since opened, as sqlite3 counts them
-        self._lock = threading.Lock()
+        self._dsn, self._node = dsn, node
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> psycopg.Cursor[Any]:
         if sql.strip().upper() == "BEGIN IMMEDIATE":
             sql = "BEGIN"
-        cursor = self.raw.execute(to_format_style(sql), tuple(parameters) or None)
+        self._reconnect_if_broken()
+        try:
+            cursor = self.raw.execute(to_format_style(sql), tuple(parameters) or None)
+        except psycopg.OperationalError as exc:
+            raise DatabaseUnavailableError(describe_error(exc, self._dsn)) from None
         if cursor.rowcount > 0 and cursor.description is None:
             self.total_changes += cursor.rowcount
         return cursor
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]], /) -> psycopg.Cursor[Any]:
-        cursor = self.raw.cursor()
-        cursor.executemany(to_format_style(sql), [tuple(r) for r in rows])
+        self._reconnect_if_broken()
+        try:
+            cursor = self.raw.cursor()
+            cursor.executemany(to_format_style(sql), [tuple(r) for r in rows])
+        except psycopg.OperationalError as exc:
+            raise DatabaseUnavailableError(describe_error(exc, self._dsn)) from None
         if cursor.rowcount > 0:
             self.total_changes += cursor.rowcount
         return cursor
 
+    def _reconnect_if_broken(self) -> None:
+        """A connection the server or the network ended is replaced, between
+        transactions only (inside one, the error goes to the caller, who rolls back)."""
+        if (self.raw.closed or self.raw.broken) and not self._inside():
+            self.raw = _raw(self._dsn, self._node)
+
+    def _inside(self) -> bool:
+        status = self.raw.info.transaction_status
+        return status in (pq.TransactionStatus.INTRANS, pq.TransactionStatus.INERROR)
+
     @property
     def in_transaction(self) -> bool:
-        return self.raw.info.transaction_status != pq.TransactionStatus.IDLE
+        return not (self.raw.closed or self.raw.broken) and self._inside()
 
     def close(self) -> None:
         self.raw.close()
@@ -84,6 +103,10 @@ class PgConnection:
 def connect(dsn: str, *, node: str = "lifeline") -> PgConnection:
     """A new connection (autocommit, the session settings above). Raises
     DatabaseUnavailableError, worded without the DSN."""
+    return PgConnection(_raw(dsn, node), dsn, node)
+
+
+def _raw(dsn: str, node: str) -> psycopg.Connection[Any]:
     try:
         conn = psycopg.connect(dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS,
                                application_name=f"lifeline {node}"[:63])
@@ -92,7 +115,7 @@ def connect(dsn: str, *, node: str = "lifeline") -> PgConnection:
         conn.execute("SET TIME ZONE 'UTC'")
     except psycopg.Error as exc:
         raise DatabaseUnavailableError(describe_error(exc, dsn)) from None
-    return PgConnection(conn)
+    return conn
 
 
 def describe_error(exc: BaseException, dsn: str = "") -> str:

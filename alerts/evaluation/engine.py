@@ -75,6 +75,7 @@ class Engine:
         self._store, self._sink, self._clock = store, sink, clock
         self._devices = {}
         self._lifecycle_failed: set[str] = set()   # devices whose failure was logged
+        self._stale = False         # memory may be ahead of the store (see _commit)
         self._states = LiveStates(store.load_states())
         self._dependencies = Dependencies(self._states, self.thresholds)
         self._closed = ClosedSites()
@@ -90,12 +91,24 @@ class Engine:
         """A new config: devices, thresholds, hours, dependencies. States are kept, but
         those of devices no longer watched end (see alerts/evaluation/unmonitored.py)."""
         previous = self._devices
+        self._take(config)
+        self._end_unmonitored(previous)
+
+    def rescope(self, config: Config) -> None:
+        """A cluster node's buckets changed; `config` holds their devices only. The states
+        are read again from the store (its scope: the buckets held now): those of a bucket
+        taken over come with their pending counters, those of a bucket let go are
+        forgotten here, never ended (their new holder carries them on)."""
+        self._states.reset(self._store.load_states())
+        self._stale = False
+        self._take(config)
+
+    def _take(self, config: Config) -> None:
         self._config, self._zone = config, config.agent.zone
         self._devices = {d.id: d for d in config.devices}
         self._table = ThresholdTable(config.alerts)
         self._dependencies.reload(self._devices)
         self._closed.reload(config.devices, self._zone)
-        self._end_unmonitored(previous)
 
     def set_sink(self, sink: NotificationSink) -> None:
         self._sink = sink
@@ -219,6 +232,9 @@ class Engine:
     def _commit(self, apply: Callable[[Changes], None], now: float) -> None:
         """`apply` changes states; they and the notices they owe commit together."""
         changes = Changes()
+        if self._stale:     # a failed commit could not read the store back: now
+            self._states.reset(self._store.load_states())
+            self._stale = False
         self._gates.begin()
         try:
             with self._store.transaction() as conn:
@@ -227,8 +243,12 @@ class Engine:
                 if changes.notices:
                     self._sink.enqueue(conn, changes.notices)
         except Exception:
-            # The transaction rolled back: memory must not run ahead of the store.
+            # The transaction rolled back: memory must not run ahead of the store. A
+            # store that cannot be read now either (a cluster's database gone) is read
+            # before the next commit.
+            self._stale = True
             self._states.reset(self._store.load_states())
+            self._stale = False
             raise
         for state in changes.states.values():
             if not state.live:
