@@ -21,6 +21,7 @@ from typing import Protocol
 # building the parser, and `lifeline validate`, stay light.
 from agent.cli import (
     alerts,
+    cluster,
     completion,
     demo,
     import_sheet,
@@ -56,6 +57,7 @@ COMMANDS: dict[str, tuple[Command, str]] = {
     "metrics": (metrics, "a device's points read back from the embedded store"),
     "run": (run, "the agent: poll on schedule, store metrics, raise alerts"),
     "status": (status, "what the running agent is doing: devices, sink, alerts"),
+    "cluster": (cluster, "a cluster's nodes, buckets and leases (cluster: only)"),
     "repair-state": (repair_state, "move damaged stores of the state_dir aside, saying so"),
     "demo": (demo, "a simulated district on loopback, the agent on it, a scenario"),
     "completion": (completion, "shell completion for bash or zsh, from this parser"),
