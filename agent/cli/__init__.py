@@ -23,6 +23,7 @@ from agent.cli import (
     alerts,
     cluster,
     completion,
+    console_user,
     demo,
     import_sheet,
     inventory,
@@ -60,6 +61,7 @@ COMMANDS: dict[str, tuple[Command, str]] = {
     "cluster": (cluster, "a cluster's nodes, buckets and leases (cluster: only)"),
     "repair-state": (repair_state, "move damaged stores of the state_dir aside, saying so"),
     "demo": (demo, "a simulated district on loopback, the agent on it, a scenario"),
+    "console-user": (console_user, "a NAME:HASH line for the console's users file"),
     "completion": (completion, "shell completion for bash or zsh, from this parser"),
     "man": (man, "the manual page lifeline(1) in roff, from this parser"),
 }
