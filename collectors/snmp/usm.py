@@ -165,6 +165,11 @@ class LocalKeys:
     def flags(self) -> int:
         return (FLAG_AUTH if self.auth else 0) | (FLAG_PRIV if self.priv else 0)
 
+    def without_privacy(self) -> LocalKeys:
+        """The same keys for an authNoPriv message of an authPriv user: the
+        notInTimeWindow report an agent answers with (RFC 3414 3.2.7 a)."""
+        return LocalKeys(self.user, self.engine_id, self.auth, self.auth_key, None, b"")
+
 
 def password_to_key(auth: AuthProtocol, password: bytes) -> bytes:
     """RFC 3414 A.2 (and RFC 7860 for SHA-2): the hash of 1 MiB of the password repeated."""

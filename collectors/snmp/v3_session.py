@@ -173,7 +173,14 @@ class UsmSession:
             return scoped.pdu
         if sec.engine_id != agent.engine_id:
             raise _EngineChangedError
-        scoped = self._open(answer, keys)
+        if keys.priv is not None and not answer.flags & usm.FLAG_PRIV:
+            # Authenticated, not encrypted: a report may be (notInTimeWindow is sent so).
+            scoped = self._open(answer, keys.without_privacy())
+            if scoped.pdu.tag != ber.REPORT:
+                raise SnmpError(f"{self.address} answered an encrypted SNMPv3 request "
+                                f"without encryption")
+        else:
+            scoped = self._open(answer, keys)
         at = loop.time()
         if usm.report_of(scoped.pdu) is usm.Report.NOT_IN_TIME_WINDOW:
             # RFC 3414 3.2.7: its boots and time, authenticated; also when they went back

@@ -161,7 +161,9 @@ def start_snmpd(workdir: Path, *, users: Sequence[SnmpdUser] = DEFAULT_USERS,
     default v3 users; `engine_id` (text, `engineID` in snmpd.conf) makes its snmpEngineID
     80001f8804 followed by that text's bytes.
     Restart one on the same port with another engine id and a fresh `workdir` to get a
-    device whose engine id changed (a factory reset or a replaced chassis)."""
+    device whose engine id changed (a factory reset or a replaced chassis); with the same
+    `workdir` (its persistent state in workdir/persist) it is a reboot: same engine id,
+    snmpEngineBoots one higher, snmpEngineTime from zero."""
     port = port or free_udp_port()
     workdir.mkdir(parents=True, exist_ok=True)
     conf = workdir / "snmpd.conf"
@@ -179,9 +181,15 @@ def start_snmpd(workdir: Path, *, users: Sequence[SnmpdUser] = DEFAULT_USERS,
         + "rocommunity public 127.0.0.1\n" + v3
         + "sysName test-snmpd\nsysLocation loopback\n")
     log = workdir / "snmpd.log"
+    configs = [conf]
+    if (persisted := workdir / "persist" / "snmpd.conf").exists():
+        configs.append(persisted)   # -C skips it otherwise: engine boots would not rise
     proc = subprocess.Popen(
-        [SNMPD, "-f", "-Lo", "-C", "-c", str(conf), "-I", "-smux,mteTrigger,mteTriggerConf"],
-        env={**os.environ, "SNMP_PERSISTENT_DIR": str(workdir)},
+        [SNMPD, "-f", "-Lo", "-C", "-c", ",".join(map(str, configs)), "-I",
+         "-smux,mteTrigger,mteTriggerConf"],
+        # Not workdir itself: snmpd writes its persistent state (engine boots, users) to
+        # PERSISTENT_DIR/snmpd.conf, which would overwrite the configuration.
+        env={**os.environ, "SNMP_PERSISTENT_DIR": str(workdir / "persist")},
         stdout=log.open("wb"), stderr=subprocess.STDOUT)
     address = f"127.0.0.1:{port}"
     try:

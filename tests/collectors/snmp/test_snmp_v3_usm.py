@@ -11,6 +11,8 @@ import socket
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pyasn1.codec.ber import decoder
 from pysnmp.proto.mpmod.rfc3412 import SNMPv3Message
 from pysnmp.proto.rfc1902 import OctetString
@@ -160,9 +162,8 @@ def test_the_authoritative_side_answers_discovery_and_stale_messages_with_report
     reply = usm.decode_message(usm.encode_report(stale, 99, usm.Report.NOT_IN_TIME_WINDOW, 4,
                                                  engine=ours, at=1060.0, keys=sender))
     assert reply.flags & usm.FLAG_AUTH and not reply.flags & usm.FLAG_PRIV
-    no_priv = usm.LocalKeys(sender.user, sender.engine_id, sender.auth, sender.auth_key,
-                            None, b"")
-    assert usm.report_of(usm.open_message(reply, no_priv).pdu) is usm.Report.NOT_IN_TIME_WINDOW
+    assert usm.report_of(usm.open_message(reply, sender.without_privacy()).pdu
+                         ) is usm.Report.NOT_IN_TIME_WINDOW
 
 
 def test_the_non_authoritative_side_keeps_the_agents_clock() -> None:
@@ -245,3 +246,54 @@ def test_net_snmp_extends_aes_256_keys_as_blumenthal_not_reeder(snmpd_every_user
     _get(snmpd_every_user, user, extension="blumenthal")
     with pytest.raises(TimeoutError):
         _get(snmpd_every_user, user, timeout=0.5, extension="reeder")
+
+
+# --- a hostile peer's messages ------------------------------------------------------------
+
+_FUZZ_KEYS = [None, usm.localize(usm.UsmUser("noc", "MD5", "authpass123"), ENGINE),
+              usm.localize(usm.UsmUser("noc", "SHA", "authpass123", "DES", "privpass123"),
+                           ENGINE), KEYS]
+_FUZZ_VARBINDS = [(SYS_DESCR, ber.OCTET_STRING, b"switch"),
+                  (ber.encode_oid((1, 3, 6, 1, 2, 1, 1, 3, 0)), ber.TIMETICKS, 2**32 - 1),
+                  (ber.encode_oid((1, 3, 6, 1, 2, 1, 2, 2, 1, 8, 1)), ber.INTEGER, -1)]
+
+
+@st.composite
+def _damaged(draw: st.DrawFn) -> tuple[bytes, usm.LocalKeys | None]:
+    """A real v3 response of every security level, bytes overwritten, cut or inserted."""
+    keys = draw(st.sampled_from(_FUZZ_KEYS))
+    pdu = ber.encode_pdu(draw(st.sampled_from([ber.RESPONSE, ber.REPORT, ber.INFORM])),
+                         draw(st.integers(0, 2**31 - 1)),
+                         ber.encode_varbinds(draw(st.lists(st.sampled_from(_FUZZ_VARBINDS),
+                                                           max_size=3))))
+    data = bytearray(_request(keys, pdu=pdu, boots=draw(st.integers(0, 2**31 - 1))))
+    for at, value in draw(st.lists(st.tuples(st.integers(0, len(data) - 1),
+                                             st.integers(0, 255)), max_size=3)):
+        data[at] = value
+    if draw(st.booleans()):
+        at = draw(st.integers(0, len(data)))
+        data[at:at] = draw(st.binary(max_size=4))
+    return bytes(data[:draw(st.integers(0, len(data)))] if draw(st.booleans()) else data), keys
+
+
+@settings(max_examples=400, derandomize=True, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(_damaged(), st.tuples(st.binary(max_size=200), st.sampled_from(_FUZZ_KEYS))))
+def test_the_v3_decoder_raises_only_its_errors_and_what_passes_is_bounded(
+        case: tuple[bytes, usm.LocalKeys | None]) -> None:
+    """Whatever arrives: BerError (not a USM message) or UsmError (one it refuses), and a
+    message that passes has every field within SNMP's bounds."""
+    data, keys = case
+    try:
+        message = usm.decode_message(data)
+        scoped = usm.open_message(message, keys)
+    except (ber.BerError, usm.UsmError):
+        return
+    sec = message.security
+    assert len(sec.engine_id) <= usm.MAX_ENGINE_ID and len(sec.user) <= usm.MAX_NAME
+    assert 0 <= sec.boots <= usm.MAX_INT and 0 <= sec.time <= usm.MAX_INT
+    assert 0 <= message.msg_id <= usm.MAX_INT and message.max_size >= usm.MIN_MESSAGE
+    assert len(scoped.context_engine_id) <= usm.MAX_ENGINE_ID
+    for name, _, _ in scoped.pdu.varbinds:
+        assert len(ber.decode_oid(name)) <= ber.MAX_SUBIDS
+    usm.report_of(scoped.pdu)
