@@ -23,6 +23,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -124,6 +125,13 @@ def start_lab(directory: Path, pace: Pace, community: str
             device = {k: v for k, v in device.items() if k != "poll"}   # not simulated
         devices.append(device)
     return lab, devices
+
+
+def free_tcp_port() -> int:
+    """A TCP port free on 127.0.0.1 now, for the agent's console."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def descendants(devices: list[dict[str, Any]], root: str) -> list[str]:
@@ -425,6 +433,8 @@ def run_demo(directory: Path | None, fast: bool, out: TextIO = sys.stdout) -> in
     try:
         assert lab.webhook is not None
         document = district.build(directory, devices, lab.webhook.url, pace)
+        console = f"127.0.0.1:{free_tcp_port()}"     # the web console (docs/console.md)
+        document["agent"]["http_listen"] = console
         config_path = district.write(directory, document, lab.snmp.community.decode())
         polled = len(lab.recordings) + len(lab.kiosks) + len(lab.cameras.cameras)
         say.say(f"simulated district on 127.0.0.1: {len(lab.recordings)} SNMP devices, "
@@ -435,6 +445,7 @@ def run_demo(directory: Path | None, fast: bool, out: TextIO = sys.stdout) -> in
                  f"polls; UPS and kiosk faults after {pace.hold:g} s")
         proc = start_agent(config_path, directory)
         say.say(f"agent started (`lifeline run {config_path}`, pid {proc.pid})")
+        say.say(f"console: http://{console}/ (the board; watch the scenario there)")
         seen = wait_polled(directory, proc, polled, AGENT_START_SECONDS)
         if not outcome.expect(seen >= polled, f"every device polled once (saw {seen}/{polled})"):
             say.say(f"!! the agent polled {seen} of {polled} devices; see "
