@@ -1,10 +1,11 @@
 """Which buckets a node should hold, from what every node sees in the lease table (pure).
 
-Every node computes the same target from the same view: each bucket goes to the live
-node (of its zone, for a zone's bucket) that ranks it highest by rendezvous hashing,
-unless that node already has its fair share (the bucket count over the eligible nodes,
-rounded up), then to the next. So a node that joins takes about 1/N of the buckets, from
-every other node a little, and nobody holds more than a fair share once settled.
+Every node computes the same target from the same view: a bucket stays with its live
+holder while that holder has no more than its fair share (the bucket count over the
+eligible nodes, rounded up); the others go to the live node (of their zone, for a
+zone's bucket) that ranks them highest by rendezvous hashing and still has room. So a
+node that joins takes about 1/N of the buckets, a little from every other node, and
+nobody holds more than a fair share once settled.
 
 A node claims the buckets of its target that are free (no owner, or a lease run out),
 and releases what it holds beyond its target a few per round, only to a target owner
@@ -57,9 +58,17 @@ def target(view: View) -> dict[str, str]:
     for nodes, buckets in by_group.items():
         share = math.ceil(len(buckets) / len(nodes))
         load = dict.fromkeys(nodes, 0)
-        # the buckets with the strongest preference choose first: fewer moves on a join
-        ranked = {b: _ranked(nodes, b) for b in buckets}
-        for bucket in sorted(buckets, key=lambda b: -weight(ranked[b][0], b)):
+        # Holders keep what they hold up to a fair share (a join moves only the new
+        # node's share); the rest go by rendezvous rank to whoever has room, the
+        # buckets with the strongest preference first.
+        held = [b for b in buckets if view.owners.get(b) in load]
+        for bucket in sorted(held, key=lambda b: -weight(str(view.owners[b]), b)):
+            owner = str(view.owners[bucket])
+            if load[owner] < share:
+                result[bucket] = owner
+                load[owner] += 1
+        ranked = {b: _ranked(nodes, b) for b in buckets if b not in result}
+        for bucket in sorted(ranked, key=lambda b: -weight(ranked[b][0], b)):
             for node in ranked[bucket]:
                 if load[node] < share:
                     result[bucket] = node

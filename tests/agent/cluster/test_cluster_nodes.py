@@ -1,0 +1,227 @@
+"""A cluster of real `lifeline run` nodes on a real PostgreSQL 15, polling a real snmpd
+(devices that answer) and a port where nothing answers (devices that are down), telling a
+real webhook receiver. One scenario for the module, checked step by step (the tests run
+in order and share it): three nodes share the buckets, a fourth joins, one is SIGKILLed
+in the middle of an outage episode, one is stopped with SIGTERM, one is frozen with
+SIGSTOP past its lease and woken again.
+
+Leases are short (6 s, renewed every second); every wait is a deadline, generous on a
+busy machine, and each says which of the issue's bounds it stands for."""
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, closing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from kits.waiting import eventually
+from peers.agent import AgentProcess, agent_config, snmp_devices_yaml
+from peers.postgres import PostgresServer
+from peers.snmp import Peer, free_udp_port
+from peers.webhook import WebhookPeer, running_webhook
+
+pytestmark = pytest.mark.peer
+
+LEASE, RENEW = 6.0, 1.0
+OUTAGE_POLLS = 40          # pending long enough for the steps before the kill
+UP, DOWN = 10, 2
+
+
+@dataclass
+class Cluster:
+    dsn: str
+    root: Path
+    devices: str
+    hook: WebhookPeer
+    nodes: dict[str, AgentProcess] = field(default_factory=dict)
+
+    def start(self, name: str) -> AgentProcess:
+        alerts = (f"alerts:\n  thresholds: {{outage_polls: {OUTAGE_POLLS}}}\n  channels:\n"
+                  f"    - {{name: hook, type: webhook, url: \"{self.hook.url()}\", "
+                  "group_wait: 0s, group_interval: 0s, retry_initial: 1s}\n"
+                  "  routes:\n    - {match: {}, channels: [hook]}\n")
+        cluster = (f"cluster: {{dsn_env: LL_TEST_PG_DSN, node: {name}, lease: {LEASE:g}s,"
+                   f" renew: {RENEW:g}s}}\n")
+        config = agent_config(self.root / name, self.devices, top_extra=cluster + alerts)
+        node = AgentProcess(config, env={"LL_TEST_PG_DSN": self.dsn}).start()
+        self.nodes[name] = node
+        return node
+
+    def query(self, sql: str, *args: object) -> list[tuple]:
+        with closing(psycopg.connect(self.dsn, autocommit=True)) as conn:
+            try:
+                return conn.execute(sql, args or None).fetchall()
+            except psycopg.errors.UndefinedTable:     # no node has made its tables yet
+                return []
+
+    def owners(self) -> dict[str, str | None]:
+        """bucket -> its holder while the lease runs (buckets with devices)."""
+        return dict(self.query("SELECT bucket, CASE WHEN lease_until > clock_timestamp()"
+                               " THEN owner END FROM cluster_buckets WHERE devices > 0"))
+
+    def live(self) -> list[str]:
+        return [n for n, p in self.nodes.items() if p.proc and p.proc.poll() is None]
+
+    def settled(self) -> dict[str, str] | None:
+        """The owners once every bucket is held by a running node, else None."""
+        owners = self.owners()
+        live = self.live()
+        if owners and all(o in live for o in owners.values()):
+            return {b: o for b, o in owners.items() if o is not None}
+        return None
+
+    def balanced(self, names: tuple[str, ...]) -> dict[str, str] | None:
+        """The owners once every bucket is held and each of `names` holds at most a
+        fair share (their count, rounded up), else None."""
+        owners = self.settled()
+        if not owners:
+            return None
+        share = _share(len(owners), len(names))
+        counts = [list(owners.values()).count(n) for n in names]
+        return owners if all(c <= share for c in counts) else None
+
+    def notices(self) -> list[tuple[str, str, str]]:
+        """(notificationId, device, event) of every accepted post, in arrival order."""
+        return [(a["notificationId"], a["labels"]["device_id"], a["event"])
+                for r in self.hook.accepted for a in r.body["alerts"]]
+
+
+@pytest.fixture(scope="module")
+def cluster(postgres: PostgresServer, snmpd: Peer, tmp_path_factory: pytest.TempPathFactory
+            ) -> Iterator[Cluster]:
+    dead = f"127.0.0.1:{free_udp_port()}"       # nothing answers there: down devices
+    devices = (snmp_devices_yaml(snmpd.address, UP, interval="1s")
+               + snmp_devices_yaml(dead, DOWN, interval="1s", prefix="dead", timeout="300ms"))
+    with ExitStack() as stack:
+        hook = stack.enter_context(running_webhook())
+        found = Cluster(postgres.new_database(), tmp_path_factory.mktemp("cluster"),
+                        devices, hook)
+        try:
+            for name in ("a", "b", "c"):
+                found.start(name)
+            yield found
+        finally:
+            for node in found.nodes.values():
+                if node.proc is not None and node.proc.poll() is None:
+                    node.proc.send_signal(signal.SIGCONT)
+                    node.stop(signal.SIGKILL)
+
+
+def _share(buckets: int, nodes: int) -> int:
+    return -(-buckets // nodes)
+
+
+def test_1_three_nodes_hold_every_bucket_none_beyond_a_fair_share(cluster: Cluster) -> None:
+    owners = eventually(lambda: cluster.balanced(("a", "b", "c")),
+                        "every bucket held, none beyond a fair share",
+                        timeout=15 + 15)          # the issue's 15 s, and a busy machine's
+    counts = {n: list(owners.values()).count(n) for n in ("a", "b", "c")}
+    assert all(0 < c <= _share(len(owners), 3) for c in counts.values()), counts
+
+    def polled() -> dict[str, set[str]] | None:
+        found = {n: set((p.status() or {}).get("devices", {})) for n, p in cluster.nodes.items()}
+        return found if sum(map(len, found.values())) == UP + DOWN else None
+    by_node = eventually(polled, "each node's status showing its devices")
+    everyone = [d for ids in by_node.values() for d in ids]
+    assert len(everyone) == len(set(everyone)) == UP + DOWN    # no device on two nodes
+
+
+def test_1b_a_fourth_node_moves_about_a_quarter(cluster: Cluster) -> None:
+    before = eventually(lambda: cluster.balanced(("a", "b", "c")), "settled before the join")
+    cluster.start("d")
+
+    after = eventually(lambda: cluster.balanced(("a", "b", "c", "d")),
+                       "the fourth node holding its share", timeout=30)
+    moved = [b for b in before if after.get(b) != before[b]]
+    # about a quarter: the new node's share, and a bucket or two the fair-share cap
+    # shifts between the others (rendezvous alone would move the new node's only)
+    assert len(moved) <= _share(len(after), 4) + 2, (before, after)
+    assert sum(1 for b in moved if after[b] == "d") >= len(moved) - 2, (before, after)
+
+
+def test_2_a_sigkilled_node_is_taken_over_and_the_pending_outage_counts_on(
+        cluster: Cluster) -> None:
+    def pending() -> tuple[str, float, int] | None:
+        rows = cluster.query("SELECT device_id, (data::json->>'active_since')::float,"
+                             " (data::json->>'polls')::int FROM alert_state WHERE rule ="
+                             " 'device_down' AND status = 'pending' ORDER BY device_id")
+        return next(((d, s, p) for d, s, p in rows if 2 <= p <= OUTAGE_POLLS - 4), None)
+    device, active_since, polls = eventually(pending, "a down device pending")
+    bucket, owner = cluster.query("SELECT b.bucket, b.owner FROM cluster_buckets b JOIN"
+                                  " alert_state s ON s.bucket = b.bucket WHERE"
+                                  " s.device_id = %s", device)[0]
+    killed_at = time.time()
+    cluster.nodes[owner].stop(signal.SIGKILL)
+
+    def taken() -> str | None:
+        holder = cluster.owners().get(bucket)
+        return holder if holder is not None and holder != owner else None
+    # lease + one renewal, and a busy machine's margin
+    heir = eventually(taken, f"bucket {bucket} re-owned", timeout=LEASE + RENEW + 10)
+
+    def fired() -> tuple[float, int, float] | None:
+        rows = cluster.query("SELECT (data::json->>'active_since')::float,"
+                             " (data::json->>'polls')::int, (data::json->>'fired_at')::float"
+                             " FROM alert_state WHERE device_id = %s AND status = 'firing'",
+                             device)
+        return rows[0] if rows else None
+    since, fired_polls, fired_at = eventually(fired, f"{device} firing on {heir}",
+                                              timeout=OUTAGE_POLLS * 2 + 20)
+    assert since == active_since < killed_at < fired_at      # the episode carried over
+    assert fired_polls == OUTAGE_POLLS                        # failures in total, not anew
+    assert polls < OUTAGE_POLLS
+
+
+def test_3_no_notification_lost_none_duplicated_under_another_id(cluster: Cluster) -> None:
+    expected = {(f"dead-{i}", "firing") for i in range(DOWN)}
+
+    def arrived() -> list[tuple[str, str, str]] | None:
+        notices = cluster.notices()
+        return notices if {(d, e) for _, d, e in notices} >= expected else None
+    notices = eventually(arrived, "both outages told", timeout=OUTAGE_POLLS * 2 + 20)
+    assert {(d, e) for _, d, e in notices} == expected, notices
+    ids = {(d, e): {i for i, d2, e2 in notices if (d2, e2) == (d, e)} for d, e in expected}
+    assert all(len(one) == 1 for one in ids.values()), notices    # a resend: the same id
+
+
+def test_4_sigterm_hands_over_within_a_renewal(cluster: Cluster) -> None:
+    name = next(n for n in cluster.live() if n != "d")
+    held = [b for b, o in cluster.owners().items() if o == name]
+    assert held
+    assert cluster.nodes[name].stop(signal.SIGTERM) == 0
+    # released at stop: the others claim in their next round, long before the lease ran
+    # out (the deadline, LEASE - RENEW, would be missed if the buckets had to expire)
+    owners = eventually(cluster.settled, "the buckets held again", timeout=LEASE - RENEW)
+    assert all(owners[b] != name for b in held)
+
+
+def test_5_a_frozen_node_past_its_lease_commits_nothing_and_drops_its_jobs(
+        cluster: Cluster) -> None:
+    name = cluster.live()[0]
+    node = cluster.nodes[name]
+    held = [b for b, o in cluster.owners().items() if o == name]
+    node.send(signal.SIGSTOP)
+    try:
+        def gone() -> bool:
+            owners = cluster.owners()
+            return all(owners.get(b) not in (None, name) for b in held)
+        eventually(gone, f"{name}'s buckets taken over while it is frozen",
+                   timeout=LEASE + RENEW + 10)
+    finally:
+        node.send(signal.SIGCONT)
+    node.wait_for("the woken node noticing", lambda: "taken over by another node"
+                  in node.log(), timeout=LEASE + 10)
+
+    def dropped() -> bool:
+        woken = node.log().split("taken over by another node", 1)[1]
+        return f"node {name} holds " in woken
+    node.wait_for("its jobs dropped through the reload path", dropped, timeout=LEASE + 10)
+    # the zombie's own transitions were fenced off: no notice of its own reached the hook
+    assert {(d, e) for _, d, e in cluster.notices()} == {
+        (f"dead-{i}", "firing") for i in range(DOWN)}
+    assert len({i for i, _, _ in cluster.notices()}) == DOWN
