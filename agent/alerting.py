@@ -1,7 +1,7 @@
 """How the agent drives the alert service (alerts/service.py), each call on its thread.
 
 `AlertCalls`, on the loop thread (the engine's database connection belongs to it): every
-poll's result (`observe`), a trap's meaning (`observe_trap`), the timers every few seconds
+poll's result (`observe`), what a trap says (`observe_trap`), the timers every few seconds
 (`tick`), the lifecycle evaluation at start and daily (`evaluate_lifecycle`), `status`,
 `reload`, `close`. A failure in observe, a trap, tick, lifecycle or status is logged and
 never stops polling. One the disk causes (full, read-only) is the alert state's failure in
@@ -33,6 +33,7 @@ from agent.write_failures import (
 from alerts.evaluation.store import DB_NAME
 from alerts.model import AlertStatus
 from collectors.base import PollResult
+from collectors.snmp.traps import TrapSays
 from inventory.model import Config
 
 if TYPE_CHECKING:       # psycopg is imported only when a cluster is configured
@@ -49,7 +50,7 @@ class Alerts(Protocol):
 
     def observe(self, result: PollResult) -> None: ...
 
-    def observe_trap(self, device_id: str, meaning: str) -> None: ...
+    def observe_trap(self, device_id: str, says: TrapSays) -> None: ...
 
     def tick(self) -> None: ...
 
@@ -102,10 +103,10 @@ class AlertCalls:
                           what="alert engine failed on this poll",
                           extra={"device_id": result.device_id})
 
-    def observe_trap(self, device_id: str, meaning: str) -> None:
+    def observe_trap(self, device_id: str, says: TrapSays) -> None:
         if self.service is not None:
             self._check_clock()
-            self._writing(self.service, self.service.observe_trap, device_id, meaning,
+            self._writing(self.service, self.service.observe_trap, device_id, says,
                           what="alert engine failed on this trap",
                           extra={"device_id": device_id})
 

@@ -45,6 +45,9 @@ class DeviceState:
     reboots: int = 0
     last_reboot: datetime | None = None
     last_reboot_by: str | None = None
+    # ifIndex -> the port's names (ifName, ifDescr) as the last poll with interfaces saw
+    # them: a linkDown trap names its port by ifIndex only (agent/traps.py).
+    ports: dict[int, tuple[str, ...]] | None = None
     trap_reboot_unpolled: bool = False  # a trap told a reboot no answer has shown since
     identity: dict[str, str] = field(default_factory=dict)  # as the last answer said
 
@@ -78,6 +81,7 @@ class DeviceState:
                 self.identity = result.identity.as_dict()
             if isinstance(result.facts, SnmpFacts) and result.facts.rebooted:
                 self.rebooted(result.started, UPTIME)
+            self.ports = port_names(result) or self.ports
             if self.last_reboot is None or result.started >= self.last_reboot:
                 self.trap_reboot_unpolled = False   # this answer came after the trap
         else:
@@ -138,6 +142,11 @@ class DeviceStates:
         if state is not None and state.rebooted(at, by):
             log.info("rebooted (%s)", by, extra={"device_id": device_id})
 
+    def ports(self, device_id: str, if_index: int) -> tuple[str, ...]:
+        """The names of the device's port `if_index` as its last poll saw them."""
+        state = self._states.get(device_id)
+        return (state.ports or {}).get(if_index, ()) if state is not None else ()
+
     def overlapped(self, device_id: str) -> None:
         """A run was skipped because the device's previous poll was still running."""
         state = self._states.get(device_id)
@@ -154,3 +163,16 @@ class DeviceStates:
 
     def snapshot(self) -> dict[str, DevicePoll]:
         return {device_id: state.snapshot() for device_id, state in self._states.items()}
+
+
+def port_names(result: PollResult) -> dict[int, tuple[str, ...]]:
+    """ifIndex -> (ifName, ifDescr) of the `interface` rows of one poll."""
+    ports: dict[int, tuple[str, ...]] = {}
+    for sample in result.samples:
+        if sample.measurement != "interface":
+            continue
+        index = sample.tags.get("ifIndex", "")
+        names = tuple(n for n in (sample.tags.get("ifName"), sample.tags.get("ifDescr")) if n)
+        if index.isdigit() and names:
+            ports[int(index)] = names
+    return ports

@@ -7,15 +7,19 @@ A trap is evidence, not a verdict. `TrapHandling` binds the receiver
 - writes one `snmp_trap` point (tags: the device's, `trap_oid`, `source`, `version`, and
   `trap_name` and `meaning` when a profile knows the OID; field `received` = 1), through
   the same sink writer as the polls;
-- hands its meaning to the alert engine at once (`AlertCalls.observe_trap`, read by
+- hands what it says to the alert engine at once (`AlertCalls.observe_trap`, read by
   alerts/evaluation/rules.py `trap`): an on-battery trap fires `ups_on_battery` without
-  waiting for the poll or `ups_for`, since the device reported the transition itself;
+  waiting for the poll or `ups_for`, a low-battery, replace-battery, overload or self-test
+  trap or a UPS alarm its rule, a linkDown on a monitored port `interface_down`, since
+  the device reported the transition itself. A linkDown names its port by ifIndex: the
+  names the device's last poll saw for that ifIndex (agent/device_states.py `ports`) are
+  added to those the trap carries, so the rule can match `monitored_interfaces`;
 - a coldStart or warmStart records a reboot in the device's state (agent/device_states.py:
   `reboots`, `last_reboot`, `last_reboot_by` in the status; the poll after it, which
   sees the uptime gone back, does not count it twice);
 - asks for a poll of the device now (`TrapPolls`): the poll, through the usual rules,
-  confirms what the trap said or ends it (a UPS back on mains resolves `ups_on_battery`),
-  and a linkDown on a monitored port fires the interface alert. Polls are debounced:
+  confirms what the trap said or ends it (a UPS back on mains resolves `ups_on_battery`,
+  a port up again `interface_down`). Polls are debounced:
   traps that arrive while one is waiting share it, and a device is polled for traps at
   most once every DEBOUNCE_SECONDS (a UPS repeats its on-battery trap every minute; a
   flapping port sends pairs).
@@ -25,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from agent.alerting import AlertCalls
@@ -136,10 +141,14 @@ class TrapHandling:
         task = asyncio.ensure_future(self._writer.write(device.id, (trap_sample(device, trap),)))
         self._writes.add(task)
         task.add_done_callback(self._writes.discard)
-        if trap.meaning in REBOOTS:
-            self._states.rebooted(device.id, trap.received, trap.name or trap.meaning)
-        if trap.meaning:
-            self._alerts.observe_trap(device.id, trap.meaning)
+        says = trap.says
+        if says is not None and says.meaning in REBOOTS:
+            self._states.rebooted(device.id, trap.received, trap.name or says.meaning)
+        if says is not None and says.if_index is not None:
+            polled = self._states.ports(device.id, says.if_index)
+            says = replace(says, ports=says.ports + polled)
+        if says is not None:
+            self._alerts.observe_trap(device.id, says)
         self._polls.request(device.id)
 
 

@@ -2,7 +2,7 @@
 
     svc = AlertService.open(config)       # clock defaults to now in agent.timezone
     svc.observe(result)                   # after every poll (engine thread)
-    svc.observe_trap(device_id, meaning)  # a trap's meaning, at once (engine thread)
+    svc.observe_trap(device_id, says)     # what a trap says, at once (engine thread)
     svc.tick()                            # every few seconds (engine thread)
     svc.evaluate_lifecycle()              # at start and daily (engine thread)
     svc.deliver_due()                     # every ~2 s on the delivery thread; returns at
@@ -29,6 +29,7 @@ from alerts.evaluation.store import DB_NAME, Store
 from alerts.evaluation.store_api import AlertStore
 from alerts.model import AlertStatus, Clock, NotificationSink
 from collectors.base import PollResult
+from collectors.snmp.traps import TrapSays
 from inventory.model import Config
 
 if TYPE_CHECKING:       # psycopg is imported only when a cluster is configured
@@ -94,8 +95,8 @@ class AlertService:
     def observe(self, result: PollResult) -> None:
         self.engine.observe(result)
 
-    def observe_trap(self, device_id: str, meaning: str) -> None:
-        self.engine.observe_trap(device_id, meaning)
+    def observe_trap(self, device_id: str, says: TrapSays) -> None:
+        self.engine.observe_trap(device_id, says)
 
     def tick(self) -> None:
         self.engine.tick()

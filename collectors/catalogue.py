@@ -5,12 +5,14 @@ collectors declare (the SNMP profiles, `collectors.host.ENTRIES`,
 `collectors.http.catalogue.ENTRIES`, `collectors.icmp.ENTRIES`, `collectors.tcp.ENTRIES`,
 `collectors.snmp.traps.ENTRIES`, plus `lifeline_poll`) and that nothing undeclared is
 ever emitted. A field `*` declares a measurement whose numeric fields come from the device
-(the `kiosk` health JSON). `collectors/README.md`'s Metrics section is generated from it.
-The record the collectors declare with is `collectors.catalogue_entry.Entry`.
+(the `kiosk` health JSON). `collectors/README.md`'s Metrics section is generated from it,
+and so is the top README's table of the traps each profile understands (from the
+profiles' `traps:`). The record the collectors declare with is
+`collectors.catalogue_entry.Entry`.
 
 Without arguments the catalogue the collectors declare is printed as CSV (compare it with
-`collectors/metrics.csv`). Regenerate both files after changing a profile or a collector's
-entries:
+`collectors/metrics.csv`). Regenerate the three files after changing a profile or a
+collector's entries:
 
     .venv/bin/python -m collectors.catalogue --write
 """
@@ -32,8 +34,10 @@ from collectors.snmp.profiles import load_profiles
 
 CATALOGUE = Path(__file__).resolve().parent / "metrics.csv"
 README = CATALOGUE.with_name("README.md")
+TOP_README = CATALOGUE.parents[1] / "README.md"
 HEADER = ("measurement", "field", "type", "unit", "description")
 BEGIN, END = "<!-- metrics:begin -->", "<!-- metrics:end -->"
+TRAPS_BEGIN, TRAPS_END = "<!-- traps:begin -->", "<!-- traps:end -->"
 COMMON_TAGS = ("device_id", "category", "site", "agent_host")
 
 
@@ -101,23 +105,28 @@ def render_markdown(entries: list[Entry], tags: MeasurementTags) -> str:
     return "\n".join(lines)
 
 
-def readme_section(readme: str) -> str:
-    start, end = _section_bounds(readme)
-    return readme[start:end].strip("\n")
+def readme_section(readme: str, begin: str = BEGIN, end: str = END) -> str:
+    start, stop = _section_bounds(readme, begin, end)
+    return readme[start:stop].strip("\n")
 
 
-def _section_bounds(readme: str) -> tuple[int, int]:
-    return readme.index(BEGIN) + len(BEGIN), readme.index(END)
+def _section_bounds(readme: str, begin: str = BEGIN, end: str = END) -> tuple[int, int]:
+    return readme.index(begin) + len(begin), readme.index(end)
+
+
+def _write_section(path: Path, text: str, begin: str, end: str) -> None:
+    readme = path.read_text(encoding="utf-8")
+    start, stop = _section_bounds(readme, begin, end)
+    path.write_text(readme[:start] + "\n" + text + "\n" + readme[stop:], encoding="utf-8")
 
 
 def main(argv: list[str]) -> int:
     entries, tags = declared()
     if "--write" in argv:
         CATALOGUE.write_text(render_csv(entries), encoding="utf-8")
-        readme = README.read_text(encoding="utf-8")
-        start, end = _section_bounds(readme)
-        README.write_text(readme[:start] + "\n" + render_markdown(entries, tags) + "\n"
-                          + readme[end:], encoding="utf-8")
+        _write_section(README, render_markdown(entries, tags), BEGIN, END)
+        _write_section(TOP_README, traps.profile_traps_markdown(load_profiles()),
+                       TRAPS_BEGIN, TRAPS_END)
         return 0
     sys.stdout.write(render_csv(entries))
     return 0

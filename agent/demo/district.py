@@ -7,6 +7,11 @@ every asset tracked for its lifecycle only),
 so the demo's replacement plan is the example's. Every polled device gets a simulator:
 its `poll` is rewritten to a loopback port, one SNMP community read from a file, short
 intervals, and demo thresholds (outage after 2 polls, a few seconds of `for`).
+
+The server-room UPS also sends traps: the agent listens for them (`traps:`) and matches
+a trap to its device by the sender's address, so the UPS answers on an address of its own
+(TRAP_SENDER_HOST) and keeps the example's 30 s interval: what happens between two polls
+it says by trap.
 """
 from __future__ import annotations
 
@@ -23,6 +28,9 @@ INVENTORY_DIR = CONFIG_DIR / "inventory"
 RECORDINGS_DIR = CONFIG_DIR / "demo"
 COMMUNITY_FILE = "snmp-community.txt"
 HOOK = "demo-hook"
+TRAP_SENDER = "ups-srvroom-1"       # the device that sends traps in the demo
+TRAP_SENDER_HOST = "127.0.0.21"     # its own loopback address (the example's)
+TRAP_SENDER_INTERVAL = 30.0         # its interval in the example, kept
 
 # (category, profile) -> the recording that plays the device
 _RECORDING_BY_CATEGORY = {"backbone_switch": "switch24", "ups": "ups-normal"}
@@ -74,9 +82,11 @@ def _example_top() -> dict[str, Any]:
     return document
 
 
-def snmp_poll(port: int, pace: Pace, old: dict[str, Any]) -> dict[str, Any]:
-    poll = {"protocol": "snmp", "address": f"127.0.0.1:{port}", "credentials": "demo-snmp",
-            "profile": old.get("profile", "generic"), "interval": f"{pace.interval:g}s",
+def snmp_poll(port: int, pace: Pace, old: dict[str, Any], host: str = "127.0.0.1",
+              interval: float | None = None) -> dict[str, Any]:
+    poll = {"protocol": "snmp", "address": f"{host}:{port}", "credentials": "demo-snmp",
+            "profile": old.get("profile", "generic"),
+            "interval": f"{interval or pace.interval:g}s",
             "timeout": f"{pace.timeout:g}s", "retries": 0}
     if old.get("monitored_interfaces"):
         poll["monitored_interfaces"] = old["monitored_interfaces"]
@@ -97,8 +107,9 @@ def kiosk_poll(port: int, pace: Pace) -> dict[str, Any]:
 
 
 def build(directory: Path, devices: list[dict[str, Any]], webhook_url: str,
-          pace: Pace) -> dict[str, Any]:
-    """The whole demo config (devices already re-pointed), as a YAML mapping."""
+          pace: Pace, trap_port: int) -> dict[str, Any]:
+    """The whole demo config (devices already re-pointed), as a YAML mapping; the agent
+    receives traps on 127.0.0.1:`trap_port`."""
     top = _example_top()
     hold = f"{pace.hold:g}s"
     return {
@@ -107,6 +118,7 @@ def build(directory: Path, devices: list[dict[str, Any]], webhook_url: str,
                   "retention_days": 2},
         "service_life": top.get("service_life", {}),
         "credentials": {"demo-snmp": {"version": "2c", "community_file": COMMUNITY_FILE}},
+        "traps": {"listen": f"127.0.0.1:{trap_port}"},
         "alerts": {
             "lifecycle_horizon_months": 12,
             "thresholds": {"outage_polls": 2, "ups_for": hold, "kiosk_for": hold,

@@ -8,9 +8,11 @@ for the notification the agent should send:
 
 1. a kiosk open at this hour stops answering (outage), another runs out of paper
    (kiosk health rule), both are put right (resolved);
-2. the server-room UPS goes on battery while, at the CCTV control centre, a PoE switch
-   fails and the twelve cameras it powers go dark (one alert, the cameras suppressed);
-   then mains power is back and the switch is replaced;
+2. the server-room UPS goes on battery and says so by trap: the alert arrives before the
+   UPS's next poll. At the same time, at the CCTV control centre, a PoE switch fails and
+   the twelve cameras it powers go dark (one alert, the cameras suppressed); then mains
+   power is back (the UPS's trap asks for the poll that ends its alert) and the switch is
+   replaced;
 3. backbone switch bb-sw-1 dies with everything behind it: one alert for the switch,
    naming the devices behind it, and no alert for each of them; then all recover.
 
@@ -30,7 +32,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
@@ -41,10 +43,23 @@ from agent.demo.district import Pace
 from agent.demo.http_lab import KioskSimulator, WebhookReceiver, notifications
 from agent.demo.snmp_lab import Recording, SnmpLab
 from agent.status import StatusFileError, read_status
+from collectors.snmp import ber
 
 BACKBONE = "bb-sw-1"
 POE_SWITCH = "cctv-poe-sw-01"
-UPS = "ups-srvroom-1"
+UPS = district.TRAP_SENDER
+# RFC 1628: upsTrapOnBattery with upsEstimatedMinutesRemaining and upsSecondsOnBattery,
+# and on mains upsTrapAlarmEntryRemoved for upsAlarmOnBattery (row 2 of the alarm table).
+ON_BATTERY_TRAP = "1.3.6.1.2.1.33.2.1"
+ALARM_REMOVED_TRAP = "1.3.6.1.2.1.33.2.4"
+UPS_MINUTES_REMAINING = "1.3.6.1.2.1.33.1.2.3.0"
+UPS_SECONDS_ON_BATTERY = "1.3.6.1.2.1.33.1.2.2.0"
+UPS_ALARM_ID_2 = "1.3.6.1.2.1.33.1.6.2.1.1.2"
+UPS_ALARM_DESCR_2 = "1.3.6.1.2.1.33.1.6.2.1.2.2"
+UPS_ALARM_ON_BATTERY = "1.3.6.1.2.1.33.1.6.3.2"
+# A trap sent this close before the UPS's scheduled poll waits for that poll first, so
+# the alert cannot be mistaken for the poll's.
+POLL_MARGIN_SECONDS = 5.0
 KIOSK_DOWN_PREFERRED = "kiosk-district-lobby"
 KIOSK_PAPER_PREFERRED = "kiosk-bnk-geumsa"
 AGENT_START_SECONDS = 30.0
@@ -56,6 +71,7 @@ class Lab:
     """Everything the demo started, by device id."""
 
     snmp: SnmpLab
+    traps_to: tuple[str, int] = ("127.0.0.1", 0)    # where the agent receives traps
     recordings: dict[str, str] = field(default_factory=dict)       # device -> recording
     kiosks: dict[str, KioskSimulator] = field(default_factory=dict)
     cameras: CameraLab = field(default_factory=CameraLab)
@@ -104,7 +120,7 @@ def recording(name: str, sys_name: str | None = None) -> Recording:
 def start_lab(directory: Path, pace: Pace, community: str
               ) -> tuple[Lab, list[dict[str, Any]]]:
     """Starts a simulator per polled device; returns the lab and the re-pointed devices."""
-    lab = Lab(SnmpLab(community))
+    lab = Lab(SnmpLab(community), traps_to=("127.0.0.1", free_udp_port()))
     lab.webhook = WebhookReceiver(directory / "webhook.jsonl")
     devices = []
     for device in district.example_devices():
@@ -117,6 +133,12 @@ def start_lab(directory: Path, pace: Pace, community: str
         elif poll and poll.get("protocol") == "icmp" and device.get("category") == "cctv_camera":
             device = {**device, "poll": district.camera_poll(lab.cameras.add(device["id"]),
                                                              pace)}
+        elif poll and name is not None and device["id"] == UPS:
+            host = district.TRAP_SENDER_HOST
+            port = lab.snmp.add(device["id"], recording(name, device["id"]), host=host)
+            lab.recordings[device["id"]] = name
+            device = {**device, "poll": district.snmp_poll(
+                port, pace, poll, host=host, interval=district.TRAP_SENDER_INTERVAL)}
         elif poll and name is not None:
             port = lab.snmp.add(device["id"], recording(name, device["id"]))
             lab.recordings[device["id"]] = name
@@ -130,6 +152,13 @@ def start_lab(directory: Path, pace: Pace, community: str
 def free_tcp_port() -> int:
     """A TCP port free on 127.0.0.1 now, for the agent's console."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def free_udp_port() -> int:
+    """A UDP port free on 127.0.0.1 now, for the agent's trap receiver."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
 
@@ -217,6 +246,7 @@ class Scene:
     say: Progress
     outcome: Outcome
     zone: ZoneInfo
+    state_dir: Path
 
     @property
     def limit(self) -> float:
@@ -301,8 +331,16 @@ def play_power(scene: Scene) -> None:
     two independent troubles played together, so the demo gets no longer."""
     snmp, cameras = scene.lab.snmp, scene.lab.cameras
     behind = [d for d in descendants(scene.devices, POE_SWITCH) if d in cameras.cameras]
-    snmp.swap(UPS, recording("ups-battery", UPS))
-    scene.say.say(f"UPS {UPS} ({scene.name(UPS)}): utility power lost, running on battery")
+    next_poll = ups_next_poll(scene)
+    battery = recording("ups-battery", UPS)
+    snmp.swap(UPS, battery)
+    now = time.monotonic()
+    snmp.send_trap(UPS, scene.lab.traps_to, ON_BATTERY_TRAP, [
+        battery.get(_oid(UPS_MINUTES_REMAINING), now),
+        battery.get(_oid(UPS_SECONDS_ON_BATTERY), now)])
+    sent = time.monotonic()
+    scene.say.say(f"UPS {UPS} ({scene.name(UPS)}): utility power lost, running on battery; "
+                  f"it sends upsTrapOnBattery from {district.TRAP_SENDER_HOST}")
     snmp.set_answering(POE_SWITCH, False)
     for camera in behind:
         cameras.set_answering(camera, False)
@@ -310,7 +348,7 @@ def play_power(scene: Scene) -> None:
                   "went dark with it")
     found = scene.expect(alert_is("ups_on_battery", UPS, "firing"), "ups_on_battery firing")
     if found:
-        scene.delivered(found)
+        told_by_trap(scene, found, time.monotonic() - sent, next_poll)
     found = scene.expect(alert_is("device_down", POE_SWITCH, "firing"),
                          f"device_down firing for {POE_SWITCH}")
     if found:
@@ -319,16 +357,63 @@ def play_power(scene: Scene) -> None:
         scene.outcome.expect(bool(suppressed), f"cameras behind {POE_SWITCH} in its alert")
     scene.linger()
     snmp.swap(UPS, recording("ups-normal", UPS))
+    snmp.send_trap(UPS, scene.lab.traps_to, ALARM_REMOVED_TRAP, [
+        (_oid(UPS_ALARM_ID_2), ber.INTEGER, 2),
+        (_oid(UPS_ALARM_DESCR_2), ber.OBJECT_ID, _oid(UPS_ALARM_ON_BATTERY))])
     snmp.set_answering(POE_SWITCH, True)
     for camera in behind:
         cameras.set_answering(camera, True)
-    scene.say.say(f"UPS {UPS}: utility power back; PoE switch {POE_SWITCH} replaced, "
-                  "cameras back")
+    scene.say.say(f"UPS {UPS}: utility power back (its trap upsTrapAlarmEntryRemoved asks "
+                  f"for the poll that sees it); PoE switch {POE_SWITCH} replaced, cameras back")
     for rule, device_id in (("ups_on_battery", UPS), ("device_down", POE_SWITCH)):
         found = scene.expect(alert_is(rule, device_id, "resolved"),
                              f"{rule} resolved for {device_id}")
         if found:
             scene.delivered(found)
+
+
+def _oid(text: str) -> bytes:
+    return ber.encode_oid(ber.parse_oid(text))
+
+
+def ups_next_poll(scene: Scene) -> float | None:
+    """Seconds until the UPS's next scheduled poll (from the agent's status), after
+    waiting for it when it is due within POLL_MARGIN_SECONDS; None when not known."""
+    try:
+        status = read_status(scene.state_dir)
+    except StatusFileError:
+        status = None
+    device = status.devices.get(UPS) if status else None
+    if device is None or device.next_run is None:
+        return None
+    interval = timedelta(seconds=device.interval)
+    due = device.next_run
+    now = datetime.now(due.tzinfo)
+    while due < now:            # a poll since the status was written: the one after it
+        due += interval
+    if (due - now).total_seconds() < POLL_MARGIN_SECONDS:
+        time.sleep((due - now).total_seconds() + 1.0)
+        due += interval
+    return (due - datetime.now(due.tzinfo)).total_seconds()
+
+
+def told_by_trap(scene: Scene, alert: dict[str, Any], after: float,
+                 next_poll: float | None) -> None:
+    """The UPS's alert: fired by its trap (the trap's words), before its next poll."""
+    summary = alert.get("annotations", {}).get("summary", "")
+    by_trap = scene.outcome.expect("said by its trap" in summary,
+                                   "ups_on_battery fired by the UPS's trap")
+    if next_poll is None:
+        when = "its next scheduled poll: not known"
+    else:
+        before = scene.outcome.expect(
+            after < next_poll, "ups_on_battery delivered before the UPS's next poll")
+        when = (f"{next_poll - after:.0f} s before the UPS's next scheduled poll" if before
+                else f"!! after the UPS's next scheduled poll (due {next_poll:.0f} s after "
+                     "the trap)")
+    scene.delivered(alert, f": {after:.1f} s after the trap, "
+                           f"{'fired by the trap' if by_trap else '!! not by the trap'}, "
+                           f"{when}")
 
 
 def play_backbone(scene: Scene) -> None:
@@ -407,6 +492,8 @@ def closing(say: Progress, directory: Path, config_path: Path, plans: list[Path]
         ("metrics (embedded store)", f"{exe} metrics {config_path} --device {BACKBONE} "
                                      "--since 1h"),
         ("", f"{exe} metrics {config_path} --device {UPS} --measurement ups"),
+        ("the UPS's traps", f"{exe} metrics {config_path} --device {UPS} "
+                            "--measurement snmp_trap"),
         *(("next year's replacement plan", str(path)) for path in plans),
         ("the agent's log", str(directory / "agent.log")),
     ]
@@ -432,7 +519,8 @@ def run_demo(directory: Path | None, fast: bool, out: TextIO = sys.stdout) -> in
     proc: subprocess.Popen[bytes] | None = None
     try:
         assert lab.webhook is not None
-        document = district.build(directory, devices, lab.webhook.url, pace)
+        document = district.build(directory, devices, lab.webhook.url, pace,
+                                  lab.traps_to[1])
         console = f"127.0.0.1:{free_tcp_port()}"     # the web console (docs/console.md)
         document["agent"]["http_listen"] = console
         config_path = district.write(directory, document, lab.snmp.community.decode())
@@ -441,18 +529,23 @@ def run_demo(directory: Path | None, fast: bool, out: TextIO = sys.stdout) -> in
                 f"{len(lab.kiosks)} kiosks, {len(lab.cameras.cameras)} cameras (RTSP), a "
                 f"webhook receiver at {lab.webhook.url}; {len(devices) - polled} more "
                 "assets tracked for their lifecycle only")
-        say.note(f"every device polled every {pace.interval:g} s; an outage after 2 failed "
-                 f"polls; UPS and kiosk faults after {pace.hold:g} s")
+        say.note(f"every device polled every {pace.interval:g} s, but the UPS {UPS}, polled "
+                 f"every {district.TRAP_SENDER_INTERVAL:g} s as in the example: it says what "
+                 f"happens in between by trap (from {district.TRAP_SENDER_HOST} to "
+                 f"{lab.traps_to[0]}:{lab.traps_to[1]}); an outage after 2 failed polls; UPS "
+                 f"and kiosk faults after {pace.hold:g} s")
         proc = start_agent(config_path, directory)
         say.say(f"agent started (`lifeline run {config_path}`, pid {proc.pid})")
         say.say(f"console: http://{console}/ (the board; watch the scenario there)")
-        seen = wait_polled(directory, proc, polled, AGENT_START_SECONDS)
-        if not outcome.expect(seen >= polled, f"every device polled once (saw {seen}/{polled})"):
-            say.say(f"!! the agent polled {seen} of {polled} devices; see "
+        # The UPS's first poll comes at its turn in its longer interval: not waited for.
+        others = polled - 1
+        seen = wait_polled(directory, proc, others, AGENT_START_SECONDS)
+        if not outcome.expect(seen >= others, f"every device polled once (saw {seen}/{others})"):
+            say.say(f"!! the agent polled {seen} of {others} devices; see "
                     f"{directory / 'agent.log'}")
             return _finish(say, outcome)
-        say.say(f"the agent has polled all {polled} devices; all healthy")
-        scene = Scene(lab, devices, pace, say, outcome, zone)
+        say.say(f"the agent has polled all {others} devices besides the UPS; all healthy")
+        scene = Scene(lab, devices, pace, say, outcome, zone, directory / "var")
         play_kiosks(scene)
         play_power(scene)
         play_backbone(scene)

@@ -4,8 +4,10 @@ Built on the collector's own BER codec (collectors/snmp/ber.py), so it needs not
 outside the project. Each simulated device has its own UDP port on 127.0.0.1 and answers
 v1/v2c GET, GETNEXT and GETBULK for one community, the way net-snmp and snmpsim do
 (v2c exceptions noSuchObject/noSuchInstance/endOfMibView; v1 noSuchName). The lab is
-controlled in-process: a device can stop answering (`set_answering`) or be given another
-recording (`swap`, e.g. the UPS on battery).
+controlled in-process: a device can stop answering (`set_answering`), be given another
+recording (`swap`, e.g. the UPS on battery), or send a v2c trap (`send_trap`) from the
+socket it answers on, so the trap comes from the device's own address, as a real one's
+does (the agent matches traps to devices by that address).
 
 `.snmprec` lines are `OID|tag|value` (snmpsim's format): tags 2 INTEGER, 4 OCTET STRING
 (`4x`: hex), 6 OID, 64 IpAddress, 65 Counter32, 66 Gauge32, 67 TimeTicks, 70 Counter64;
@@ -17,7 +19,7 @@ import asyncio
 import bisect
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -171,6 +173,18 @@ def answer(recording: Recording, request: ber.Request, now: float) -> bytes:
     return message
 
 
+def trap_message(community: bytes, request_id: int, uptime: int, trap_oid: str,
+                 varbinds: Sequence[ber.Varbind] = ()) -> bytes:
+    """A whole SNMPv2c Trap: sysUpTime.0 and snmpTrapOID.0 first (RFC 3416), then
+    `varbinds` (values as `ber.encode_value` takes them)."""
+    listed: list[ber.Varbind] = [
+        (ber.SYS_UPTIME, ber.TIMETICKS, uptime),
+        (ber.SNMP_TRAP_OID, ber.OBJECT_ID, ber.encode_oid(ber.parse_oid(trap_oid))),
+        *varbinds]
+    return ber.encode_request(ber.VERSION_2C, community, ber.TRAP_V2, request_id,
+                              ber.encode_varbinds(listed))
+
+
 def _bulk(recording: Recording, request: ber.Request, now: float) -> list[ber.Varbind]:
     non_repeaters = min(request.non_repeaters, len(request.oids))
     out = [recording.next(oid, now) for oid in request.oids[:non_repeaters]]
@@ -191,12 +205,14 @@ class SnmpLab:
 
     `add` binds a device on a free (or given) UDP port of 127.0.0.1 (or another loopback
     address) and returns the port;
-    `set_answering` and `swap` change it while the agent polls; `close` unbinds them all.
+    `set_answering` and `swap` change it while the agent polls, `send_trap` has it send a
+    trap; `close` unbinds them all.
     """
 
     def __init__(self, community: str) -> None:
         self.community = community.encode()
         self.devices: dict[str, SimulatedDevice] = {}
+        self._traps_sent = 0
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="demo-snmp",
                                         daemon=True)
@@ -220,6 +236,18 @@ class SnmpLab:
 
     def swap(self, name: str, recording: Recording) -> None:
         self.devices[name].recording = recording
+
+    def send_trap(self, name: str, to: tuple[str, int], trap_oid: str,
+                  varbinds: Sequence[ber.Varbind] = ()) -> None:
+        """The device sends a v2c trap to `to`, from the address and port it answers on."""
+        device = self.devices[name]
+        _, _, uptime = device.recording.get(ber.SYS_UPTIME, time.monotonic())
+        self._traps_sent += 1
+        message = trap_message(self.community, self._traps_sent,
+                               uptime if isinstance(uptime, int) else 0, trap_oid, varbinds)
+        transport = device.transport
+        if transport is not None:       # sendto from the loop's own thread
+            self._loop.call_soon_threadsafe(transport.sendto, message, to)
 
     def close(self) -> None:
         async def unbind() -> None:

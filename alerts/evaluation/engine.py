@@ -1,6 +1,6 @@
 """The alert engine: rules -> state machine -> notifications, committed together.
 
-`observe` (after each poll), `observe_trap` (a trap's meaning), `tick` (every few
+`observe` (after each poll), `observe_trap` (what a trap says), `tick` (every few
 seconds) and `evaluate_lifecycle` (daily) run on one thread and share one `Store`. Each
 call changes states, writes the outage history and hands the notifications it causes to
 the sink (the outbox) inside one SQLite transaction: a crash loses neither a state change
@@ -47,6 +47,7 @@ from alerts.evaluation.thresholds import Thresholds, ThresholdTable
 from alerts.evaluation.unmonitored import log_ended, polled, unwatched
 from alerts.model import Alert, AlertStatus, Clock, NotificationSink
 from collectors.base import PollResult
+from collectors.snmp.traps import TrapSays
 from inventory.lifecycle import assess
 from inventory.model import Config, Device
 
@@ -133,14 +134,14 @@ class Engine:
             return          # the common case: healthy and nothing remembered, no write
         self._run([_Evaluated(device, evaluation, carried)], now)
 
-    def observe_trap(self, device_id: str, meaning: str) -> None:
-        """A trap's meaning, at once (rules.trap): evidence the next poll confirms or
+    def observe_trap(self, device_id: str, says: TrapSays) -> None:
+        """What a trap says, at once (rules.trap): evidence the next poll confirms or
         ends. A meaning no rule reads changes nothing and writes nothing."""
         device = self._devices.get(device_id)
         now = self._now()
         if device is None or not polled(device, self._time(now).date()):
             return
-        evaluation = rules.trap(meaning, device, self.thresholds(device))
+        evaluation = rules.trap(says, device, self.thresholds(device))
         if evaluation.active:
             self._run([_Evaluated(device, evaluation)], now)
 

@@ -13,8 +13,7 @@ clock: the `for` durations, counting and notifying live in alerts/evaluation/sta
 | interface_down       | interface | a monitored port's ifOperStatus is not up (admin up)      |
 | interface_errors     | interface | in/out error rate over `interface_error_rate` per second  |
 | interface_discards   | interface | in/out discard rate over `interface_discard_rate`         |
-| ups_on_battery       | ups       | output source battery, or seconds on battery > 0; or at   |
-|                      |           | once, without `ups_for`, on an on_battery trap (`trap()`) |
+| ups_on_battery       | ups       | output source battery, or seconds on battery > 0          |
 | ups_low_battery      | ups       | status low/depleted, charge or minutes under thresholds   |
 | device_bad_answer    | outage    | the device answers, but badly (error-status, malformed or |
 |                      |           | refused answers, a collector error) for `bad_answer_for`  |
@@ -40,6 +39,19 @@ clock: the `for` durations, counting and notifying live in alerts/evaluation/sta
 | kiosk_toner_low      | kiosk     | kiosk health: toner level under `kiosk_toner_percent`     |
 | drift                | drift     | sysObjectID, model or serial differ from the inventory    |
 | lifecycle_*, support_*, warranty_*, contract_*, lease_* | lifecycle | see `lifecycle()` |
+
+A trap's meaning (`trap()`) fires some of these at once, without their `for`: the device
+reported the transition itself, and the poll the trap asks for confirms or ends it.
+
+| meaning (profiles' `traps:`)        | fires                                               |
+|-------------------------------------|-----------------------------------------------------|
+| on_battery                          | ups_on_battery                                      |
+| battery_low                         | ups_low_battery                                     |
+| battery_replace                     | ups_battery_bad                                     |
+| overload                            | ups_overload                                        |
+| selftest_failed                     | ups_selftest_failed                                 |
+| alarm (with a well-known alarm)     | the rule that alarm feeds in a poll (UPS_ALARM_RULES) |
+| link_down (a monitored port, admin up) | interface_down                                   |
 """
 from __future__ import annotations
 
@@ -59,6 +71,7 @@ from collectors.base import (
     Sample,
     SnmpFacts,
 )
+from collectors.snmp.traps import TrapSays
 from inventory.hours import OperatingHours
 from inventory.lifecycle import ContractStatus, Lifecycle, LifeStatus, SupportStatus
 from inventory.model import Criticality, Device
@@ -71,6 +84,12 @@ IF_UP = 1
 UPS_ON_BATTERY_SOURCE = 5                  # upsOutputSource battery(5)
 UPS_LOW_STATUS = (3, 4)                    # upsBatteryStatus batteryLow(3), batteryDepleted(4)
 UPS_TEST_FAILED = 3                        # upsTestResultsSummary doneError(3)
+# The well-known alarms (ups_alarm's `alarm` tag, an alarm trap's `alarms:` name) and the
+# rule each feeds; the others are stored, and alert on nothing of their own.
+UPS_ALARM_RULES = {"OnBattery": "ups_on_battery", "LowBattery": "ups_low_battery",
+                   "DepletedBattery": "ups_low_battery", "BatteryBad": "ups_battery_bad",
+                   "OutputOverload": "ups_overload",
+                   "DiagnosticTestFailed": "ups_selftest_failed"}
 # Each result code in a word for Korean text (`ResultCode.label` is the English one).
 CODE_KO = {ResultCode.SUCCESS: "정상", ResultCode.TIMEOUT: "시간 초과",
            ResultCode.AUTH_FAILURE: "인증 실패", ResultCode.NO_SUCH_OBJECT: "해당 항목 없음",
@@ -253,45 +272,90 @@ def _ups(b: _Builder, t: Thresholds, m: dict[str, list[Sample]]) -> None:
     b.check("ups_on_battery", "ups_low_battery", "ups_battery_bad", "ups_overload",
             "ups_selftest_failed")
     f = m["ups"][0].fields
-    alarms = {s.tags.get("alarm", "") for s in m.get("ups_alarm", [])}
+    alarmed = {UPS_ALARM_RULES.get(s.tags.get("alarm", "")) for s in m.get("ups_alarm", [])}
     source, on_battery_s = _num(f.get("output_source")), _num(f.get("seconds_on_battery"))
-    on_battery = source == UPS_ON_BATTERY_SOURCE or bool(on_battery_s) or "OnBattery" in alarms
+    on_battery = (source == UPS_ON_BATTERY_SOURCE or bool(on_battery_s)
+                  or "ups_on_battery" in alarmed)
     if on_battery:
         b.add("ups_on_battery", "ups", Severity.CRITICAL, "on battery (utility power lost)",
               "배터리로 운전 중 (상용전원 끊김)", for_seconds=t.ups_for, value=on_battery_s)
     charge, minutes = _num(f.get("battery_charge")), _num(f.get("minutes_remaining"))
-    low = (_num(f.get("battery_status")) in UPS_LOW_STATUS or "LowBattery" in alarms
-           or "DepletedBattery" in alarms
+    low = (_num(f.get("battery_status")) in UPS_LOW_STATUS or "ups_low_battery" in alarmed
            or (charge is not None and charge < t.ups_charge_percent)
            or (on_battery and minutes is not None and minutes < t.ups_minutes))
     if low:
         b.add("ups_low_battery", "ups", Severity.CRITICAL,
               f"battery low ({_pct(charge)}, {_mins(minutes)} left)",
               f"배터리 부족 (잔량 {_pct(charge)}, {_mins_ko(minutes)} 남음)", value=charge)
-    if "BatteryBad" in alarms or _num(f.get("battery_replace_needed")) == UPS_REPLACE_NEEDED:
+    if ("ups_battery_bad" in alarmed
+            or _num(f.get("battery_replace_needed")) == UPS_REPLACE_NEEDED):
         b.add("ups_battery_bad", "ups", Severity.WARNING, "battery needs replacing",
               "배터리 교체 필요")
     loads = [v for s in m.get("ups_output", [])
              if (v := _num(s.fields.get("percent_load"))) is not None]
     load = max(loads) if loads else None
-    if "OutputOverload" in alarms or (load is not None and load > t.ups_overload_percent):
+    if "ups_overload" in alarmed or (load is not None and load > t.ups_overload_percent):
         b.add("ups_overload", "ups", Severity.WARNING, f"output overload ({_pct(load)} load)",
               f"출력 과부하 (부하 {_pct(load)})", for_seconds=t.ups_for, value=load)
-    if _num(f.get("test_result")) == UPS_TEST_FAILED or "DiagnosticTestFailed" in alarms:
+    if _num(f.get("test_result")) == UPS_TEST_FAILED or "ups_selftest_failed" in alarmed:
         b.add("ups_selftest_failed", "ups", Severity.WARNING, "self-test failed",
               "자가진단 실패")
 
 
-def trap(meaning: str, device: Device, t: Thresholds) -> Evaluation:
-    """What a trap's meaning (a profile's `traps:`) says at once. The device reported a
-    transition itself, so there is no `for` to wait; the poll the trap asks for confirms
-    or ends it. Only what the trap asserts is checked: a trap clears nothing."""
+@dataclass(frozen=True, slots=True)
+class _Said:
+    """A UPS condition a trap asserts: the poll rule's kind and severity, and its words."""
+
+    kind: str
+    severity: Severity
+    en: str
+    ko: str
+
+
+_TRAP_UPS = {
+    "ups_on_battery": _Said("ups", Severity.CRITICAL,
+                            "on battery (utility power lost; said by its trap)",
+                            "배터리로 운전 중 (상용전원 끊김, 트랩 수신)"),
+    "ups_low_battery": _Said("ups", Severity.CRITICAL, "battery low (said by its trap)",
+                             "배터리 부족 (트랩 수신)"),
+    "ups_battery_bad": _Said("ups", Severity.WARNING,
+                             "battery needs replacing (said by its trap)",
+                             "배터리 교체 필요 (트랩 수신)"),
+    "ups_overload": _Said("ups", Severity.WARNING, "output overload (said by its trap)",
+                          "출력 과부하 (트랩 수신)"),
+    "ups_selftest_failed": _Said("ups", Severity.WARNING, "self-test failed (said by its trap)",
+                                 "자가진단 실패 (트랩 수신)"),
+}
+TRAP_MEANING_RULES = {"on_battery": "ups_on_battery", "battery_low": "ups_low_battery",
+                      "battery_replace": "ups_battery_bad", "overload": "ups_overload",
+                      "selftest_failed": "ups_selftest_failed"}
+
+
+def trap(says: TrapSays, device: Device, t: Thresholds) -> Evaluation:
+    """What a trap's meaning (a profile's `traps:`) says at once (the table above). The
+    device reported a transition itself, so there is no `for` to wait; the poll the trap
+    asks for confirms or ends it. A trap checks nothing, so it clears nothing: a linkDown
+    on one port must not end another port's alert, a linkUp leaves the ending to the poll."""
     b = _Builder(device, t.repeat)
-    if meaning == "on_battery":
-        b.add("ups_on_battery", "ups", Severity.CRITICAL,
-              "on battery (utility power lost; said by its trap)",
-              "배터리로 운전 중 (상용전원 끊김, 트랩 수신)")
-    return b.done()
+    if says.meaning == "link_down":
+        _port_down(b, device, says)
+    rule = (UPS_ALARM_RULES.get(says.alarm or "") if says.meaning == "alarm"
+            else TRAP_MEANING_RULES.get(says.meaning))
+    said = _TRAP_UPS.get(rule or "")
+    if rule and said:
+        b.add(rule, said.kind, said.severity, said.en, said.ko)
+    return Evaluation(device.id, frozenset(), tuple(b.active))
+
+
+def _port_down(b: _Builder, device: Device, says: TrapSays) -> None:
+    """linkDown on a monitored port (by any name the port is known by) that is not shut
+    down by its administrator: the interface alert, instance the inventory's name."""
+    monitored = set(device.poll.monitored_interfaces) if device.poll else set()
+    watched = next((name for name in says.ports if name in monitored), None)
+    if watched is not None and says.admin_up is not False:
+        b.add("interface_down", "interface", Severity.CRITICAL,
+              f"uplink {watched} is down (said by its trap)", f"업링크 {watched} 다운 (트랩 수신)",
+              instance=watched)
 
 
 def _pct(value: float | None) -> str:

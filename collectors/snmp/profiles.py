@@ -142,17 +142,21 @@ class IdentitySpec(_Strict):
 
 
 TrapMeaning = Literal["on_battery", "on_mains", "battery_low", "battery_replace",
+                      "overload", "selftest_failed",
                       "link_down", "link_up", "cold_start", "warm_start", "auth_failure",
                       "alarm", "alarm_cleared"]
 
 
 class TrapSpec(_Strict):
     """A notification the device kind sends: its v2 OID (a v1 trap's enterprise.0.specific),
-    a name, and what it means to the rules (collectors/snmp/traps.py)."""
+    a name, and what it means to the rules (collectors/snmp/traps.py). `alarms` names the
+    alarm an `alarm`/`alarm_cleared` trap carries as an OID value (upsAlarmDescr) with the
+    shared alarm names the rules read (OnBattery, LowBattery, BatteryBad, ...)."""
 
     oid: Oid
     name: Annotated[str, Field(pattern=_NAME)]
     meaning: TrapMeaning
+    alarms: dict[Oid, str] = {}
     description: str = ""
 
 

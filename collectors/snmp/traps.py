@@ -27,13 +27,13 @@ import logging
 import socket
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import cast
 
 from collectors.catalogue_entry import Entry, MeasurementTags
 from collectors.snmp import ber
-from collectors.snmp.profiles import ProfileSet
+from collectors.snmp.profiles import ProfileSet, TrapSpec
 from config.model import Credentials, SecretError, SnmpCredentials
 from inventory.model import Device
 
@@ -54,11 +54,13 @@ _RECEIVE_BUFFER = 4 * 1024 * 1024   # bytes: a burst waits in the kernel, not dr
 
 @dataclass(frozen=True, slots=True)
 class TrapDefinition:
-    """What a notification OID means, from the profiles' `traps:` (first profile wins)."""
+    """What a notification OID means, from the profiles' `traps:` (first profile wins).
+    `alarms`: the encoded alarm OIDs an alarm trap may carry, with their shared names."""
 
     oid: str
     name: str
     meaning: str
+    alarms: Mapping[bytes, str] = field(default_factory=dict)
 
 
 class TrapCatalogue:
@@ -71,7 +73,8 @@ class TrapCatalogue:
 
     @classmethod
     def from_profiles(cls, profiles: ProfileSet) -> TrapCatalogue:
-        return cls(TrapDefinition(t.oid.lstrip("."), t.name, t.meaning)
+        return cls(TrapDefinition(t.oid.lstrip("."), t.name, t.meaning,
+                                  {_encoded(oid): alarm for oid, alarm in t.alarms.items()})
                    for name in sorted(profiles) for t in profiles[name].traps)
 
     def get(self, oid: bytes) -> TrapDefinition | None:
@@ -82,17 +85,37 @@ class TrapCatalogue:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class TrapSays:
+    """What one trap asserts, for the alert rules (alerts/evaluation/rules.py `trap`).
+
+    A port trap (linkDown, linkUp) names its port by ifIndex, and by ifName or ifDescr
+    only when the device adds them: `ports` holds the names known (the agent adds those
+    its last poll saw for that ifIndex). An alarm trap names its alarm by an OID, which
+    the profile's `alarms:` turns into the shared name the rules read (`alarm`)."""
+
+    meaning: str
+    if_index: int | None = None
+    ports: tuple[str, ...] = ()
+    admin_up: bool | None = None        # the trap's ifAdminStatus, when it carries one
+    alarm: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Trap:
     """One accepted notification, for one device."""
 
     device_id: str
     source: str                 # the sender's IP address
-    version: str                # "1" or "2c"
+    version: str                # "1", "2c" or "3"
     inform: bool
     oid: str                    # the v2 form (RFC 3584) for v1 traps too
     name: str | None            # from the catalogue; None for a notification none knows
-    meaning: str | None
+    says: TrapSays | None       # None for a notification none knows
     received: datetime
+
+    @property
+    def meaning(self) -> str | None:
+        return self.says.meaning if self.says is not None else None
 
 
 @dataclass(slots=True)
@@ -220,12 +243,13 @@ class TrapReceiver(asyncio.DatagramProtocol):
         definition = self._catalogue.get(note.trap_oid)
         oid = ber.oid_text(note.trap_oid)
         received = self._clock()
+        says = what_it_says(definition, note.varbinds) if definition else None
         for device_id in device_ids:
             trap = Trap(device_id=device_id, source=source,
                         version="1" if note.version == ber.VERSION_1 else "2c",
                         inform=note.pdu == ber.INFORM, oid=oid,
-                        name=definition.name if definition else None,
-                        meaning=definition.meaning if definition else None, received=received)
+                        name=definition.name if definition else None, says=says,
+                        received=received)
             try:
                 self._on_trap(trap)
             except Exception:       # the agent's side failing must not stop the receiver
@@ -240,6 +264,85 @@ class TrapReceiver(asyncio.DatagramProtocol):
             del self._logged[next(iter(self._logged))]
         self._logged[key] = None
         log.warning(message, *args)
+
+
+# IF-MIB: a port trap's varbinds are columns of ifEntry/ifXEntry, indexed by ifIndex.
+_IF_ENTRY = ber.encode_oid((1, 3, 6, 1, 2, 1, 2, 2, 1))
+_IFX_ENTRY = ber.encode_oid((1, 3, 6, 1, 2, 1, 31, 1, 1, 1))
+_IF_DESCR = _IF_ENTRY + b"\x02"
+_IF_ADMIN_STATUS = _IF_ENTRY + b"\x07"
+_IF_NAME = _IFX_ENTRY + b"\x01"
+_IF_UP = 1
+_PORT_MEANINGS = ("link_down", "link_up")
+_ALARM_MEANINGS = ("alarm", "alarm_cleared")
+
+
+def what_it_says(definition: TrapDefinition, varbinds: Iterable[ber.Varbind]) -> TrapSays:
+    """The meaning of a known trap, with the port or the alarm its varbinds name."""
+    meaning = definition.meaning
+    if meaning in _ALARM_MEANINGS:
+        alarm = next((definition.alarms[value] for _, tag, value in varbinds
+                      if tag == ber.OBJECT_ID and isinstance(value, bytes)
+                      and value in definition.alarms), None)
+        return TrapSays(meaning=meaning, alarm=alarm)
+    if meaning not in _PORT_MEANINGS:
+        return TrapSays(meaning=meaning)
+    if_index: int | None = None
+    names: list[str] = []
+    admin_up: bool | None = None
+    for name, _, value in varbinds:
+        index = _port_index(name)
+        if index is None:
+            continue
+        if_index, column = index
+        if column in (_IF_DESCR, _IF_NAME) and isinstance(value, bytes) and value:
+            names.append(value.decode("utf-8", "replace").strip())
+        elif column == _IF_ADMIN_STATUS and isinstance(value, int):
+            admin_up = value == _IF_UP
+    return TrapSays(meaning=meaning, if_index=if_index, ports=tuple(n for n in names if n),
+                    admin_up=admin_up)
+
+
+def _port_index(name: bytes) -> tuple[int, bytes] | None:
+    """(ifIndex, column) of an ifEntry or ifXEntry varbind name, else None."""
+    for entry in (_IF_ENTRY, _IFX_ENTRY):
+        if name.startswith(entry) and len(name) > len(entry) + 1:
+            column = name[:len(entry) + 1]      # column numbers are below 128: one octet
+            try:
+                suffix = ber.decode_subids(name[len(entry) + 1:])
+            except ber.BerError:
+                return None
+            return (suffix[0], column) if len(suffix) == 1 else None
+    return None
+
+
+def _encoded(oid: str) -> bytes:
+    return ber.encode_oid(ber.parse_oid(oid))
+
+
+def profile_traps_markdown(profiles: ProfileSet) -> str:
+    """The README's table of the traps each profile understands (its own and those it
+    inherits), by meaning: what every profile shares first (`generic`'s), then each group
+    of profiles that adds the same ones. Generated by `python -m collectors.catalogue
+    --write`."""
+    def listed(traps: Iterable[TrapSpec]) -> str:
+        return ", ".join(f"{t.name} ({t.meaning})" for t in traps)
+
+    shared = {t.oid for t in profiles["generic"].traps} if "generic" in profiles else set()
+    groups: dict[tuple[str, ...], list[str]] = {}
+    extra: dict[tuple[str, ...], tuple[TrapSpec, ...]] = {}
+    for name in sorted(profiles):
+        own = tuple(t for t in profiles[name].traps if t.oid not in shared)
+        key = tuple(t.oid for t in own)
+        if own:
+            groups.setdefault(key, []).append(f"`{name}`")
+            extra[key] = own
+    rows = ["| profiles | traps understood (meaning) |", "|---|---|"]
+    if "generic" in profiles:
+        rows.append(f"| every profile | {listed(profiles['generic'].traps)} |")
+    rows += [f"| {', '.join(names)} | also {listed(extra[key])} |"
+             for key, names in groups.items()]
+    return "\n".join(rows)
 
 
 def _ip(device: Device) -> str | None:

@@ -81,6 +81,27 @@ def test_ups_on_battery_fires_and_resolves(demo) -> None:
     assert events(directory, "ups_on_battery") == {"ups-srvroom-1": ["firing", "resolved"]}
 
 
+def test_the_ups_says_it_by_trap_and_the_alert_comes_before_its_next_poll(demo) -> None:
+    """The UPS sends upsTrapOnBattery from its own address: the alert is the trap's (its
+    words), not a poll's, and the demo saw it before the UPS's next scheduled poll (the
+    UPS keeps the example's 30 s interval). Power back, its alarm-removed trap asks for
+    the poll that resolves it."""
+    done, directory = demo
+    config = yaml.safe_load((directory / "lifeline.yaml").read_text(encoding="utf-8"))
+    ups = next(d for d in config["devices"] if d["id"] == "ups-srvroom-1")
+    assert ups["poll"]["address"].startswith("127.0.0.21:") and config["traps"]["listen"]
+    firing = next(a for a in alerts(directory) if a["labels"]["rule"] == "ups_on_battery"
+                  and a["event"] == "firing")
+    assert "said by its trap" in firing["annotations"]["summary"], firing
+    assert "fired by the trap" in done.stdout and "before the UPS's next scheduled poll" in \
+        done.stdout, done.stdout
+    stored = run_lifeline("metrics", directory / "lifeline.yaml", "--device", "ups-srvroom-1",
+                          "--measurement", "snmp_trap", "--since", "1h", "--format", "json")
+    assert stored.returncode == 0, stored.stderr
+    names = sorted(p["tags"].get("trap_name") for p in json.loads(stored.stdout))
+    assert names == ["upsTrapAlarmEntryRemoved", "upsTrapOnBattery"], stored.stdout
+
+
 def test_backbone_alert_names_the_devices_behind_it_and_they_are_not_told(demo) -> None:
     _, directory = demo
     children = behind(directory, "bb-sw-1")

@@ -1,12 +1,27 @@
-"""Decoding notifications on the BER path, and the per-source limit, without a network.
-The messages are what net-snmp's snmptrap sent on this machine (captured once)."""
+"""Decoding notifications on the BER path, reading what they say, and the per-source
+limit, without an agent. The messages are what net-snmp's snmptrap sent on this machine
+(captured once, or caught on a socket of the test's own)."""
 from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
 
 import pytest
 
+from collectors.catalogue import TOP_README, TRAPS_BEGIN, TRAPS_END, readme_section
 from collectors.snmp import ber
 from collectors.snmp.profiles import load_profiles
-from collectors.snmp.traps import SourceLimiter, TrapCatalogue
+from collectors.snmp.traps import (
+    SourceLimiter,
+    TrapCatalogue,
+    TrapSays,
+    profile_traps_markdown,
+    what_it_says,
+)
+
+needs_snmptrap = pytest.mark.skipif(shutil.which("snmptrap") is None,
+                                    reason="net-snmp's snmptrap (Debian snmp) is not installed")
 
 # snmptrap -v 2c -c public HOST '' 1.3.6.1.2.1.33.2.1 1.3.6.1.2.1.33.1.2.2.0 i 5
 V2C_ON_BATTERY = bytes.fromhex(
@@ -57,3 +72,66 @@ def test_the_limit_is_per_source_and_refills_with_time() -> None:
     assert limiter.allow("10.0.0.2")        # another source has its own bucket
     now[0] = 1.0                            # two more a second
     assert [limiter.allow("10.0.0.1") for _ in range(3)] == [True, True, False]
+
+
+def _sent_by_snmptrap(version: str, *trap: str) -> bytes:
+    """What net-snmp's snmptrap sends (community public), caught on a socket of our own."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(30)
+        sent = subprocess.run(["snmptrap", "-v", version, "-c", "public", "-On",
+                               f"127.0.0.1:{sock.getsockname()[1]}", *trap],
+                              capture_output=True, text=True, timeout=30, check=False)
+        assert sent.returncode == 0, sent.stderr
+        return sock.recv(65536)
+
+
+def _says(data: bytes) -> TrapSays:
+    note = ber.decode_notification(data)
+    definition = TrapCatalogue.from_profiles(load_profiles()).get(note.trap_oid)
+    assert definition is not None, ber.oid_text(note.trap_oid)
+    return what_it_says(definition, note.varbinds)
+
+
+@needs_snmptrap
+def test_a_link_down_names_its_port_by_ifindex_and_the_names_it_carries() -> None:
+    says = _says(_sent_by_snmptrap(
+        "2c", "", "1.3.6.1.6.3.1.1.5.3",
+        "1.3.6.1.2.1.2.2.1.1.200", "i", "200", "1.3.6.1.2.1.2.2.1.7.200", "i", "1",
+        "1.3.6.1.2.1.2.2.1.8.200", "i", "2", "1.3.6.1.2.1.2.2.1.2.200", "s", "xe-0/0/1"))
+    assert says == TrapSays(meaning="link_down", if_index=200, ports=("xe-0/0/1",),
+                            admin_up=True)
+    shut = _says(_sent_by_snmptrap(
+        "2c", "", "1.3.6.1.6.3.1.1.5.3",
+        "1.3.6.1.2.1.2.2.1.1.3", "i", "3", "1.3.6.1.2.1.2.2.1.7.3", "i", "2"))
+    assert (shut.if_index, shut.ports, shut.admin_up) == (3, (), False)
+
+
+@needs_snmptrap
+def test_an_alarm_trap_names_its_alarm_from_the_profile() -> None:
+    """RFC 1628's upsAlarmDescr from the ups profile's well-known alarms; Socomec's v1
+    upsTrapAlarmEntryAdded (enterprise upsTraps, specific 3) from socomec_ups's."""
+    rfc = _says(_sent_by_snmptrap(
+        "2c", "", "1.3.6.1.2.1.33.2.3",
+        "1.3.6.1.2.1.33.1.6.2.1.1.7", "i", "7",
+        "1.3.6.1.2.1.33.1.6.2.1.2.7", "o", "1.3.6.1.2.1.33.1.6.3.3"))
+    assert (rfc.meaning, rfc.alarm) == ("alarm", "LowBattery")
+    socomec = _says(_sent_by_snmptrap(
+        "1", "1.3.6.1.4.1.4555.1.1.7.2", "127.0.0.1", "6", "3", "",
+        "1.3.6.1.4.1.4555.1.1.7.1.6.2.1.1.4", "i", "4",
+        "1.3.6.1.4.1.4555.1.1.7.1.6.2.1.2.4", "o", "1.3.6.1.4.1.4555.1.1.7.1.6.3.15"))
+    assert (socomec.meaning, socomec.alarm) == ("alarm", "OnBattery")
+    unknown = _says(_sent_by_snmptrap(
+        "2c", "", "1.3.6.1.2.1.33.2.3",
+        "1.3.6.1.2.1.33.1.6.2.1.2.7", "o", "1.3.6.1.4.1.99999.1"))
+    assert (unknown.meaning, unknown.alarm) == ("alarm", None)
+
+
+def test_the_readme_says_which_traps_each_profile_understands() -> None:
+    """README.md's table is the one generated from the profiles (regenerate it with
+    `python -m collectors.catalogue --write` after changing a profile's `traps:`)."""
+    table = profile_traps_markdown(load_profiles())
+    assert readme_section(TOP_README.read_text(encoding="utf-8"), TRAPS_BEGIN,
+                          TRAPS_END) == table
+    assert "| `ups` | also upsTrapOnBattery (on_battery)," in table
+    assert "upsTrapBatteryLow (battery_low)" in table        # socomec_ups, from its MIB

@@ -1,0 +1,172 @@
+"""What a trap means, acted on before the poll, in one real `lifeline run` shared by the
+tests of this module (each test tells its story on a device of its own).
+
+The switch and the UPS are the demo lab's simulated devices, each on a loopback address
+of its own, since traps are matched to devices by the sender's address; net-snmp's
+`snmptrap` sends from there (`--clientaddr`). Every device is polled every 300 s, and
+the scheduled first poll comes within 2 s of the start: any later poll is one a trap
+asked for. The default `for` durations stay (interface_down_for 60 s, ups_for 30 s):
+an alert that reaches the webhook within the test's patience (30 s) and says "said by
+its trap" was fired by the trap, not by a poll.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import run_lifeline
+
+from agent.demo.snmp_lab import Recording, SnmpLab
+from agent.schedule import phase
+
+from peers.agent import AgentProcess, agent_config
+from peers.snmp import free_udp_port
+from peers.webhook import WebhookPeer, running_webhook
+
+pytestmark = [pytest.mark.peer,
+              pytest.mark.skipif(shutil.which("snmptrap") is None,
+                                 reason="net-snmp's snmptrap (Debian snmp) is not installed")]
+
+DEMO = Path(__file__).resolve().parents[2] / "config" / "demo"
+LONG = 300                          # seconds between scheduled polls
+SWITCH, SWITCH_ADDRESS = "sw-347", "127.0.0.61"
+UPS, UPS_ADDRESS = "ups-414", "127.0.0.62"
+UPLINK = "GigabitEthernet0/24"      # ifIndex 24 (ifName Gi0/24) in switch24.snmprec
+IF_OPER_24 = "1.3.6.1.2.1.2.2.1.8.24"
+LINK_DOWN, LINK_UP = "1.3.6.1.6.3.1.1.5.3", "1.3.6.1.6.3.1.1.5.4"
+ALARM_ADDED = "1.3.6.1.2.1.33.2.3"                  # RFC 1628 upsTrapAlarmEntryAdded
+UPS_ALARM_BATTERY_BAD = "1.3.6.1.2.1.33.1.6.3.1"
+
+
+@dataclass
+class Scenario:
+    agent: AgentProcess
+    lab: SnmpLab
+    hook: WebhookPeer
+    trap_port: int
+    config: Path
+
+
+def _recording(name: str, overrides: dict[str, tuple[int, bytes | int]] | None = None
+               ) -> Recording:
+    return Recording.load(DEMO / f"{name}.snmprec", overrides)
+
+
+def _device(device_id: str, category: str, profile: str, address: str, port: int,
+            extra: str = "") -> str:
+    return (f"  - id: {device_id}\n    name: {device_id}\n    category: {category}\n"
+            f"    site: district-hall\n"
+            f"    poll: {{protocol: snmp, address: \"{address}:{port}\", credentials: v2, "
+            f"profile: {profile}, interval: {LONG}s, timeout: 1s, retries: 1{extra}}}\n")
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
+    assert all(0.3 < phase(d, LONG) < 2 for d in (SWITCH, UPS))    # soon, not missed
+    directory = tmp_path_factory.mktemp("traps")
+    lab = SnmpLab("public")
+    try:
+        with running_webhook() as hook:
+            devices = (
+                _device(SWITCH, "switch", "switch", SWITCH_ADDRESS,
+                        lab.add(SWITCH, _recording("switch24"), host=SWITCH_ADDRESS),
+                        f", monitored_interfaces: [\"{UPLINK}\"]")
+                + _device(UPS, "ups", "ups", UPS_ADDRESS,
+                          lab.add(UPS, _recording("ups-normal"), host=UPS_ADDRESS)))
+            trap_port = free_udp_port()
+            config = agent_config(directory, devices, top_extra=(
+                f"traps: {{listen: \"127.0.0.1:{trap_port}\"}}\n"
+                "alerts:\n"
+                f"  channels:\n    - {{name: hook, type: webhook, url: \"{hook.url()}\", "
+                "group_wait: 0s, group_interval: 0s}\n"
+                "  routes:\n    - {match: {}, channels: [hook]}\n"))
+            agent = AgentProcess(config).start()
+            try:
+                agent.wait_polls(SWITCH, 1)
+                agent.wait_polls(UPS, 1)
+                yield Scenario(agent, lab, hook, trap_port, config)
+            finally:
+                assert agent.stop() == 0, agent.log()
+    finally:
+        lab.close()
+
+
+def _snmptrap(scenario: Scenario, source: str, *args: str) -> None:
+    sent = subprocess.run(
+        ["snmptrap", "-v", "2c", "-c", "public", f"--clientaddr={source}", "-On",
+         f"127.0.0.1:{scenario.trap_port}", "", *args],
+        capture_output=True, text=True, timeout=60, check=False)
+    assert sent.returncode == 0, sent.stderr
+
+
+def _snmptrap_v1(scenario: Scenario, source: str, enterprise: str, specific: int) -> None:
+    sent = subprocess.run(
+        ["snmptrap", "-v", "1", "-c", "public", f"--clientaddr={source}", "-On",
+         f"127.0.0.1:{scenario.trap_port}", enterprise, source, "6", str(specific), ""],
+        capture_output=True, text=True, timeout=60, check=False)
+    assert sent.returncode == 0, sent.stderr
+
+
+def _told(hook: WebhookPeer, device_id: str, rule: str, status: str) -> list[dict[str, Any]]:
+    return [a for r in hook.accepted for a in r.body.get("alerts", [])
+            if a["labels"].get("device_id") == device_id and a["labels"].get("rule") == rule
+            and a["status"] == status]
+
+
+def _by_trap(alert: dict[str, Any]) -> bool:
+    """The summary rules.trap writes (the webhook speaks Korean by default)."""
+    return "트랩 수신" in str(alert.get("annotations", {}).get("summary", ""))
+
+
+def test_link_down_on_the_uplink_fires_at_once_and_link_up_with_its_poll_ends_it(
+        scenario: Scenario) -> None:
+    """net-snmp's linkDown names the port by ifIndex only: the agent knows its names from
+    the last poll and matches `monitored_interfaces` (the inventory names it by ifDescr).
+    A linkDown on a port nobody watches fires nothing."""
+    agent, hook = scenario.agent, scenario.hook
+    _snmptrap(scenario, SWITCH_ADDRESS, LINK_DOWN, "1.3.6.1.2.1.2.2.1.1.1", "i", "1",
+              "1.3.6.1.2.1.2.2.1.7.1", "i", "1", "1.3.6.1.2.1.2.2.1.8.1", "i", "2")
+    scenario.lab.swap(SWITCH, _recording("switch24", {IF_OPER_24: (2, 2)}))     # down
+    _snmptrap(scenario, SWITCH_ADDRESS, LINK_DOWN, "1.3.6.1.2.1.2.2.1.1.24", "i", "24",
+              "1.3.6.1.2.1.2.2.1.7.24", "i", "1", IF_OPER_24, "i", "2")
+    firing = agent.wait_for("interface_down from the trap",
+                            lambda: _told(hook, SWITCH, "interface_down", "firing"))
+    assert [a["labels"].get("instance") for a in firing] == [UPLINK]
+    assert _by_trap(firing[0]), firing[0]
+    agent.wait_polls(SWITCH, 2)                 # the trap's poll sees the port down too
+    assert not _told(hook, SWITCH, "interface_down", "resolved")
+
+    scenario.lab.swap(SWITCH, _recording("switch24"))
+    _snmptrap(scenario, SWITCH_ADDRESS, LINK_UP, "1.3.6.1.2.1.2.2.1.1.24", "i", "24",
+              "1.3.6.1.2.1.2.2.1.7.24", "i", "1", IF_OPER_24, "i", "1")
+    agent.wait_for("interface_down resolved by the poll after linkUp",
+                   lambda: _told(hook, SWITCH, "interface_down", "resolved"))
+    assert len(_told(hook, SWITCH, "interface_down", "firing")) == 1
+
+
+def test_apc_low_battery_and_an_rfc1628_alarm_fire_their_rules_before_the_poll(
+        scenario: Scenario) -> None:
+    """APC's v1 lowBattery (enterprise 318, specific 7) fires ups_low_battery, and RFC
+    1628's upsTrapAlarmEntryAdded naming upsAlarmBatteryBad fires ups_battery_bad, each
+    at once; the polls they ask for see a healthy UPS and end both."""
+    agent, hook = scenario.agent, scenario.hook
+    _snmptrap_v1(scenario, UPS_ADDRESS, "1.3.6.1.4.1.318", 7)
+    _snmptrap(scenario, UPS_ADDRESS, ALARM_ADDED, "1.3.6.1.2.1.33.1.6.2.1.1.5", "i", "5",
+              "1.3.6.1.2.1.33.1.6.2.1.2.5", "o", UPS_ALARM_BATTERY_BAD)
+    for rule in ("ups_low_battery", "ups_battery_bad"):
+        firing = agent.wait_for(f"{rule} from the trap",
+                                lambda rule=rule: _told(hook, UPS, rule, "firing"))
+        assert _by_trap(firing[0]), firing[0]
+        agent.wait_for(f"{rule} ended by the trap's poll",
+                       lambda rule=rule: _told(hook, UPS, rule, "resolved"))
+    stored = run_lifeline("metrics", scenario.config, "--device", UPS, "--measurement",
+                          "snmp_trap", "--format", "json")
+    assert stored.returncode == 0, stored.stderr
+    names = {p["tags"].get("trap_name") for p in json.loads(stored.stdout)}
+    assert {"lowBattery", "upsTrapAlarmEntryAdded"} <= names
