@@ -40,7 +40,7 @@ OWN_ERRORS = frozenset({
     "missing_secret", "missing_url", "missing_user",
     "not_a_date", "not_a_duration", "not_a_year", "not_loopback", "not_whole",
     "priv_without_auth", "two_sources", "years_and_rules",
-    "not_listen_address", "not_an_address", "tls_pair", "renew_vs_lease"})
+    "not_listen", "not_listen_address", "not_an_address", "tls_pair", "renew_vs_lease"})
 
 
 def invalid(kind: str, template: str, **values: Any) -> PydanticCustomError:

@@ -300,3 +300,14 @@ def test_schema_errors_are_in_our_words(write) -> None:
         "agent.retention_days: must be at least 1: got 0",
         "devices[0].criticality: must be one of critical, high, normal, low: got 'urgent'",
         "devices[0].unit_cost_krw: not a whole number: 1.5"]
+
+
+def test_a_bad_trap_listen_address_is_a_located_problem(write) -> None:
+    path = write("main.yaml", """\
+        traps:
+          listen: "162"
+        devices: []
+        """)
+    assert problems_of(path) == [
+        f"{path}:2: traps.listen: must be an IPv4 HOST:PORT such as 127.0.0.1:162 or "
+        "0.0.0.0:162, got '162'"]
