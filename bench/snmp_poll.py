@@ -64,12 +64,13 @@ def free_ports(count: int) -> list[int]:
     return ports
 
 
-def start_snmpd(workdir: Path, ports: list[int]) -> subprocess.Popen:
+def start_snmpd(workdir: Path, ports: list[int], extra: str = "") -> subprocess.Popen:
+    """snmpd on `ports`; `extra` lines appended to its config (bench/snmp_v3.py's users)."""
     workdir.mkdir(parents=True, exist_ok=True)
     conf = workdir / "snmpd.conf"
     # One agentAddress line of at most 50 addresses: longer config lines are cut short.
     conf.write_text("agentAddress " + ",".join(f"udp:127.0.0.1:{p}" for p in ports) + "\n"
-                    "rocommunity public 127.0.0.1\nsysName bench-snmpd\n")
+                    "rocommunity public 127.0.0.1\nsysName bench-snmpd\n" + extra)
     proc = subprocess.Popen(["/usr/sbin/snmpd", "-f", "-Lo", "-C", "-c", str(conf), "-I",
                              "-smux,mteTrigger,mteTriggerConf"],
                             env={**os.environ, "SNMP_PERSISTENT_DIR": str(workdir)},

@@ -68,9 +68,27 @@ class V3Agents:
         # Who was answered outlives a forgotten agent: an engine that comes back with the
         # same id after silence still knows those users.
         self._answered: dict[tuple[str, bytes], set[usm.UsmUser]] = {}
+        # One probe per address at a time: devices polled at once on one address (or one
+        # device's credentials) share its answer.
+        self._discoveries: dict[str, asyncio.Future[Agent]] = {}
 
     def get(self, address: str) -> Agent | None:
         return self._agents.get(address)
+
+    def discovering(self, address: str) -> asyncio.Future[Agent] | None:
+        """The discovery of `address` in flight, if one is: its result is the agent."""
+        return self._discoveries.get(address)
+
+    def start_discovery(self, address: str) -> asyncio.Future[Agent]:
+        future: asyncio.Future[Agent] = asyncio.get_running_loop().create_future()
+        # A failure nobody awaited is not worth a warning: each waiter probes on its own.
+        future.add_done_callback(lambda f: f.cancelled() or f.exception())
+        self._discoveries[address] = future
+        return future
+
+    def end_discovery(self, address: str, future: asyncio.Future[Agent]) -> None:
+        if self._discoveries.get(address) is future:
+            del self._discoveries[address]
 
     def learn(self, address: str, engine_id: bytes, boots: int, time: int, at: float) -> Agent:
         answered = self._answered.setdefault((address, engine_id), set())
@@ -121,6 +139,7 @@ class UsmSession:
         if agent is None:
             agent = await self._discover(self.retries + 1, deadline)
         varbinds = ber.null_varbinds(oids)
+        out_of_step = False
         for _ in range(MAX_RESENDS + 1):
             try:
                 answer = await self._send(agent, pdu, varbinds, non_repeaters,
@@ -139,9 +158,9 @@ class UsmSession:
             if answer.tag == ber.RESPONSE:
                 agent.answered.add(self._user)
                 return answer.response()
-            if report is not usm.Report.NOT_IN_TIME_WINDOW:
+            if report is not usm.Report.NOT_IN_TIME_WINDOW or out_of_step:
                 raise report_error(report, self.address, self._params)
-            # The clock was set from the (authenticated) report: send again.
+            out_of_step = True      # the clock was set from the report: send again, once
         raise SnmpError(f"{self.address}: SNMPv3 requests kept being refused "
                         f"(engine id or time window changing under us)")
 
@@ -209,7 +228,31 @@ class UsmSession:
     # --- discovery ------------------------------------------------------------------------
 
     async def _discover(self, attempts: int, deadline: float) -> Agent:
-        """RFC 3414 4: the agent's engine id, boots and time, from its report on a probe."""
+        """RFC 3414 4: the agent's engine id, boots and time, from its report on a probe;
+        shared with a discovery of the same address in flight, if it succeeds."""
+        pending = self._agents.discovering(self.address)
+        if pending is not None:
+            remaining = deadline - asyncio.get_running_loop().time()
+            try:
+                return await asyncio.wait_for(asyncio.shield(pending), max(0.0, remaining))
+            except TimeoutError:
+                raise PollBudgetSpentError(f"{self.address}: the poll's time ran out while "
+                                           f"a request waited") from None
+            except SnmpError:
+                pass                    # that poll's probe failed: this one probes itself
+        future = self._agents.start_discovery(self.address)
+        try:
+            agent = await self._probe(attempts, deadline)
+        except BaseException as exc:
+            future.set_exception(exc if isinstance(exc, SnmpError)
+                                 else SnmpError("discovery abandoned"))
+            raise
+        finally:
+            self._agents.end_discovery(self.address, future)
+        future.set_result(agent)
+        return agent
+
+    async def _probe(self, attempts: int, deadline: float) -> Agent:
         msg_id = self._dispatcher.next_request_id()
         data = await self._dispatcher.exchange(usm.discovery_message(msg_id, msg_id), msg_id,
                                                self._target, attempts, self.timeout, deadline)
