@@ -296,28 +296,33 @@ class UsmSession:
 def report_error(report: usm.Report | None, address: str, params: UsmParams) -> SnmpError:
     """A report an agent answered our request with, as the failure the poll reports:
     which part of the credentials it refused, as far as the report tells."""
-    user = params.user
-    if report is usm.Report.WRONG_DIGEST:
-        return SnmpAuthError(f"{address}: wrong SNMPv3 authentication key for user {user} "
-                             f"(the agent found a wrong digest: check the auth key and auth "
-                             f"protocol)")
-    if report is usm.Report.UNKNOWN_USER_NAME:
-        return SnmpAuthError(f"{address}: unknown SNMPv3 user {user} (the agent has no such "
-                             f"user)")
-    if report is usm.Report.DECRYPTION_ERROR:
-        return SnmpAuthError(f"{address}: wrong SNMPv3 privacy key for user {user} (the agent "
-                             f"could not decrypt our request: check the privacy key and "
-                             f"protocol)")
-    if report is usm.Report.UNSUPPORTED_SEC_LEVEL:
-        return SnmpAuthError(f"{address}: user {user} may not use security level "
-                             f"{params.security_level} there")
-    if report is usm.Report.NOT_IN_TIME_WINDOW:
-        return SnmpAuthError(f"{address}: not in time window (engine boots/time mismatch, "
-                             f"often two devices sharing one engine id)")
-    if report in (usm.Report.UNKNOWN_CONTEXT, usm.Report.UNAVAILABLE_CONTEXT):
-        return SnmpError(f"{address}: the agent has no SNMPv3 context {params.context!r}")
+    kind, text = _REPORT_TEXTS.get(report, (SnmpError, "{address} refused our SNMPv3 "
+                                                       "request: {what}"))
     what = report.name.lower().replace("_", " ") if report else "an unknown report"
-    return SnmpError(f"{address} refused our SNMPv3 request: {what}")
+    return kind(text.format(address=address, user=params.user, level=params.security_level,
+                            context=params.context, what=what))
+
+
+# The words users already see (the pysnmp path said the same).
+_REPORT_TEXTS: dict[usm.Report | None, tuple[type[SnmpError], str]] = {
+    usm.Report.WRONG_DIGEST: (SnmpAuthError, (
+        "{address}: wrong SNMPv3 authentication key for user {user} (the agent found a "
+        "wrong digest: check the auth key and auth protocol)")),
+    usm.Report.UNKNOWN_USER_NAME: (SnmpAuthError, (
+        "{address}: unknown SNMPv3 user {user} (the agent has no such user)")),
+    usm.Report.DECRYPTION_ERROR: (SnmpAuthError, (
+        "{address}: wrong SNMPv3 privacy key for user {user} (the agent could not decrypt "
+        "our request: check the privacy key and protocol)")),
+    usm.Report.UNSUPPORTED_SEC_LEVEL: (SnmpAuthError, (
+        "{address}: user {user} may not use security level {level} there")),
+    usm.Report.NOT_IN_TIME_WINDOW: (SnmpAuthError, (
+        "{address}: not in time window (engine boots/time mismatch, often two devices "
+        "sharing one engine id)")),
+    usm.Report.UNKNOWN_CONTEXT: (SnmpError, (
+        "{address}: the agent has no SNMPv3 context {context!r}")),
+    usm.Report.UNAVAILABLE_CONTEXT: (SnmpError, (
+        "{address}: the agent has no SNMPv3 context {context!r}")),
+}
 
 
 __all__ = ["Agent", "UsmSession", "V3Agents", "report_error"]

@@ -175,3 +175,4 @@ def test_two_devices_sharing_an_engine_id_keep_their_own_clocks(tmp_path: Path) 
     assert snmp_facts(last["clone-0"]).engine_id_shared_with == (peers[1].address,)
     assert snmp_facts(last["clone-1"]).engine_id_shared_with == (peers[0].address,)
     assert any("also answered from" in w for w in last["clone-0"].warnings)
+
