@@ -285,10 +285,13 @@ class UsmSession:
             raise silence
         if self._user.priv_protocol:
             # net-snmp drops a request it cannot decrypt, without a report.
+            # It drops a request for a context it lacks the same way: say so if one is set.
+            context = (f", and the context name {self._params.context!r}"
+                       if self._params.context else "")
             raise SnmpAuthError(
                 f"{self.address}: probably a wrong SNMPv3 privacy key for user "
                 f"{self._params.user} (the agent answers engine discovery but drops our "
-                f"encrypted requests: check the privacy key and protocol)")
+                f"encrypted requests: check the privacy key and protocol{context})")
         raise SnmpTimeoutError(f"{self.address} answers SNMPv3 engine discovery, but none "
                                f"of our requests")
 

@@ -176,3 +176,14 @@ def test_two_devices_sharing_an_engine_id_keep_their_own_clocks(tmp_path: Path) 
     assert snmp_facts(last["clone-1"]).engine_id_shared_with == (peers[0].address,)
     assert any("also answered from" in w for w in last["clone-0"].warnings)
 
+
+
+def test_a_context_the_agent_lacks_is_named_beside_the_privacy_key(every_user: Peer) -> None:
+    """net-snmp drops a request for a context it lacks without a report, as it drops one it
+    cannot decrypt: the failure names both suspects."""
+    credentials = {"ctx": usm("ctx", "u-sha-aes", priv="AES", context="no-such-context")}
+    [results] = _collect([device("v3", every_user.address, "ctx", "generic", timeout=0.3,
+                                 retries=0)], credentials)
+    r = results["v3"]
+    assert r.code is ResultCode.AUTH_FAILURE and r.reachable, (r.code, r.error)
+    assert "privacy key" in (r.error or "") and "'no-such-context'" in (r.error or "")
