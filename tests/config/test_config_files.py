@@ -120,4 +120,4 @@ def test_an_integer_too_long_for_python_is_a_located_problem(write) -> None:
                  + "9" * 5000 + "}\n")
     problems = problems_of(path)
     assert len(problems) == 1 and problems[0].startswith(f"{path}:2: devices[0].quantity: ")
-    assert len(problems[0]) < 200
+    assert len(problems[0]) - len(str(path)) < 200     # the value is cut short, not echoed

@@ -240,7 +240,10 @@ def sim_devices(port: int) -> tuple[list[Device], dict[str, Credentials]]:
     devices = []
     for name, (host, profile) in RECORDINGS.items():
         creds[name] = community(name)
-        devices.append(device(name, f"{host}:{port}", name, profile))
+        # 3 s: one snmpsim process answers every recording at once, and under a loaded
+        # machine (the suite runs in parallel workers) it can be slow; no test here is
+        # about the timeout itself.
+        devices.append(device(name, f"{host}:{port}", name, profile, timeout=3.0))
     return devices, creds
 
 

@@ -1,9 +1,10 @@
 """Conformance on walks of real devices (../shared/recordings/, served by snmpsim).
 
-Every walk is polled twice with `profile: auto` (timeout 2 s, 1 retry), as a new user's
-config would, and checked for what an operator means, not just the bytes: the profile
-chosen, memory as psutil would count it, whole interface rows, UPS state, sessions, one
-type per field, and no alert that the device does not deserve.
+Every walk is polled twice with `profile: auto` (timeout 4 s, 1 retry: one snmpsim serves
+them all and is slow on a loaded machine), as a new user's config would, and checked for
+what an operator means, not just the bytes: the profile chosen, memory as psutil would
+count it, whole interface rows, UPS state, sessions, one type per field, and no alert that
+the device does not deserve.
 """
 from __future__ import annotations
 
@@ -68,7 +69,7 @@ def rounds() -> list[dict[str, PollResult]]:
         pytest.skip(reason)
     with serving_real_walks() as served:
         creds = {name: community(name) for name in served.names}
-        devices = [device(name, served.address, name, "auto", timeout=2.0, retries=1)
+        devices = [device(name, served.address, name, "auto", timeout=4.0, retries=1)
                    for name in served.names]
         return poll(devices, creds, rounds=2, pause=0.5)
 

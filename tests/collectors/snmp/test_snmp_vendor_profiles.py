@@ -168,7 +168,7 @@ def test_qnap_volumes_and_disks(polled) -> None:
 
 @pytest.fixture(scope="module")
 def real() -> Iterator[Mapping[str, PollResult]]:
-    """The firewall, switch and NAS walks polled once with `profile: auto`, timeout 2 s
+    """The firewall, switch and NAS walks polled once with `profile: auto`, timeout 4 s
     and 1 retry, as a new user would."""
     why = missing_reason()
     if why is not None:
@@ -177,7 +177,7 @@ def real() -> Iterator[Mapping[str, PollResult]]:
              "junos_ex4600mp", "synology-ds1515"]
     with serving_real_walks() as walks:
         creds = {name: community(name) for name in names}
-        devices = [device(name, walks.address, name, "auto", timeout=2.0, retries=1)
+        devices = [device(name, walks.address, name, "auto", timeout=4.0, retries=1)
                    for name in names]
         [results] = poll(devices, creds)
     yield results

@@ -176,7 +176,7 @@ def real() -> dict[str, PollResult]:
         pytest.skip(reason)
     with serving_real_walks() as served:
         creds = {name: community(name) for name in REAL}
-        devices = [device(name, served.address, name, "auto", timeout=2.0, category="ups")
+        devices = [device(name, served.address, name, "auto", timeout=4.0, category="ups")
                    for name in REAL]
         [results] = poll(devices, creds)
     return results
