@@ -32,8 +32,9 @@ The file (format 1), key by key:
 |              | absent in files of agents before it (read as no jumps)                |
 | traps        | the trap receiver's counts (collectors/snmp/traps.py `TrapCounts`):   |
 |              | received, accepted, rate_limited, malformed, unsupported,             |
-|              | unknown_source, bad_community, informs_acknowledged; null when no     |
-|              | `traps:` is configured, absent in files of agents before it           |
+|              | unknown_source, bad_community, bad_keys, stale, engine_discovery,     |
+|              | informs_acknowledged; null when no `traps:` is configured, absent in  |
+|              | files of agents before it                                             |
 
 A file that is damaged, or that another version of Lifeline wrote, raises
 `StatusFileError` with what is wrong and where, never a bare traceback.

@@ -6,7 +6,7 @@ cheapest check first:
 1. the source's token bucket (`SourceLimiter`: `rate_per_source` a second, `burst` at
    once): a flood from one address is dropped before it costs a decode, and counted;
 2. the BER decode (collectors/snmp/ber.py `decode_notification`: v1 traps, v2c traps and
-   informs); anything else is `malformed`, SNMPv3 is `unsupported` (not received yet);
+   informs); anything else is `malformed`;
 3. the source address against the inventory: a device whose `poll.address` is that IP
    address; none is `unknown_source` (logged once per source, never alerted on);
 4. the community against the credentials of those devices (`bad_community` otherwise;
@@ -14,6 +14,12 @@ cheapest check first:
 5. an inform is acknowledged with a Response echoing its varbinds; the trap is named
    from the profiles' `traps:` (`TrapCatalogue`) and handed to `on_trap`, once per
    matching device.
+
+SNMPv3 goes from step 1 to the source (3), then to collectors/snmp/trap_v3.py with the
+USM users of the devices polled at that address (`bad_keys`, `stale`, `engine_discovery`,
+`malformed` or `unsupported` there); a reply it makes (a report, an inform's Response)
+is sent back. Without an engine (`use_engine`, which the agent gives from its state
+directory) v3 is `unsupported`.
 
 Every datagram lands in exactly one of the `TrapCounts` outcomes. The callback runs on the
 loop thread and does no I/O besides the inform's answer: what a trap leads to (a stored
@@ -32,8 +38,9 @@ from datetime import datetime
 from typing import cast
 
 from collectors.catalogue_entry import Entry, MeasurementTags
-from collectors.snmp import ber
+from collectors.snmp import ber, usm
 from collectors.snmp.profiles import ProfileSet, TrapSpec
+from collectors.snmp.trap_v3 import V3Notifications, V3Outcome
 from config.model import Credentials, SecretError, SnmpCredentials
 from inventory.model import Device
 
@@ -123,16 +130,23 @@ class TrapCounts:
     """Datagrams received since start, and what became of each (one outcome each)."""
 
     received: int = 0
-    accepted: int = 0           # matched a device and its community
+    accepted: int = 0           # matched a device and its community or USM user
     rate_limited: int = 0       # over the source's rate: dropped before decoding
-    malformed: int = 0          # not a v1 trap or a v2c trap or inform
-    unsupported: int = 0        # SNMPv3 (not received yet)
+    malformed: int = 0          # not a v1 trap, v2c trap or inform, or v3 message
+    unsupported: int = 0        # a v3 PDU that is neither a trap nor an inform
     unknown_source: int = 0     # no device polls that address
     bad_community: int = 0      # the community is not the device's
-    informs_acknowledged: int = 0
+    bad_keys: int = 0           # v3: not a user of the device, or wrong keys or level
+    stale: int = 0              # v3: outside the time window (a replay, a clock gone back)
+    engine_discovery: int = 0   # v3: an inform's sender asking our engine id (answered)
+    informs_acknowledged: int = 0   # of the accepted, v2c and v3 informs answered
 
     def as_dict(self) -> dict[str, int]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def add(self, outcome: V3Outcome) -> None:
+        """One more datagram with this outcome of the v3 path."""
+        setattr(self, outcome, getattr(self, outcome) + 1)
 
 
 class SourceLimiter:
@@ -162,6 +176,7 @@ class SourceLimiter:
 class _Target:
     device_id: str
     communities: frozenset[bytes]
+    users: tuple[usm.UsmUser, ...] = ()
 
 
 class TrapReceiver(asyncio.DatagramProtocol):
@@ -176,8 +191,13 @@ class TrapReceiver(asyncio.DatagramProtocol):
         self._clock = clock
         self._targets: dict[str, tuple[_Target, ...]] = {}
         self._logged: dict[tuple[str, str], None] = {}
+        self._v3: V3Notifications | None = None
         self.transport: asyncio.DatagramTransport | None = None
         self.counts = TrapCounts()
+
+    def use_engine(self, engine: usm.LocalEngine) -> None:
+        """Receive SNMPv3 from now on, with `engine` as ours for informs."""
+        self._v3 = V3Notifications(engine)
 
     def adopt(self, devices: Iterable[Device], credentials: Mapping[str, Credentials]) -> None:
         """Match traps to these devices from now on: by the IP address they are polled at
@@ -186,8 +206,8 @@ class TrapReceiver(asyncio.DatagramProtocol):
         for device in devices:
             address = _ip(device)
             if address is not None:
-                targets.setdefault(address, []).append(
-                    _Target(device.id, _communities(device, credentials)))
+                targets.setdefault(address, []).append(_Target(
+                    device.id, _communities(device, credentials), _users(device, credentials)))
         self._targets = {address: tuple(found) for address, found in targets.items()}
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -208,23 +228,17 @@ class TrapReceiver(asyncio.DatagramProtocol):
             self._once(source, "rate", "traps from %s over %.4g a second: the excess is "
                        "dropped (traps.rate_per_source)", source, self._rate)
             return
+        if ber.peek_version(data) == ber.VERSION_3:
+            self._receive_v3(data, source, addr)
+            return
         try:
             note = ber.decode_notification(data)
         except ber.BerError as exc:
-            if ber.peek_version(data) == 3:
-                counts.unsupported += 1
-                self._once(source, "v3", "SNMPv3 notification from %s dropped: v3 traps "
-                           "are not received yet", source)
-            else:
-                counts.malformed += 1
-                self._once(source, "malformed", "malformed trap from %s dropped: %s",
-                           source, exc)
+            counts.malformed += 1
+            self._once(source, "malformed", "malformed trap from %s dropped: %s", source, exc)
             return
-        targets = self._targets.get(source)
+        targets = self._known(source)
         if not targets:
-            counts.unknown_source += 1
-            self._once(source, "unknown", "trap from %s, which no device is polled at: "
-                       "counted, not alerted on", source)
             return
         matched = [t.device_id for t in targets if note.community in t.communities]
         if not matched:
@@ -239,6 +253,37 @@ class TrapReceiver(asyncio.DatagramProtocol):
             counts.informs_acknowledged += 1
         self._deliver(note, source, matched)
 
+    def _known(self, source: str) -> tuple[_Target, ...]:
+        """The devices polled at `source`; none is counted and logged (once) here."""
+        targets = self._targets.get(source, ())
+        if not targets:
+            self.counts.unknown_source += 1
+            self._once(source, "unknown", "trap from %s, which no device is polled at: "
+                       "counted, not alerted on", source)
+        return targets
+
+    def _receive_v3(self, data: bytes, source: str, addr: tuple[str | int, int]) -> None:
+        counts = self.counts
+        targets = self._known(source)
+        if not targets:
+            return
+        if self._v3 is None:
+            counts.unsupported += 1
+            return
+        got = self._v3.receive(data, source, [u for t in targets for u in t.users])
+        if got.reply is not None and self.transport is not None:
+            self.transport.sendto(got.reply, addr)
+        if got.outcome != "accepted" or got.note is None or got.user is None:
+            counts.add(got.outcome)
+            if got.outcome in _V3_WORDS:    # a discovery is an inform's first step: quiet
+                self._once(source, got.outcome, "SNMPv3 notification from %s: %s", source,
+                           _V3_WORDS[got.outcome])
+            return
+        counts.accepted += 1
+        if got.note.pdu == ber.INFORM:
+            counts.informs_acknowledged += 1
+        self._deliver(got.note, source, [t.device_id for t in targets if got.user in t.users])
+
     def _deliver(self, note: ber.Notification, source: str, device_ids: list[str]) -> None:
         definition = self._catalogue.get(note.trap_oid)
         oid = ber.oid_text(note.trap_oid)
@@ -246,7 +291,7 @@ class TrapReceiver(asyncio.DatagramProtocol):
         says = what_it_says(definition, note.varbinds) if definition else None
         for device_id in device_ids:
             trap = Trap(device_id=device_id, source=source,
-                        version="1" if note.version == ber.VERSION_1 else "2c",
+                        version=_VERSIONS.get(note.version, "2c"),
                         inform=note.pdu == ber.INFORM, oid=oid,
                         name=definition.name if definition else None, says=says,
                         received=received)
@@ -264,6 +309,15 @@ class TrapReceiver(asyncio.DatagramProtocol):
             del self._logged[next(iter(self._logged))]
         self._logged[key] = None
         log.warning(message, *args)
+
+
+_VERSIONS = {ber.VERSION_1: "1", ber.VERSION_2C: "2c", ber.VERSION_3: "3"}
+# What a dropped v3 notification is, in the log (never its keys).
+_V3_WORDS = {"bad_keys": "not a USM user of a device polled there, or wrong keys or "
+                         "security level: dropped",
+             "stale": "outside the time window (a replay?): dropped",
+             "malformed": "malformed: dropped",
+             "unsupported": "neither a trap nor an inform: dropped"}
 
 
 # IF-MIB: a port trap's varbinds are columns of ifEntry/ifXEntry, indexed by ifIndex.
@@ -354,6 +408,22 @@ def _ip(device: Device) -> str | None:
         return str(ipaddress.IPv4Address(host))
     except ValueError:
         return None
+
+
+def _users(device: Device, credentials: Mapping[str, Credentials]) -> tuple[usm.UsmUser, ...]:
+    """The USM user a device's v3 traps and informs come from: its v3 credentials'. The
+    keys are read now (at start and on reload)."""
+    cred = credentials.get(device.poll.credentials or "") if device.poll else None
+    if not isinstance(cred, SnmpCredentials) or cred.version != "3" or not cred.user:
+        return ()
+    try:
+        return (usm.UsmUser(cred.user, cred.auth_protocol,
+                            cred.auth_key.reveal() if cred.auth_key else None,
+                            cred.priv_protocol,
+                            cred.priv_key.reveal() if cred.priv_key else None),)
+    except (SecretError, ValueError) as exc:
+        log.warning("v3 traps from %s cannot be checked: %s", device.id, exc)
+        return ()
 
 
 def _communities(device: Device, credentials: Mapping[str, Credentials]) -> frozenset[bytes]:

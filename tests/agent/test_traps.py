@@ -237,6 +237,7 @@ def test_each_kind_of_bad_trap_is_dropped_and_counted(tmp_path: Path, lab: SnmpL
                                 lambda: (c := _traps(agent)) and c["received"] >= 6 and c)
         assert counts == {"received": 6, "accepted": 2, "rate_limited": 0, "malformed": 1,
                           "unsupported": 0, "unknown_source": 2, "bad_community": 1,
+                          "bad_keys": 0, "stale": 0, "engine_discovery": 0,
                           "informs_acknowledged": 1}
         log = agent.log()
         assert log.count(f"trap from {STRANGER}, which no device is polled at") == 1

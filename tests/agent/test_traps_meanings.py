@@ -1,18 +1,21 @@
-"""What a trap means, acted on before the poll, in one real `lifeline run` shared by the
-tests of this module (each test tells its story on a device of its own).
+"""What a trap means, acted on before the poll, and SNMPv3 traps and informs, in one real
+`lifeline run` shared by the tests of this module (each test tells its story on a device
+of its own).
 
 The switch and the UPS are the demo lab's simulated devices, each on a loopback address
 of its own, since traps are matched to devices by the sender's address; net-snmp's
-`snmptrap` sends from there (`--clientaddr`). Every device is polled every 300 s, and
-the scheduled first poll comes within 2 s of the start: any later poll is one a trap
-asked for. The default `for` durations stay (interface_down_for 60 s, ups_for 30 s):
-an alert that reaches the webhook within the test's patience (30 s) and says "said by
-its trap" was fired by the trap, not by a poll.
+`snmptrap` sends from there (`--clientaddr`). The v3 device is the session's real snmpd
+(user noc, SHA/AES) on 127.0.0.1, polled over v3, and its traps come from 127.0.0.1.
+Every device is polled every 300 s, and the scheduled first poll comes within 2 s of the
+start: any later poll is one a trap asked for. The default `for` durations stay
+(interface_down_for 60 s, ups_for 30 s): an alert that reaches the webhook within the
+test's patience (30 s) and says "said by its trap" was fired by the trap, not by a poll.
 """
 from __future__ import annotations
 
 import json
 import shutil
+import stat
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,7 +29,7 @@ from agent.demo.snmp_lab import Recording, SnmpLab
 from agent.schedule import phase
 
 from peers.agent import AgentProcess, agent_config
-from peers.snmp import free_udp_port
+from peers.snmp import Peer, free_udp_port
 from peers.webhook import WebhookPeer, running_webhook
 
 pytestmark = [pytest.mark.peer,
@@ -37,6 +40,11 @@ DEMO = Path(__file__).resolve().parents[2] / "config" / "demo"
 LONG = 300                          # seconds between scheduled polls
 SWITCH, SWITCH_ADDRESS = "sw-347", "127.0.0.61"
 UPS, UPS_ADDRESS = "ups-414", "127.0.0.62"
+V3_UPS = "ups-v3-271"               # polled over v3 at the session's snmpd (127.0.0.1)
+ON_BATTERY = "1.3.6.1.2.1.33.2.1"
+V3_SENDER = ["-v", "3", "-u", "noc", "-l", "authPriv", "-a", "SHA", "-A", "authpass123",
+             "-x", "AES", "-X", "privpass123"]
+SENDER_ENGINE = "0x8000000001020304aa"          # the trap sender's (it is authoritative)
 UPLINK = "GigabitEthernet0/24"      # ifIndex 24 (ifName Gi0/24) in switch24.snmprec
 IF_OPER_24 = "1.3.6.1.2.1.2.2.1.8.24"
 LINK_DOWN, LINK_UP = "1.3.6.1.6.3.1.1.5.3", "1.3.6.1.6.3.1.1.5.4"
@@ -58,7 +66,7 @@ def _recording(name: str, overrides: dict[str, tuple[int, bytes | int]] | None =
     return Recording.load(DEMO / f"{name}.snmprec", overrides)
 
 
-def _device(device_id: str, category: str, profile: str, address: str, port: int,
+def _device(device_id: str, category: str, profile: str, address: str, port: int | str,
             extra: str = "") -> str:
     return (f"  - id: {device_id}\n    name: {device_id}\n    category: {category}\n"
             f"    site: district-hall\n"
@@ -67,8 +75,8 @@ def _device(device_id: str, category: str, profile: str, address: str, port: int
 
 
 @pytest.fixture(scope="module")
-def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
-    assert all(0.3 < phase(d, LONG) < 2 for d in (SWITCH, UPS))    # soon, not missed
+def scenario(tmp_path_factory: pytest.TempPathFactory, snmpd: Peer) -> Iterator[Scenario]:
+    assert all(0.3 < phase(d, LONG) < 2 for d in (SWITCH, UPS, V3_UPS))   # soon, not missed
     directory = tmp_path_factory.mktemp("traps")
     lab = SnmpLab("public")
     try:
@@ -78,9 +86,14 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
                         lab.add(SWITCH, _recording("switch24"), host=SWITCH_ADDRESS),
                         f", monitored_interfaces: [\"{UPLINK}\"]")
                 + _device(UPS, "ups", "ups", UPS_ADDRESS,
-                          lab.add(UPS, _recording("ups-normal"), host=UPS_ADDRESS)))
+                          lab.add(UPS, _recording("ups-normal"), host=UPS_ADDRESS))
+                + _device(V3_UPS, "ups", "generic", *snmpd.address.split(":"))
+                .replace("credentials: v2", "credentials: v3"))
             trap_port = free_udp_port()
             config = agent_config(directory, devices, top_extra=(
+                # indented: one more entry of agent_config's `credentials:`
+                "  v3: {version: 3, user: noc, auth_protocol: SHA, auth_key_env: LL_TEST_AUTH,"
+                " priv_protocol: AES, priv_key_env: LL_TEST_PRIV}\n"
                 f"traps: {{listen: \"127.0.0.1:{trap_port}\"}}\n"
                 "alerts:\n"
                 f"  channels:\n    - {{name: hook, type: webhook, url: \"{hook.url()}\", "
@@ -88,8 +101,8 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
                 "  routes:\n    - {match: {}, channels: [hook]}\n"))
             agent = AgentProcess(config).start()
             try:
-                agent.wait_polls(SWITCH, 1)
-                agent.wait_polls(UPS, 1)
+                for device_id in (SWITCH, UPS, V3_UPS):
+                    agent.wait_polls(device_id, 1)
                 yield Scenario(agent, lab, hook, trap_port, config)
             finally:
                 assert agent.stop() == 0, agent.log()
@@ -170,3 +183,57 @@ def test_apc_low_battery_and_an_rfc1628_alarm_fire_their_rules_before_the_poll(
     assert stored.returncode == 0, stored.stderr
     names = {p["tags"].get("trap_name") for p in json.loads(stored.stdout)}
     assert {"lowBattery", "upsTrapAlarmEntryAdded"} <= names
+
+
+def _v3(scenario: Scenario, command: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """net-snmp's snmptrap or snmpinform, v3, from 127.0.0.1 (where the v3 device is)."""
+    return subprocess.run(
+        [command, *args, "-On", "-t", "2", "-r", "1", f"127.0.0.1:{scenario.trap_port}",
+         "", ON_BATTERY], capture_output=True, text=True, timeout=60, check=False)
+
+
+def _traps(scenario: Scenario) -> dict[str, int]:
+    return dict((scenario.agent.status() or {}).get("traps") or {})
+
+
+def test_v3_authpriv_traps_and_informs_are_received_and_wrong_keys_dropped(
+        scenario: Scenario) -> None:
+    """snmptrap -v3 authPriv (the sender's engine id, keys localized to it) fires the v3
+    device's ups_on_battery; snmpinform -v3 finds our engine (an unknownEngineID report)
+    and is acknowledged under it (exit 0 only once it has the Response); a wrong
+    authentication key, a wrong privacy key and an unknown user are dropped and counted."""
+    agent, hook = scenario.agent, scenario.hook
+    before = agent.wait_for("the trap counts", lambda: _traps(scenario) or None)
+    sent = _v3(scenario, "snmptrap", *V3_SENDER, "-e", SENDER_ENGINE)
+    assert sent.returncode == 0, sent.stderr
+    firing = agent.wait_for("ups_on_battery from the v3 trap",
+                            lambda: _told(hook, V3_UPS, "ups_on_battery", "firing"))
+    assert _by_trap(firing[0]), firing[0]
+    inform = _v3(scenario, "snmpinform", *V3_SENDER)
+    assert inform.returncode == 0, inform.stderr
+    wrong_auth = [a if a != "authpass123" else "wrongpass999" for a in V3_SENDER]
+    wrong_priv = [a if a != "privpass123" else "wrongpass999" for a in V3_SENDER]
+    stranger = [a if a != "noc" else "stranger" for a in V3_SENDER]
+    for args in (wrong_auth, wrong_priv, stranger):
+        assert _v3(scenario, "snmptrap", *args, "-e", SENDER_ENGINE).returncode == 0
+
+    def counted() -> dict[str, int] | None:
+        now = _traps(scenario)
+        delta = {k: now.get(k, 0) - before.get(k, 0) for k in now}
+        return delta if delta.get("bad_keys", 0) >= 3 and delta["accepted"] >= 2 else None
+
+    delta = agent.wait_for("the v3 traps counted", counted)
+    assert (delta["accepted"], delta["bad_keys"], delta["informs_acknowledged"]) == (2, 3, 1)
+    assert delta["engine_discovery"] >= 1 and delta["malformed"] == 0
+    assert "wrongpass999" not in agent.log() and "privpass123" not in agent.log()
+    stored = run_lifeline("metrics", scenario.config, "--device", V3_UPS, "--measurement",
+                          "snmp_trap", "--format", "json")
+    assert stored.returncode == 0, stored.stderr
+    assert {p["tags"]["version"] for p in json.loads(stored.stdout)} == {"3"}
+
+
+def test_our_engine_for_informs_is_kept_private_in_the_state_dir(scenario: Scenario) -> None:
+    engine = scenario.agent.state_dir / "snmp-engine.json"
+    saved = json.loads(engine.read_text(encoding="utf-8"))
+    assert saved["boots"] == 1 and 5 <= len(bytes.fromhex(saved["engine_id"])) <= 32
+    assert stat.S_IMODE(engine.stat().st_mode) == 0o600

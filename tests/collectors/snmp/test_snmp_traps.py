@@ -10,8 +10,9 @@ import subprocess
 import pytest
 
 from collectors.catalogue import TOP_README, TRAPS_BEGIN, TRAPS_END, readme_section
-from collectors.snmp import ber
+from collectors.snmp import ber, usm
 from collectors.snmp.profiles import load_profiles
+from collectors.snmp.trap_v3 import V3Notifications
 from collectors.snmp.traps import (
     SourceLimiter,
     TrapCatalogue,
@@ -74,12 +75,13 @@ def test_the_limit_is_per_source_and_refills_with_time() -> None:
     assert [limiter.allow("10.0.0.1") for _ in range(3)] == [True, True, False]
 
 
-def _sent_by_snmptrap(version: str, *trap: str) -> bytes:
-    """What net-snmp's snmptrap sends (community public), caught on a socket of our own."""
+def _sent_by_snmptrap(version: str, *trap: str, options: tuple[str, ...] = ("-c", "public")
+                      ) -> bytes:
+    """What net-snmp's snmptrap sends, caught on a socket of our own."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind(("127.0.0.1", 0))
         sock.settimeout(30)
-        sent = subprocess.run(["snmptrap", "-v", version, "-c", "public", "-On",
+        sent = subprocess.run(["snmptrap", "-v", version, *options, "-On",
                                f"127.0.0.1:{sock.getsockname()[1]}", *trap],
                               capture_output=True, text=True, timeout=30, check=False)
         assert sent.returncode == 0, sent.stderr
@@ -135,3 +137,24 @@ def test_the_readme_says_which_traps_each_profile_understands() -> None:
                           TRAPS_END) == table
     assert "| `ups` | also upsTrapOnBattery (on_battery)," in table
     assert "upsTrapBatteryLow (battery_low)" in table        # socomec_ups, from its MIB
+
+
+@needs_snmptrap
+def test_a_v3_trap_opens_with_its_users_keys_and_a_replay_past_the_window_is_stale() -> None:
+    """A real authPriv trap from snmptrap (the sender authoritative, its engine id in the
+    message): opened with the user's keys localized to that id; the same message again
+    once more than 150 s of the sender's clock have passed is a replay."""
+    data = _sent_by_snmptrap("3", "", "1.3.6.1.2.1.33.2.1", options=(
+        "-u", "noc", "-l", "authPriv", "-a", "SHA", "-A", "authpass123", "-x", "AES", "-X",
+        "privpass123", "-e", "0x8000000001020304bb"))
+    now = [0.0]
+    v3 = V3Notifications(usm.LocalEngine(usm.text_engine_id("us"), 1, 0.0), lambda: now[0])
+    noc = usm.UsmUser("noc", "SHA", "authpass123", "AES", "privpass123")
+    got = v3.receive(data, "127.0.0.1", [noc])
+    assert (got.outcome, got.user, got.reply) == ("accepted", noc, None)
+    assert got.note is not None and ber.oid_text(got.note.trap_oid) == "1.3.6.1.2.1.33.2.1"
+    wrong = usm.UsmUser("noc", "SHA", "authpass123", "AES", "otherpriv1")
+    assert v3.receive(data, "127.0.0.2", [wrong]).outcome == "bad_keys"
+    assert v3.receive(data[:-3], "127.0.0.1", [noc]).outcome == "malformed"
+    now[0] = 200.0
+    assert v3.receive(data, "127.0.0.1", [noc]).outcome == "stale"
