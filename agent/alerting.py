@@ -31,6 +31,7 @@ from agent.write_failures import (
     describe,
 )
 from alerts.evaluation.store import DB_NAME
+from alerts.evaluation.store_api import Fenced
 from alerts.model import AlertStatus
 from collectors.base import PollResult
 from collectors.snmp.traps import TrapSays
@@ -137,6 +138,8 @@ class AlertCalls:
         before = service.rows_written()
         try:
             call(*args)
+        except Fenced:      # a cluster node past its lease: logged by the node's fence
+            return
         except WRITE_ERRORS as exc:
             self._failures.failed(ALERT_STATE, describe(exc, self._where))
             return

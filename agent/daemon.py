@@ -47,6 +47,7 @@ from agent.traps import TrapHandling
 from agent.write_failures import WriteFailures
 from agent.writer import SinkWriter
 from alerts.evaluation.store import DB_NAME as ALERTS_DB
+from collectors.base import PollResult
 from collectors.icmp import check_permission
 from config.model import TrapSettings
 from config.sqlite import DamagedDatabase, SchemaError
@@ -98,7 +99,7 @@ class Agent:
         self._cluster = _cluster_node(config)     # None: one agent on its own
         self._reloader = Reloader(running=lambda: self.config, adopt=self._adopt,
                                   writer=self._writer, alerts=self._alerts,
-                                  scope=self._watched)
+                                  scope=self._alerted)
         self._reporter = StatusReporter(
             running=lambda: self.config, clock=self._clock, states=self._states,
             scheduler=self._scheduler, runner=self._runner, writer=self._writer,
@@ -175,6 +176,21 @@ class Agent:
         cluster node's buckets' (agent/cluster/node.py)."""
         return config if self._cluster is None else self._cluster.scoped(config)
 
+    def _alerted(self, config: Config) -> Config:
+        """What the alerts watch: `_watched`, and a cluster's zones (a zone with no live
+        node is an alert: agent/cluster/zones.py)."""
+        return config if self._cluster is None else self._cluster.alerting(config)
+
+    def _observe_cluster(self, results: list[PollResult]) -> None:
+        """From the cluster node's thread: what it observed (the zones' live nodes), to
+        the alert engine on the loop."""
+        assert self._loop is not None
+
+        def observe() -> None:
+            for result in results:
+                self._alerts.observe(result)
+        self._loop.call_soon_threadsafe(observe)
+
     def _take_buckets(self, buckets: frozenset[str]) -> None:
         """From the cluster node's thread: put these buckets in effect, through the reload
         path (jobs added and removed, alert states loaded or forgotten); returns once
@@ -185,7 +201,7 @@ class Agent:
         async def take() -> None:
             node.adopted(buckets)
             changes = self._adopt(self.config)
-            self._alerts.rescope(self._watched(self.config))
+            self._alerts.rescope(self._alerted(self.config))
             log.info("cluster: node %s holds %d buckets: %d devices added, %d removed",
                      node.name, len(buckets), len(changes.added), len(changes.removed))
 
@@ -237,10 +253,10 @@ class Agent:
             with _naming(store_path(self.config)):
                 await self._writer.open(self.config)
             with _naming(state_dir / ALERTS_DB):
-                self._alerts.open(self._watched(self.config), scope=self._cluster)
+                self._alerts.open(self._alerted(self.config), scope=self._cluster)
             if self._cluster is not None:
                 self._loop = asyncio.get_running_loop()
-                self._cluster.start(self._take_buckets)
+                self._cluster.start(self._take_buckets, self._observe_cluster)
             if self.config.agent.http_listen:
                 await self._open_console()
             if self.config.traps is not None:

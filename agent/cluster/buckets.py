@@ -4,7 +4,8 @@ and the trees are spread over BUCKETS buckets by a hash of their root's id. A zo
 trees (`cluster.zones`: the zone of the root's site) have buckets of their own, which
 only that zone's nodes hold.
 
-A bucket is named `ZONE:NNN` (`*:NNN` for trees in no zone).
+A bucket is named `ZONE:NNN` (`*:NNN` for trees in no zone). One more, ZONES_BUCKET,
+holds no device: the alerts about zones with no live node (agent/cluster/zones.py).
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from inventory.model import Device
 
 BUCKETS = 256
 ANY_ZONE = "*"
+ZONES_BUCKET = f"{ANY_ZONE}:zones"   # no devices: the zone alerts' states (any node)
 MAX_DEPTH = 64          # parent chains longer than this (or cycles) stop there
 
 

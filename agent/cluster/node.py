@@ -11,10 +11,17 @@ and a bucket is released in the database only after the agent let its devices go
 no device is polled by two nodes in one interval.
 
 Cut off from the database longer than a lease, the node lets every bucket go (another
-node may have them by now); when it is back, it claims again like any node.
+node may have them by now); when it is back, it claims again like any node, and the
+buckets nobody took meanwhile (still under its token, same epoch) are renewed and handed
+to the agent again: what the agent has in effect is compared with what the node holds
+every round, so a node never stays idle holding buckets (LibreNMS #12707).
 
 Fencing: the epochs this node claimed its buckets with are the fence's (`fence`): an
-alert commit for a bucket held at another epoch, or whose lease ran out, is refused.
+alert commit for a bucket held at another epoch, or whose lease ran out, is refused,
+counted (`fenced`) and logged ("commit fenced off").
+
+Zones: the holder of ZONES_BUCKET tells the alert engine, every round, how many live
+nodes each zone has (agent/cluster/zones.py): a zone with none raises its alert there.
 """
 from __future__ import annotations
 
@@ -23,11 +30,13 @@ import threading
 import time
 from collections.abc import Callable, Collection
 
-from agent.cluster.buckets import BucketMap
+from agent.cluster.buckets import ZONES_BUCKET, BucketMap, zone_of_bucket
 from agent.cluster.leases import Leases, fence
 from agent.cluster.plan import moves
+from agent.cluster.zones import is_zone_device, zone_devices, zone_results
 from alerts.delivery.outbox_pg import renew_in_flight
 from alerts.evaluation.store_pg import Fenced
+from collectors.base import PollResult
 from config.db import Connection
 from config.model import ClusterSettings
 from config.postgres import DatabaseUnavailableError, PgConnection, open_database
@@ -40,6 +49,9 @@ ADOPT_TIMEOUT_SECONDS = 30.0
 # `adopt(buckets)`: put these buckets' devices in effect on the agent's loop and return
 # once done (raises when it could not).
 Adopt = Callable[[frozenset[str]], None]
+# `observe(results)`: hand these observations (the zones': agent/cluster/zones.py) to the
+# alert engine on the agent's loop; returns at once.
+Observe = Callable[[list[PollResult]], None]
 
 
 class ClusterNode:
@@ -54,18 +66,23 @@ class ClusterNode:
         self._declared: BucketMap | None = None
         self._claimed: dict[str, int] = {}          # bucket -> epoch, the thread's
         self._adopted: frozenset[str] = frozenset()  # what the agent has in effect
+        self._handed: frozenset[str] | None = frozenset()  # last handed (None: failed)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._adopt: Adopt = lambda buckets: None
+        self._observe: Observe = lambda results: None
         self._leases: Leases | None = None
         self._last_ok = time.monotonic()
         self._failing = False
         self.rounds = 0
+        self.fenced = 0             # commits refused by the fence (see `fence`)
 
     # ---- the Scope of the alert store ---------------------------------------------------
 
     def bucket_of(self, device_id: str) -> str:
+        if is_zone_device(device_id):
+            return ZONES_BUCKET
         return self._map.bucket_of(device_id)
 
     def held(self) -> Collection[str]:
@@ -77,6 +94,10 @@ class ClusterNode:
         assert isinstance(conn, PgConnection)
         lost = fence(conn, self._token, wanted)
         if lost:
+            self.fenced += 1
+            log.warning("cluster: commit fenced off (%d so far): node %s no longer holds "
+                        "bucket(s) %s at its epoch; nothing of this change is stored or sent",
+                        self.fenced, self.name, ", ".join(lost))
             raise Fenced(f"node {self.name} no longer holds bucket(s) {', '.join(lost)}:"
                          " nothing of this change is stored or sent")
 
@@ -89,6 +110,19 @@ class ClusterNode:
         devices = self._map.devices_in(self._adopted)
         return replace(config, devices=tuple(d for d in config.devices if d.id in devices))
 
+    def alerting(self, config: Config) -> Config:
+        """What the alert engine watches: `scoped`, and every zone as a subject of its
+        own (agent/cluster/zones.py; never polled, only the ZONES_BUCKET holder tells it
+        anything)."""
+        from dataclasses import replace
+
+        scoped = self.scoped(config)
+        zones = zone_devices(self._zones(), self.settings.renew)
+        return replace(scoped, devices=scoped.devices + zones) if zones else scoped
+
+    def _zones(self) -> set[str]:
+        return {zone_of_bucket(b) for b in self._map.devices} - {""}
+
     def adopted(self, buckets: frozenset[str]) -> None:
         """The agent has these buckets' devices in effect now (called on its loop)."""
         self._adopted = buckets
@@ -97,7 +131,7 @@ class ClusterNode:
         """A new configuration: its buckets (declared in the next round)."""
         self._map = BucketMap.build(config.devices, self.settings)
 
-    def start(self, adopt: Adopt) -> None:
+    def start(self, adopt: Adopt, observe: Observe | None = None) -> None:
         """Connects (raises DatabaseUnavailableError, SchemaError) and starts the thread."""
         from agent.cluster.leases import SCHEMA
 
@@ -105,6 +139,8 @@ class ClusterNode:
         self._leases = Leases(conn, node=self.name, zone=self.settings.zone or "",
                               token=self._token, lease=self.settings.lease)
         self._adopt = adopt
+        if observe is not None:
+            self._observe = observe
         self._thread = threading.Thread(target=self._run, name="lifeline-cluster",
                                         daemon=True)
         self._thread.start()
@@ -148,7 +184,10 @@ class ClusterNode:
         leases.heartbeat()
         current = self._map
         if self._declared is not current:
-            leases.declare({b: len(ids) for b, ids in current.devices.items()})
+            sizes = {b: len(ids) for b, ids in current.devices.items()}
+            if self._zones():
+                sizes[ZONES_BUCKET] = 0
+            leases.declare(sizes)
             self._declared = current
         kept = {h.bucket: h.epoch for h in leases.renew()}
         lost = set(self._claimed) - set(kept)
@@ -160,7 +199,8 @@ class ClusterNode:
         gained = {h.bucket: h.epoch for h in leases.claim(plan.claim)}
         with self._lock:
             self._claimed = {**kept, **gained}
-        if lost or gained:
+        if lost or gained or self._handed != frozenset(self._claimed):
+            # also after a cut-off: the buckets renewed as they were, the agent let go
             self._hand_to_agent(frozenset(self._claimed))
         if plan.release:
             remaining = frozenset(self._claimed) - set(plan.release)
@@ -169,13 +209,22 @@ class ClusterNode:
                 with self._lock:
                     self._claimed = {b: e for b, e in self._claimed.items() if b in remaining}
         renew_in_flight(leases.conn, self._token, self.settings.lease)
+        zones = self._zones()
+        if zones and ZONES_BUCKET in self._adopted:
+            self._observe(zone_results(zones, view.live, self.settings.lease))
 
     def _hand_to_agent(self, buckets: frozenset[str]) -> bool:
         try:
             self._adopt(buckets)
-        except Exception:
-            log.exception("cluster: the agent could not take the buckets in effect")
+        except Exception as exc:
+            self._handed = None         # the agent's part is unknown: hand again next round
+            if isinstance(exc, DatabaseUnavailableError):
+                log.warning("cluster: the agent could not take the buckets in effect: %s",
+                            exc)
+            else:
+                log.exception("cluster: the agent could not take the buckets in effect")
             return False
+        self._handed = buckets
         return True
 
     def _cut_off(self, exc: DatabaseUnavailableError) -> None:

@@ -19,7 +19,7 @@ import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from agent.cluster.buckets import zone_of_bucket
+from agent.cluster.buckets import ZONES_BUCKET, zone_of_bucket
 
 RELEASE_PER_ROUND = 8
 
@@ -48,13 +48,21 @@ def eligible(bucket: str, live: Mapping[str, str]) -> list[str]:
 
 
 def target(view: View) -> dict[str, str]:
-    """bucket -> the node that should hold it (buckets no live node may hold: absent)."""
+    """bucket -> the node that should hold it (buckets no live node may hold: absent).
+    ZONES_BUCKET (no devices) stays with its live holder, else goes to the live node
+    ranking it highest; it counts in nobody's share."""
     by_group: dict[tuple[str, ...], list[str]] = {}
+    result: dict[str, str] = {}
+    if ZONES_BUCKET in view.owners and view.live:
+        holder = view.owners[ZONES_BUCKET]
+        result[ZONES_BUCKET] = (holder if holder is not None and holder in view.live
+                                else _ranked(tuple(sorted(view.live)), ZONES_BUCKET)[0])
     for bucket in sorted(view.owners):
+        if bucket == ZONES_BUCKET:
+            continue
         nodes = tuple(eligible(bucket, view.live))
         if nodes:
             by_group.setdefault(nodes, []).append(bucket)
-    result: dict[str, str] = {}
     for nodes, buckets in by_group.items():
         share = math.ceil(len(buckets) / len(nodes))
         load = dict.fromkeys(nodes, 0)

@@ -111,7 +111,10 @@ Firing = tuple[Collection[str], float | None]
 
 class Ledger:
     """Moves rows between states. `owner` marks the rows this process claims: rows
-    `sending` under another token were left by an earlier process."""
+    `sending` under another token were left by an earlier process. A send's outcome
+    (delivered, retry, failed, release) changes only rows still `sending` under this
+    owner: a row taken back meanwhile (a cluster node paused past its lease, its rows
+    resent by another) is the other's to settle."""
 
     def __init__(self, owner: str, timings: Timings,
                  firing: Callable[[], Firing] = lambda: (frozenset(), None)) -> None:
@@ -134,7 +137,7 @@ class Ledger:
                          " WHERE state = 'sending' AND (owner IS NULL OR owner <> ?)",
                          (now.timestamp(), self._owner))
             for channel, count in rows:
-                _bump(conn, channel, resent_after_restart=count)
+                bump_counts(conn, channel, resent_after_restart=count)
                 LOG.warning("channel %s: %d deliveries were in flight when the agent stopped;"
                             " sending them again (at-least-once)", channel, count)
 
@@ -161,7 +164,7 @@ class Ledger:
                                  " WHERE notification_id = ? AND channel = ?",
                                  [(t, r.notification_id, r.channel) for r in kept])
                 if rows:
-                    _bump(conn, channel, expired=len(rows))
+                    bump_counts(conn, channel, expired=len(rows))
             if rows:
                 LOG.error("channel %s: %d notifications expired undelivered after %gs%s",
                           channel, len(rows), expire_after, _lost_text(gone, kept))
@@ -198,7 +201,7 @@ class Ledger:
 
     def _pending(self, conn: Connection, t: float) -> list[tuple[OutboxRow, float]]:
         """The pending rows a claim looks at (in its transaction), in creation order."""
-        return _unfinished(conn, t)
+        return unfinished(conn, t)
 
     def _mark_sending(self, conn: Connection, batches: Sequence[OutboxBatch]) -> None:
         conn.executemany("UPDATE delivery_outbox SET state = 'sending', owner = ?,"
@@ -212,7 +215,7 @@ class Ledger:
                          " WHERE notification_id = ? AND channel = ?",
                          [(t, r.notification_id, r.channel) for r in rows])
         for row in rows:
-            _bump(conn, row.channel, withheld=1)
+            bump_counts(conn, row.channel, withheld=1)
             LOG.warning("channel %s: recovery %s not sent: the alert's firing never "
                         "reached this channel (expired or refused), so there is nothing "
                         "to recover from there", row.channel, row.notification_id)
@@ -231,15 +234,15 @@ class Ledger:
         t = now.timestamp()
         with transaction(conn):
             conn.executemany("UPDATE delivery_outbox SET state = 'delivered', finished = ?,"
-                             " owner = NULL WHERE notification_id = ? AND channel = ?",
-                             [(t, *key) for key in batch.keys])
+                             f" owner = NULL WHERE {MINE}",
+                             [(t, *key, self._owner) for key in batch.keys])
             conn.execute("INSERT INTO delivery_groups (channel, group_key, last_sent)"
                          " VALUES (?, ?, ?)"
                          " ON CONFLICT (channel, group_key)"
                          " DO UPDATE SET last_sent = excluded.last_sent",
                          (batch.channel, batch.group_key, t))
             retold = [r for r in batch.rows if r.lost]
-            _bump(conn, batch.channel, delivered=len(batch.rows), retold=len(retold))
+            bump_counts(conn, batch.channel, delivered=len(batch.rows), retold=len(retold))
             conn.execute("UPDATE delivery_channels SET last_delivery_at = ? WHERE channel = ?",
                          (now.isoformat(), batch.channel))
         LOG.info("channel %s: delivered %d notification(s) for group %s", batch.channel,
@@ -259,11 +262,10 @@ class Ledger:
                    error.retry_after or 0.0)
         with transaction(conn):
             conn.executemany("UPDATE delivery_outbox SET state = 'pending', owner = NULL,"
-                             " attempts = ?, due = ?, last_error = ? WHERE notification_id = ?"
-                             " AND channel = ?",
-                             [(attempts, now.timestamp() + wait, str(error), *key)
-                              for key in batch.keys])
-            _bump(conn, batch.channel, retries=1)
+                             f" attempts = ?, due = ?, last_error = ? WHERE {MINE}",
+                             [(attempts, now.timestamp() + wait, str(error), *key,
+                               self._owner) for key in batch.keys])
+            bump_counts(conn, batch.channel, retries=1)
             _note_error(conn, batch.channel, str(error), now)
         LOG.warning("channel %s: delivery failed (%s); try %d in %gs", batch.channel, error,
                     attempts + 1, wait)
@@ -279,16 +281,15 @@ class Ledger:
             kept_keys = {(r.notification_id, r.channel) for r in kept}
             gone = [r for r in batch.rows if (r.notification_id, r.channel) not in kept_keys]
             conn.executemany("UPDATE delivery_outbox SET state = 'failed', owner = NULL,"
-                             " finished = ?, last_error = ? WHERE notification_id = ?"
-                             " AND channel = ?",
-                             [(t, str(error), r.notification_id, r.channel) for r in gone])
+                             f" finished = ?, last_error = ? WHERE {MINE}",
+                             [(t, str(error), r.notification_id, r.channel, self._owner)
+                              for r in gone])
             conn.executemany("UPDATE delivery_outbox SET state = 'pending', owner = NULL,"
                              " lost = lost + 1, requeued = ?, attempts = attempts + 1,"
-                             " due = ?, last_error = ? WHERE notification_id = ?"
-                             " AND channel = ?",
-                             [(t, t + wait, str(error), r.notification_id, r.channel)
-                              for r in kept])
-            _bump(conn, batch.channel, failed=len(batch.rows))
+                             f" due = ?, last_error = ? WHERE {MINE}",
+                             [(t, t + wait, str(error), r.notification_id, r.channel,
+                               self._owner) for r in kept])
+            bump_counts(conn, batch.channel, failed=len(batch.rows))
             _note_error(conn, batch.channel, str(error), now)
         LOG.error("channel %s: %d notification(s) not delivered, giving up: %s%s",
                   batch.channel, len(batch.rows), error, _lost_text(gone, kept, wait))
@@ -313,8 +314,8 @@ class Ledger:
         live process never leaves its rows `sending`."""
         with transaction(conn):
             conn.executemany("UPDATE delivery_outbox SET state = 'pending',"
-                             " owner = NULL WHERE notification_id = ?"
-                             " AND channel = ? AND state = 'sending'", batch.keys)
+                             f" owner = NULL WHERE {MINE}",
+                             [(*key, self._owner) for key in batch.keys])
 
     def record_error(self, conn: Connection, channel: str, error: str,
                      now: datetime) -> None:
@@ -322,6 +323,9 @@ class Ledger:
         with transaction(conn):
             _note_error(conn, channel, error, now)
 
+
+# A send's outcome touches a row only while this ledger's owner still has it in flight.
+MINE = "notification_id = ? AND channel = ? AND state = 'sending' AND owner = ?"
 
 _COLUMNS = ("notification_id, channel, group_key, group_labels, payload, attempts, batch,"
             " fingerprint, event, lost, enqueued")
@@ -333,7 +337,7 @@ def _rows(conn: Connection, where: str, args: Sequence[object]) -> list[OutboxRo
         " ORDER BY enqueued, seq, notification_id", args)]
 
 
-def _unfinished(conn: Connection, t: float, lock: str = "") -> list[tuple[OutboxRow, float]]:
+def unfinished(conn: Connection, t: float, lock: str = "") -> list[tuple[OutboxRow, float]]:
     """Every pending row with when it is due, in creation order; the payload only of
     those due at `t` (a long backlog is read every round). `lock`: a locking clause
     (PostgreSQL's FOR UPDATE SKIP LOCKED)."""
@@ -382,7 +386,8 @@ def _lost_text(gone: Sequence[OutboxRow], kept: Sequence[OutboxRow],
     return ": " + "; ".join(parts) if parts else ""
 
 
-def _bump(conn: Connection, channel: str, **counts: int) -> None:
+def bump_counts(conn: Connection, channel: str, **counts: int) -> None:
+    """Adds `counts` to the channel's delivery figures (both backends' ledgers)."""
     conn.execute("INSERT INTO delivery_channels (channel) VALUES (?) ON CONFLICT DO NOTHING",
                  (channel,))
     sets = ", ".join(f"{name} = {name} + ?" for name in counts)

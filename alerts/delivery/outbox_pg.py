@@ -28,7 +28,14 @@ import zlib
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 
-from alerts.delivery.ledger import Firing, Ledger, OutboxBatch, OutboxRow, _bump, _unfinished
+from alerts.delivery.ledger import (
+    Firing,
+    Ledger,
+    OutboxBatch,
+    OutboxRow,
+    bump_counts,
+    unfinished,
+)
 from alerts.delivery.timing import Timings
 from config.db import Connection
 from config.postgres import PgConnection, connect, open_database
@@ -128,7 +135,7 @@ class PgLedger(Ledger):
 
     def _pending(self, conn: Connection, t: float) -> list[tuple[OutboxRow, float]]:
         conn.execute("SELECT pg_advisory_xact_lock(?)", (CLAIM_LOCK,))
-        return _unfinished(conn, t, "FOR UPDATE SKIP LOCKED")
+        return unfinished(conn, t, "FOR UPDATE SKIP LOCKED")
 
     def _mark_sending(self, conn: Connection, batches: Sequence[OutboxBatch]) -> None:
         conn.executemany("UPDATE delivery_outbox SET state = 'sending', owner = ?,"
@@ -151,7 +158,7 @@ class PgLedger(Ledger):
             for (channel,) in rows:
                 counts[channel] = counts.get(channel, 0) + 1
             for channel, count in counts.items():
-                _bump(conn, channel, resent_after_restart=count)
+                bump_counts(conn, channel, resent_after_restart=count)
                 LOG.warning("channel %s: %d deliveries were in flight on a node that stopped"
                             " renewing them; sending them again (at-least-once)",
                             channel, count)

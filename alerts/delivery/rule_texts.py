@@ -173,6 +173,12 @@ RULE_TEXTS: Mapping[str, RuleText] = {
         "장비가 알려 주는 정보가 자산대장과 다릅니다. 장비가 바뀌었거나 자산대장이 "
         "틀렸습니다.",
         "matches the inventory again", "자산대장과 일치"),
+    "cluster_zone_down": _t(
+        "No node of this cluster zone is alive, so nobody polls the zone's devices: "
+        "start a node of the zone (`lifeline cluster CONFIG status` shows them).",
+        "이 클러스터 구역에 동작 중인 노드가 없어 구역의 장비를 아무도 수집하지 않습니다. "
+        "구역의 노드를 시작하세요(`lifeline cluster CONFIG status`로 확인).",
+        "a node of the zone is live again", "구역의 노드 동작 재개"),
     "lifecycle_exceeded": _t(
         "The device is past its service life (inventory dates): plan its replacement.",
         "자산대장 기준으로 내용연수가 지났습니다. 교체를 계획하세요.",

@@ -38,6 +38,8 @@ clock: the `for` durations, counting and notifying live in alerts/evaluation/sta
 | kiosk_card_reader_fault | outage | kiosk health: card reader not ok                          |
 | kiosk_toner_low      | kiosk     | kiosk health: toner level under `kiosk_toner_percent`     |
 | drift                | drift     | sysObjectID, model or serial differ from the inventory    |
+| cluster_zone_down    | cluster   | a cluster zone has no live node (its devices unpolled)    |
+|                      |           | for `grace_seconds` (agent/cluster/zones.py observes it)  |
 | lifecycle_*, support_*, warranty_*, contract_*, lease_* | lifecycle | see `lifecycle()` |
 
 A trap's meaning (`trap()`) fires some of these at once, without their `for`: the device
@@ -79,6 +81,8 @@ from inventory.model import Criticality, Device
 OUTAGE = "device_down"
 BAD_ANSWER = "device_bad_answer"
 NO_DATA = "profile_no_data"
+ZONE_DOWN = "cluster_zone_down"
+CLUSTER_ZONE = "cluster_zone"              # the measurement agent/cluster/zones.py observes
 UPS_REPLACE_NEEDED = 1                     # battery_replace_needed: yes
 IF_UP = 1
 UPS_ON_BATTERY_SOURCE = 5                  # upsOutputSource battery(5)
@@ -187,6 +191,7 @@ def poll(result: PollResult, device: Device, t: Thresholds, now: datetime,
     _ping(b, t, by_measurement.get("ping", []))
     _kiosk(b, device, t, by_measurement.get("kiosk", []), is_open(device, now, zone))
     _drift(b, device, result)
+    _cluster_zone(b, by_measurement.get(CLUSTER_ZONE, []))
     return b.done()
 
 
@@ -605,6 +610,22 @@ def _placeholder(name: str, value: str) -> bool:
 
 def _normal(name: str, value: str) -> str:
     return value.strip().lstrip(".") if name == "sys_object_id" else value.strip().casefold()
+
+
+# ---- cluster zones ---------------------------------------------------------------------
+
+def _cluster_zone(b: _Builder, rows: list[Sample]) -> None:
+    """A zone of the cluster as its subject (agent/cluster/zones.py): how many live
+    nodes it has; none, for `grace_seconds`, is an alert (its devices go unpolled)."""
+    for row in rows:
+        b.check(ZONE_DOWN)
+        live, grace = _num(row.fields.get("live_nodes")), _num(row.fields.get("grace_seconds"))
+        if live is not None and live <= 0:
+            zone = row.tags.get("zone", "")
+            b.add(ZONE_DOWN, "cluster", Severity.CRITICAL,
+                  f"no live node in cluster zone {zone}: its devices are not polled",
+                  f"클러스터 구역 {zone}에 동작 중인 노드가 없음: 이 구역의 장비를 수집하지 않음",
+                  for_seconds=grace or 0.0, value=0.0)
 
 
 # ---- lifecycle -------------------------------------------------------------------------

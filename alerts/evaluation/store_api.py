@@ -17,6 +17,11 @@ from alerts.evaluation.state import AlertState
 from config.db import Connection
 
 
+class Fenced(Exception):  # noqa: N818  # a state, as in the literature ("fenced off")
+    """A cluster node no longer holds a bucket it was about to write (at its epoch):
+    the transaction rolls back (alerts/evaluation/store_pg.py)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Outage:
     device_id: str

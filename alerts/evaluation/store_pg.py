@@ -25,10 +25,12 @@ from contextlib import AbstractContextManager
 from typing import Protocol
 
 from alerts.evaluation.state import TIME_FIELDS, TIME_LIST_FIELD, AlertState
-from alerts.evaluation.store_api import Ack, Outage, SilenceRecord
+from alerts.evaluation.store_api import Ack, Fenced, Outage, SilenceRecord
 from config.db import Connection
 from config.postgres import PgConnection, open_database
 from config.sqlite import Schema, transaction
+
+__all__ = ["SCHEMA", "EverythingScope", "Fenced", "PgStore", "Scope"]
 
 SCHEMA = Schema("alerts", ("""
 CREATE TABLE IF NOT EXISTS alert_state (
@@ -49,10 +51,6 @@ CREATE TABLE IF NOT EXISTS acks (
     fingerprint TEXT PRIMARY KEY, at DOUBLE PRECISION NOT NULL, author TEXT NOT NULL,
     reason TEXT NOT NULL)
 """,))
-
-
-class Fenced(Exception):  # noqa: N818  # a state, as in the literature ("fenced off")
-    """This node no longer holds a bucket it was about to write (at its epoch)."""
 
 
 class Scope(Protocol):

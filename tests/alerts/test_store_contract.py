@@ -20,6 +20,7 @@ from alerts.evaluation.state import FIRING, PENDING, AlertState
 from alerts.evaluation.store import Store
 from alerts.evaluation.store_api import AlertStore
 from alerts.evaluation.store_pg import PgStore
+from alerts.model import DeliveryError
 from config.postgres import connect as pg_connect
 
 from kits.alerts_clock import FakeClock
@@ -185,10 +186,10 @@ def test_a_row_abandoned_in_flight_goes_again_as_the_same_message(outbox_backend
     outbox = _outbox(tmp_path, outbox_backend, hook.url(), clock)
     firing = make_notification("firing")
     _enqueue(outbox_backend, outbox, firing)
+    zombie = outbox_backend.ledger("dead-process", _timings(tmp_path, hook),
+                                   lambda: (frozenset(), None))
     with outbox_backend.connect() as conn:     # a claim by a process that then died
-        (batch,) = outbox_backend.ledger("dead-process", _timings(tmp_path, hook),
-                                         lambda: (frozenset(), None)).claim_due(
-                                             conn, clock().timestamp())
+        (batch,) = zombie.claim_due(conn, clock().timestamp())
     if backend == "postgres":                   # its lease runs out (by the DB clock)
         _expire_leases(outbox_backend)
     outbox.deliver_due(wait=True)
@@ -197,6 +198,16 @@ def test_a_row_abandoned_in_flight_goes_again_as_the_same_message(outbox_backend
     assert post.headers["Idempotency-Key"] == delivery_id("hook", [firing])
     assert post.body["deliveryId"] == delivery_id("hook", [firing])
     assert outbox.stats()["hook"].resent_after_restart == 1
+    # the dead process was only paused: it wakes and reports its send's outcome, a
+    # failure to retry; the row another owner took over and delivered stays delivered
+    with outbox_backend.connect() as conn:
+        zombie.retry(conn, batch, clock(), DeliveryError("timed out"))
+        zombie.failed(conn, batch, clock(), DeliveryError("refused", retryable=False))
+        zombie.release(conn, batch)
+    clock.advance(600)
+    outbox.deliver_due(wait=True)
+    assert len(hook.accepted) == 1
+    assert outbox.stats()["hook"].delivered == 1
     outbox.close()
 
 

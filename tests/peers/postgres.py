@@ -16,8 +16,10 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -91,3 +93,21 @@ def running_postgres() -> Iterator[PostgresServer]:
                 server.stop()
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def query(dsn: str, sql: str, *args: object) -> list[tuple[Any, ...]]:
+    """The rows of one statement on a connection of its own; none while no node has
+    made the cluster's tables yet."""
+    with closing(psycopg.connect(dsn, autocommit=True)) as conn:
+        try:
+            return conn.execute(sql, args or None).fetchall()
+        except psycopg.errors.UndefinedTable:
+            return []
+
+
+def lease_holders(dsn: str, *, with_devices: bool = False) -> dict[str, str | None]:
+    """bucket -> its holder while the lease runs (None: nobody), by the database clock;
+    `with_devices`: only the buckets that have devices (not the zones' bucket)."""
+    where = " WHERE devices > 0" if with_devices else ""
+    return dict(query(dsn, "SELECT bucket, CASE WHEN lease_until > clock_timestamp()"
+                           f" THEN owner END FROM cluster_buckets{where}"))

@@ -12,18 +12,18 @@ from __future__ import annotations
 import signal
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, closing
-from dataclasses import dataclass, field
-from pathlib import Path
+from contextlib import ExitStack
+from dataclasses import dataclass
 
 import psycopg
 import pytest
 
+from kits.cluster import Nodes, start_node
 from kits.waiting import eventually
-from peers.agent import AgentProcess, agent_config, snmp_devices_yaml
+from peers.agent import AgentProcess, snmp_devices_yaml
 from peers.postgres import PostgresServer
 from peers.snmp import Peer, free_udp_port
-from peers.webhook import WebhookPeer, running_webhook
+from peers.webhook import running_webhook
 
 pytestmark = pytest.mark.peer
 
@@ -33,47 +33,14 @@ UP, DOWN = 10, 2
 
 
 @dataclass
-class Cluster:
-    dsn: str
-    root: Path
-    devices: str
-    hook: WebhookPeer
-    nodes: dict[str, AgentProcess] = field(default_factory=dict)
+class Cluster(Nodes):
 
     def start(self, name: str) -> AgentProcess:
-        alerts = (f"alerts:\n  thresholds: {{outage_polls: {OUTAGE_POLLS}}}\n  channels:\n"
-                  f"    - {{name: hook, type: webhook, url: \"{self.hook.url()}\", "
-                  "group_wait: 0s, group_interval: 0s, retry_initial: 1s}\n"
-                  "  routes:\n    - {match: {}, channels: [hook]}\n")
-        cluster = (f"cluster: {{dsn_env: LL_TEST_PG_DSN, node: {name}, lease: {LEASE:g}s,"
-                   f" renew: {RENEW:g}s}}\n")
-        config = agent_config(self.root / name, self.devices, top_extra=cluster + alerts)
-        node = AgentProcess(config, env={"LL_TEST_PG_DSN": self.dsn}).start()
+        node = start_node(self.root / name, self.devices, dsn=self.dsn,
+                          hook_url=self.hook.url(), outage_polls=OUTAGE_POLLS,
+                          cluster_yaml=f"node: {name}, lease: {LEASE:g}s, renew: {RENEW:g}s")
         self.nodes[name] = node
         return node
-
-    def query(self, sql: str, *args: object) -> list[tuple]:
-        with closing(psycopg.connect(self.dsn, autocommit=True)) as conn:
-            try:
-                return conn.execute(sql, args or None).fetchall()
-            except psycopg.errors.UndefinedTable:     # no node has made its tables yet
-                return []
-
-    def owners(self) -> dict[str, str | None]:
-        """bucket -> its holder while the lease runs (buckets with devices)."""
-        return dict(self.query("SELECT bucket, CASE WHEN lease_until > clock_timestamp()"
-                               " THEN owner END FROM cluster_buckets WHERE devices > 0"))
-
-    def live(self) -> list[str]:
-        return [n for n, p in self.nodes.items() if p.proc and p.proc.poll() is None]
-
-    def settled(self) -> dict[str, str] | None:
-        """The owners once every bucket is held by a running node, else None."""
-        owners = self.owners()
-        live = self.live()
-        if owners and all(o in live for o in owners.values()):
-            return {b: o for b, o in owners.items() if o is not None}
-        return None
 
     def balanced(self, names: tuple[str, ...]) -> dict[str, str] | None:
         """The owners once every bucket is held and each of `names` holds at most a
@@ -84,12 +51,6 @@ class Cluster:
         share = _share(len(owners), len(names))
         counts = [list(owners.values()).count(n) for n in names]
         return owners if all(c <= share for c in counts) else None
-
-    def notices(self) -> list[tuple[str, str, str]]:
-        """(notificationId, device, event) of every accepted post, in arrival order."""
-        return [(a["notificationId"], a["labels"]["device_id"], a["event"])
-                for r in self.hook.accepted for a in r.body["alerts"]]
-
 
 @pytest.fixture(scope="module")
 def cluster(postgres: PostgresServer, snmpd: Peer, tmp_path_factory: pytest.TempPathFactory
@@ -202,18 +163,34 @@ def test_4_sigterm_hands_over_within_a_renewal(cluster: Cluster) -> None:
 
 def test_5_a_frozen_node_past_its_lease_commits_nothing_and_drops_its_jobs(
         cluster: Cluster) -> None:
-    name = cluster.live()[0]
+    owners = eventually(cluster.settled, "the buckets held before the freeze")
+    # the node watching a down device: every poll of it changes its alert state, so the
+    # woken node does try to commit, and the fence must refuse it
+    (bucket,) = cluster.query("SELECT bucket FROM alert_state WHERE device_id = 'dead-0'"
+                              " AND rule = 'device_down'")[0]
+    name = owners[bucket]
     node = cluster.nodes[name]
-    held = [b for b, o in cluster.owners().items() if o == name]
+    held = [b for b, o in owners.items() if o == name]
+    assert "commit fenced off" not in node.log()
     node.send(signal.SIGSTOP)
+    blocker = psycopg.connect(cluster.dsn)      # a transaction of the test's own
     try:
         def gone() -> bool:
             owners = cluster.owners()
             return all(owners.get(b) not in (None, name) for b in held)
         eventually(gone, f"{name}'s buckets taken over while it is frozen",
                    timeout=LEASE + RENEW + 10)
+        # Hold the woken node's lease thread at its first statement (its heartbeat row,
+        # locked here), so its poll loop runs first, as on a machine where that thread
+        # is slow to be scheduled: its next commit must meet the fence.
+        blocker.execute("SELECT 1 FROM cluster_nodes WHERE node = %s FOR UPDATE", (name,))
+        node.send(signal.SIGCONT)
+        node.wait_for("a commit of the woken node fenced off",
+                      lambda: "commit fenced off" in node.log(), timeout=LEASE + 10)
     finally:
         node.send(signal.SIGCONT)
+        blocker.rollback()
+        blocker.close()
     node.wait_for("the woken node noticing", lambda: "taken over by another node"
                   in node.log(), timeout=LEASE + 10)
 
