@@ -10,8 +10,9 @@ traceback per poll; it clears when a call next writes to the store (`rows_writte
 a call that wrote nothing proves nothing).
 
 `DeliveryThread`: notifications are delivered from a thread of its own, every
-DELIVERY_EVERY_SECONDS, so a slow mail server never delays a poll; once more at stop,
-for what the last polls raised.
+DELIVERY_EVERY_SECONDS, so a slow mail server never delays a poll; at once after a trap
+(`wake`), so a trap's alert is not held for a round; once more at stop, for what the last
+polls raised.
 """
 from __future__ import annotations
 
@@ -89,6 +90,14 @@ class AlertCalls:
         self._enabled = enabled
         self._failures = failures or WriteFailures(UTC)
         self._where = Path(DB_NAME)
+        self._deliver_soon: Callable[[], None] = lambda: None
+
+    def deliver_after_traps(self, wake: Callable[[], None]) -> None:
+        """`wake` is called after each trap the engine heard (the delivery thread's
+        `wake`): a trap's alert goes out at once, not at the next delivery round, so an
+        on-battery trap reaches its channel in well under DELIVERY_EVERY_SECONDS. Polls do
+        not wake it: at thousands a minute the rounds already come as often as is useful."""
+        self._deliver_soon = wake
 
     def open(self, config: Config, scope: Scope | None = None) -> None:
         """Opens the service for `config` unless one was given or alerts are off
@@ -110,6 +119,7 @@ class AlertCalls:
             self._writing(self.service, self.service.observe_trap, device_id, says,
                           what="alert engine failed on this trap",
                           extra={"device_id": device_id})
+            self._deliver_soon()
 
     def tick(self) -> None:
         if self.service is not None:
@@ -185,21 +195,31 @@ class DeliveryThread:
         self._failures = failures or WriteFailures(UTC)
         self._where = where
         self._stop = threading.Event()
+        self._woken = threading.Event()
         self._thread = threading.Thread(target=self._run, name="lifeline-delivery",
                                         daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
+    def wake(self) -> None:
+        """Deliver now rather than at the end of this round's wait (thread-safe)."""
+        self._woken.set()
+
     async def stop(self) -> None:
         """Ends the thread, then delivers once more: what the last polls raised."""
         loop = asyncio.get_running_loop()
         self._stop.set()
+        self._woken.set()
         await loop.run_in_executor(None, self._thread.join)
         await loop.run_in_executor(None, self._deliver_once)
 
     def _run(self) -> None:
-        while not self._stop.wait(DELIVERY_EVERY_SECONDS):
+        while True:
+            self._woken.wait(DELIVERY_EVERY_SECONDS)
+            self._woken.clear()
+            if self._stop.is_set():
+                return
             self._deliver_once()
 
     def _deliver_once(self) -> None:

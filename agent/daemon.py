@@ -128,6 +128,7 @@ class Agent:
             self._delivery = DeliveryThread(self._alerts.service, self._failures,
                                             self.config.agent.state_dir / ALERTS_DB)
             self._delivery.start()
+            self._alerts.deliver_after_traps(self._delivery.wake)
         log.info("agent %s started: %d devices scheduled, state in %s", self.config.agent.name,
                  len(self._scheduler.jobs), self.config.agent.state_dir)
         if not self.config.alerts.channels:
