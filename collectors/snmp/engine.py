@@ -1,6 +1,7 @@
-"""Process-wide SNMP machinery owned by one `SnmpCollector`: the shared UDP socket for
-v1/v2c, the one pysnmp `SnmpEngine` for v3 (built on first use), and the SNMPv3
-engine-id registry.
+"""Process-wide SNMP machinery owned by one `SnmpCollector`: the shared UDP socket (v1,
+v2c and v3 on the BER path, `v3_session`), the SNMPv3 engine-id registry, and pysnmp's
+`SnmpEngine` for the reference v3 path only (`SnmpCollector(reference_v3=True)`, used by
+tests and the bench to compare; built on first use).
 
 Why track engine ids: SNMPv3 keys a remote agent's boots/time (and localized keys) by its
 authoritative engine id. Two devices that answer with the same id (cloned configs, some
@@ -70,7 +71,8 @@ class EngineHolder:
         return self._dispatcher
 
     def usm(self) -> UsmEngine:
-        """The SNMPv3 engine, built (and pysnmp imported) on the first v3 request."""
+        """pysnmp's engine for the reference v3 path, built (and pysnmp imported) on its
+        first request; the agent's own v3 polls never call this."""
         if self._usm is None:
             # Deferred: pysnmp costs ~150 ms to import and only SNMPv3 needs it.
             from collectors.snmp import _pysnmp
