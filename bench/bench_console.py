@@ -25,17 +25,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from results_file import write_section  # noqa: E402  (bench/, run as a script)
+from results_file import write_section
 
-from agent.web.access import Viewer  # noqa: E402
-from agent.web.alert_rows import read_rows  # noqa: E402
-from agent.web.api import board_json  # noqa: E402
-from agent.web.board import build_board  # noqa: E402
-from agent.web.pages import _ENV  # noqa: E402
-from agent.web.words import say  # noqa: E402
-from alerts.evaluation.state import FIRING, AlertState, fingerprint  # noqa: E402
-from alerts.evaluation.store import Store  # noqa: E402
-from inventory.load import load_config  # noqa: E402
+from agent.web.access import Viewer
+from agent.web.alert_rows import read_rows
+from agent.web.api import board_json
+from agent.web.board import build_board
+from agent.web.pages import _ENV
+from agent.web.words import say
+from alerts.evaluation.state import FIRING, AlertState, fingerprint
+from alerts.evaluation.store import Store
+from inventory.load import load_config
 
 SECTION = "## Console board"
 
@@ -113,7 +113,8 @@ def main() -> int:
             f"{size / 1024:.0f} KiB |\n"
             f"| /api/v1/board (same board as JSON) | {json_s * 1000:.0f} ms | "
             f"{len(body.encode()) / 1024:.0f} KiB |\n\n"
-            f"Targets: under 1 s and 1 MB: {'met' if page_s < 1 and size < 1_000_000 else 'NOT met'}.")
+            "Targets: under 1 s and 1 MB: "
+            f"{'met' if page_s < 1 and size < 1_000_000 else 'NOT met'}.")
     print(text)
     if args.write:
         write_section(SECTION, ".venv/bin/python bench/bench_console.py --write", text)

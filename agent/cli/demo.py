@@ -13,9 +13,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fast", action="store_true",
                         help="play the scenario in under a minute (default: a few minutes, "
                              "at a watchable pace)")
+    parser.add_argument("--keep", action="store_true",
+                        help="after the scenario, keep the simulated district, the agent and "
+                             "its web console running until Ctrl-C")
 
 
 def run(args: argparse.Namespace) -> int:
     from agent.demo.scenario import run_demo
 
-    return run_demo(args.dir, args.fast)
+    return run_demo(args.dir, args.fast, keep=args.keep)

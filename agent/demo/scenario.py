@@ -505,7 +505,8 @@ def closing(say: Progress, directory: Path, config_path: Path, plans: list[Path]
 
 # ---- the whole demo ------------------------------------------------------------------------------
 
-def run_demo(directory: Path | None, fast: bool, out: TextIO = sys.stdout) -> int:
+def run_demo(directory: Path | None, fast: bool, out: TextIO = sys.stdout,
+             keep: bool = False) -> int:
     directory = (directory or Path(tempfile.mkdtemp(prefix="lifeline-demo-"))).resolve()
     directory.mkdir(parents=True, exist_ok=True)
     pace = Pace.of(fast)
@@ -536,7 +537,10 @@ def run_demo(directory: Path | None, fast: bool, out: TextIO = sys.stdout) -> in
                  f"and kiosk faults after {pace.hold:g} s")
         proc = start_agent(config_path, directory)
         say.say(f"agent started (`lifeline run {config_path}`, pid {proc.pid})")
-        say.say(f"console: http://{console}/ (the board; watch the scenario there)")
+        wait_console(console, proc, AGENT_START_SECONDS)    # its URL works once printed
+        say.say(f"console: http://{console}/ (the board: open it now to watch the scenario; "
+                + ("it stays up after the scenario until Ctrl-C)" if keep else
+                   "it closes with the demo; `--keep` keeps it up after the scenario)"))
         # The UPS's first poll comes at its turn in its longer interval: not waited for.
         others = polled - 1
         seen = wait_polled(directory, proc, others, AGENT_START_SECONDS)
@@ -549,14 +553,47 @@ def run_demo(directory: Path | None, fast: bool, out: TextIO = sys.stdout) -> in
         play_kiosks(scene)
         play_power(scene)
         play_backbone(scene)
+        if keep:
+            hold_console(say, console, proc)
     finally:
         if proc is not None:
             code = stop_agent(proc)
-            say.say(f"agent stopped (exit {code})")
+            say.say(f"agent stopped (exit {code}); the console at http://{console}/ with it")
         lab.close()
     plans = write_plan(config_path, directory, datetime.now(zone).year + 1)
     closing(say, directory, config_path, plans)
     return _finish(say, outcome)
+
+
+def wait_console(console: str, proc: subprocess.Popen[bytes], limit: float) -> None:
+    """Waits (at most `limit` s) until the agent's console accepts connections."""
+    host, _, port = console.rpartition(":")
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            socket.create_connection((host, int(port)), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+
+
+def hold_console(say: Progress, console: str, proc: subprocess.Popen[bytes]) -> None:
+    """`--keep`: the district and the agent go on after the scenario, so the console can be
+    looked at, until Ctrl-C or SIGTERM (or the agent's own end)."""
+    say.say(f"the scenario is over; the district and the agent keep running: the console "
+            f"at http://{console}/ stays up until Ctrl-C")
+
+    def interrupted(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+    previous = signal.signal(signal.SIGTERM, interrupted)
+    try:
+        while proc.poll() is None:
+            time.sleep(0.5)
+        say.say(f"!! the agent ended by itself (exit {proc.returncode})")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def forget_previous_run(directory: Path) -> bool:

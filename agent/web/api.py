@@ -37,7 +37,7 @@ from agent.web.board import build_board as board_of
 from agent.web.device_page import DevicePage, build_device_page, target_of
 from agent.web.lifecycle_page import MAX_MONTHS, due_within, plan_file, plan_for
 from agent.web.source import AgentView
-from agent.web.words import rule_description, say
+from agent.web.words import hours_text, rule_description, say
 from alerts.evaluation.store import Store
 
 Handler = Callable[[Request], Any]
@@ -69,18 +69,20 @@ def _problem(p: Problem, lang: str) -> dict[str, object]:
             "category": p.category, "behind": list(p.behind)}
 
 
-def _site(s: SiteSummary) -> dict[str, object]:
+def _site(s: SiteSummary, lang: str) -> dict[str, object]:
     return {"name": s.name, "devices": s.devices, "up": s.up, "down": s.down,
             "unpolled": s.unpolled, "tracked": s.tracked, "problems": s.problems,
             "kiosks": [{"device_id": k.device_id, "name": k.name, "hours": k.hours,
-                        "open": k.open, "up": k.up} for k in s.kiosks]}
+                        "hours_text": hours_text(k.hours, lang), "open": k.open, "up": k.up}
+                       for k in s.kiosks]}
 
 
 def board_json(board: Board, lang: str) -> dict[str, object]:
     return {"at": _iso(board.at), "status_at": _iso(board.status_at),
             "running": board.running, "suppressed": board.suppressed,
             "problems": [_problem(p, lang) for p in board.problems],
-            "sites": [_site(s) for s in board.sites]}
+            "lifecycle": [_problem(p, lang) for p in board.lifecycle],
+            "sites": [_site(s, lang) for s in board.sites]}
 
 
 def _availability(value: Availability | None, lang: str) -> dict[str, object] | None:

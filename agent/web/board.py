@@ -1,7 +1,9 @@
 """The board: what is down or degraded right now, first (alert_rows.py's order: critical
-before warning, outages before lifecycle), each down device with the devices suppressed
-behind it; then every site with its devices up, down and not polled yet, and its kiosks
-(devices with opening hours) open or closed by those hours now."""
+before warning, outages first), each down device with the devices suppressed behind it;
+then the lifecycle notices apart (a service life or support that ended is not "down":
+the board counts them and folds them away, whatever their severity, so they never push
+an outage off a wall screen); then every site with its devices up, down and not polled
+yet, and its kiosks (devices with opening hours) open or closed by those hours now."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -15,6 +17,7 @@ from inventory.hours import HoursError, OperatingHours
 from inventory.model import Config, Device
 
 NO_SITE = "-"
+LIFECYCLE = "lifecycle"                 # the alert kind the board folds away
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -54,7 +57,8 @@ class Board:
     at: datetime
     status_at: datetime | None          # when the agent's status was taken
     running: bool
-    problems: tuple[Problem, ...]
+    problems: tuple[Problem, ...]       # down or degraded now: every kind but lifecycle
+    lifecycle: tuple[Problem, ...]      # lifecycle notices (service life, support, contracts)
     suppressed: int                     # alerts suppressed behind a down parent
     sites: tuple[SiteSummary, ...]
 
@@ -63,39 +67,68 @@ def build_board(config: Config, status: AgentStatus | None, rows: Sequence[Alert
                 now: datetime) -> Board:
     zone = config.agent.zone
     devices = {d.id: d for d in config.devices if not d.is_retired(now.date())}
-    shown = [r for r in rows if not r.suppressed and r.device_id in devices]
     down = {r.device_id for r in rows if r.kind == "outage" and r.rule == "device_down"}
     behind: dict[str, list[str]] = {}
+    shown = []
     for row in rows:
-        if row.suppressed and row.device_id in devices:
+        if row.device_id not in devices:
+            continue
+        if row.suppressed:
             parent = _down_ancestor(devices[row.device_id], devices, down)
             behind.setdefault(parent or row.device_id, []).append(row.device_id)
-    problems = tuple(
+        elif (top := _pending_behind(row, devices, down)) is not None:
+            behind.setdefault(top, []).append(row.device_id)
+        else:
+            shown.append(row)
+    every = tuple(
         Problem(alert=r, device_name=devices[r.device_id].name,
                 site=devices[r.device_id].site or NO_SITE,
                 category=devices[r.device_id].category,
                 behind=tuple(sorted(set(behind.get(r.device_id, ()))))
                 if r.rule == "device_down" else ())
         for r in shown)
+    problems = tuple(p for p in every if p.alert.kind != LIFECYCLE)
     return Board(at=now, status_at=status.written.astimezone(zone) if status else None,
                  running=bool(status and status.agent.running),
-                 problems=problems, suppressed=sum(1 for r in rows if r.suppressed),
+                 problems=problems,
+                 lifecycle=tuple(p for p in every if p.alert.kind == LIFECYCLE),
+                 suppressed=sum(1 for r in rows if r.suppressed),
                  sites=_sites(devices, status, problems, now, zone))
+
+
+def _pending_behind(row: AlertRow, devices: Mapping[str, Device],
+                    down: set[str]) -> str | None:
+    """Where a device whose own outage is still pending is folded: behind its farthest
+    failing ancestor. While a backbone switch and the 47 devices behind it all wait out
+    their polls the board shows one row, not 48 (the alert engine suppresses them once
+    the parent fires)."""
+    if row.rule != "device_down" or row.state != "pending":
+        return None
+    top, _ = _ancestors(devices[row.device_id], devices, down)
+    return top
 
 
 def _down_ancestor(device: Device, devices: Mapping[str, Device],
                    down: set[str]) -> str | None:
-    """The nearest ancestor that is down (whose alert speaks for `device`), else the
-    nearest ancestor at all (it came back moments ago and the child waits to be sure)."""
-    seen, first = {device.id}, None
+    """The farthest ancestor that is down (the alert shown, which speaks for everything
+    behind it, switches behind switches included), else the nearest ancestor at all (it
+    came back moments ago and the child waits to be sure)."""
+    top, first = _ancestors(device, devices, down)
+    return top or first
+
+
+def _ancestors(device: Device, devices: Mapping[str, Device],
+               down: set[str]) -> tuple[str | None, str | None]:
+    """(the farthest ancestor in `down`, the nearest ancestor), each None if none."""
+    seen, first, top = {device.id}, None, None
     parent = device.parent
     while parent and parent in devices and parent not in seen:
         seen.add(parent)
         first = first or parent
         if parent in down:
-            return parent
+            top = parent
         parent = devices[parent].parent
-    return first
+    return top, first
 
 
 def _sites(devices: Mapping[str, Device], status: AgentStatus | None,

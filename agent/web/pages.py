@@ -33,7 +33,7 @@ from agent.web.lifecycle_page import (
 )
 from agent.web.sessions import COOKIE as SESSION_COOKIE
 from agent.web.source import AgentView
-from agent.web.words import LANGS, rule_description, say
+from agent.web.words import LANGS, hours_text, rule_description, say
 from alerts.evaluation.store import Store
 from config.durations import format_duration
 from inventory.plan_export import BLOCK_HEADERS, block_cells, funding_rows
@@ -48,7 +48,8 @@ _ENV = Environment(loader=FileSystemLoader(str(__import__("pathlib").Path(__file
 _ENV.globals.update(rule_description=rule_description, block_cells=block_cells,
                     funding_rows=funding_rows, block_title=block_title,
                     quantity_label=quantity_label, reason_text=reason_text, thousand=thousand,
-                    BLOCK_HEADERS=BLOCK_HEADERS, PLAN_TEXT=PLAN_TEXT, LANGS=LANGS)
+                    BLOCK_HEADERS=BLOCK_HEADERS, PLAN_TEXT=PLAN_TEXT, LANGS=LANGS,
+                    hours_text=hours_text)
 
 
 def _view(request: Request) -> AgentView:
@@ -158,7 +159,7 @@ async def lifecycle(request: Request) -> Response:
         return due_within(config, months, now.date()), plan, plan_report(plan)
     due, plan, whole = await _off_loop(build)
     return render(request, "lifecycle.html", due=due, plan=plan, report=whole, year=year,
-                  downloads=tuple(DOWNLOADS))
+                  downloads=tuple(DOWNLOADS), categories=config.categories)
 
 
 async def plan_download(request: Request) -> Response:
@@ -241,12 +242,14 @@ async def _change(request: Request, fallback: str,
                       message="changes need read_only: false")
     view = _view(request)
 
+    lang: str = request.state.lang
+
     def run() -> str:
         store = Store(view.alerts_db)
         try:
             return work(store, viewer.user, view.clock())
-        except actions.ActionError as exc:
-            return f"! {exc}"
+        except actions.ActionError as exc:      # its detail stays as the commands say it
+            return f"! {say('refused', lang)}: {exc}"
         finally:
             store.close()
     return _back(request, fallback, await _off_loop(run))
@@ -258,7 +261,7 @@ async def ack(request: Request) -> Response:
 
     def work(store: Store, user: str, now: datetime) -> str:
         done = actions.ack(store, alert_id, user, comment, now)
-        return f"acknowledged {done.rule} on {done.device_id}"
+        return f"{say('acknowledged', request.state.lang)}: {done.device_id} · {done.rule}"
     return await _change(request, "/alerts", work)
 
 
@@ -269,7 +272,7 @@ async def silence(request: Request) -> Response:
 
     def work(store: Store, user: str, now: datetime) -> str:
         record = actions.silence(store, matchers, duration, reason, user, now)
-        return f"silence {record.id}: {' '.join(record.matchers)}"
+        return f"{say('silence set', request.state.lang)} {record.id}: {' '.join(record.matchers)}"
     return await _change(request, "/alerts", work)
 
 
@@ -278,5 +281,5 @@ async def unsilence(request: Request) -> Response:
 
     def work(store: Store, user: str, now: datetime) -> str:
         actions.unsilence(store, silence_id, now)
-        return f"silence {silence_id} lifted"
+        return f"{say('silence lifted', request.state.lang)}: {silence_id}"
     return await _change(request, "/alerts", work)

@@ -4,8 +4,11 @@ word reads the same on the terminal and on the screen, and each rule's descripti
 from alerts/delivery/rule_texts.py, as the channels tell it."""
 from __future__ import annotations
 
+import re
+
 from agent.cli.words import KO as COMMAND_KO
 from alerts.delivery.rule_texts import RULE_TEXTS
+from inventory.hours import DAYS
 
 LANGS = ("ko", "en")
 DEFAULT_LANG = "ko"
@@ -55,9 +58,25 @@ _CONSOLE_KO: dict[str, str] = {
     "ping": "핑", "kiosk": "키오스크", "lifecycle": "수명주기",
     "of the": "중", "minutes watched": "분 감시", "hours watched": "시간 감시",
     "days watched": "일 감시",
+    "Lifecycle notices": "수명주기 알림",
+    "service life, support, contracts: not down": "내용연수·기술지원·계약: 장애 아님",
+    "the console does not answer: this board is not being updated":
+        "콘솔이 응답하지 않습니다: 이 현황판은 갱신되지 않고 있습니다",
+    # criticality, contract states, poll results (collectors/base.py ResultCode)
+    "high": "높음", "normal": "보통", "low": "낮음",
+    "ended": "종료", "ending": "종료 예정", "active": "유효",
+    "success": "성공", "timeout": "시간 초과", "auth_failure": "인증 실패",
+    "no_such_object": "객체 없음", "bad_response": "잘못된 응답", "partial": "일부 응답",
+    "config_error": "설정 오류", "connection_error": "연결 실패",
+    "max": "최대", "Not Found": "찾을 수 없습니다", "not found": "찾을 수 없습니다",
+    "acknowledged": "확인 처리", "silence set": "무음 설정", "silence lifted": "무음 해제",
+    "refused": "거부",
 }
 
 KO: dict[str, str] = {**COMMAND_KO, **_CONSOLE_KO}
+_DAYS_KO = dict(zip(DAYS, "월화수목금토일", strict=True))
+_DAY_NAME = re.compile(r"[A-Za-z]{3}")
+ALWAYS_OPEN = ("24h", "24/7", "always")
 
 
 def pick_lang(wanted: str | None) -> str:
@@ -67,6 +86,23 @@ def pick_lang(wanted: str | None) -> str:
 def say(text: str, lang: str) -> str:
     """`text` in `lang`; unknown words (ids, rule names) stay as they are."""
     return KO.get(text, text) if lang == "ko" else text
+
+
+def hours_text(hours: str, lang: str) -> str:
+    """Opening hours as the inventory writes them (inventory/hours.py's grammar), in
+    `lang`: 'Mon-Fri 09:00-18:00; Sat 09:00-13:00' reads '월~금 09:00~18:00; 토 09:00~13:00'."""
+    if lang != "ko":
+        return hours
+    clauses = []
+    for clause in filter(None, (c.strip() for c in hours.split(";"))):
+        days, _, span = " ".join(clause.split()).partition(" ")
+        if days.lower() in ALWAYS_OPEN and not span:
+            clauses.append("24시간")
+            continue
+        named = "매일" if days.lower() == "daily" else _DAY_NAME.sub(
+            lambda m: _DAYS_KO.get(m.group().lower(), m.group()), days).replace("-", "~")
+        clauses.append(f"{named} {span.replace('-', '~')}".strip())
+    return "; ".join(clauses)
 
 
 def rule_description(rule: str, lang: str) -> str:

@@ -29,7 +29,7 @@
   function problem(p) {
     var a = p.alert;
     var li = el("li", "problem sev-" + a.severity + " kind-" + a.kind + (a.acked || a.silenced ? " handled" : ""));
-    li.dataset.alert = a.id; li.dataset.device = a.device_id;
+    li.dataset.alert = a.id; li.dataset.device = a.device_id; li.dataset.state = a.state;
     li.appendChild(el("span", "sev", a.text.severity));
     li.appendChild(el("span", "state", a.text.state));
     var link = el("a", "dev", p.device_name); link.href = "/devices/" + encodeURIComponent(a.device_id);
@@ -63,7 +63,7 @@
         var a = el("a", null, k.name); a.href = "/devices/" + encodeURIComponent(k.device_id);
         li.appendChild(a); li.appendChild(document.createTextNode(" "));
         li.appendChild(el("span", null, k.open ? w("open") : w("closed")));
-        li.appendChild(document.createTextNode(" ")); li.appendChild(el("small", null, k.hours));
+        li.appendChild(document.createTextNode(" ")); li.appendChild(el("small", null, k.hours_text));
         ul.appendChild(li);
       });
       d.appendChild(ul);
@@ -83,12 +83,23 @@
         var list = document.getElementById("problems");
         list.replaceChildren.apply(list, data.problems.map(problem));
         document.getElementById("calm").hidden = data.problems.length > 0;
+        // Lifecycle notices are folded away (not down); an open fold stays open.
+        var notices = document.getElementById("lifecycle-problems");
+        notices.replaceChildren.apply(notices, data.lifecycle.map(problem));
+        document.getElementById("lifecycle-count").textContent = String(data.lifecycle.length);
+        document.getElementById("lifecycle-notices").hidden = data.lifecycle.length === 0;
         var sites = document.getElementById("sites");
         sites.replaceChildren.apply(sites, data.sites.map(site));
         document.getElementById("updated").textContent = w("updated") + " " + data.at.replace("T", " ").slice(0, 19);
+        document.getElementById("not-running").hidden = data.running;
+        document.getElementById("stale").hidden = true;
         board.dataset.refreshed = String(Date.now());
       })
-      .catch(function () { board.dataset.failed = String(Date.now()); });
+      .catch(function () {
+        // Said on the page: a wall screen must not show an old board as if it were now.
+        document.getElementById("stale").hidden = false;
+        board.dataset.failed = String(Date.now());
+      });
   }
   setInterval(refresh, every);
 }());

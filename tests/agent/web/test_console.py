@@ -57,6 +57,8 @@ def _devices(address: str) -> str:
             f" acquired: 2012-03-01, criticality: critical, {poll}}}\n"
             f"  - {{id: edge-1, name: \"Edge {HOSTILE}\", category: switch, site: hall,"
             f" parent: core-1, acquired: 2015-01-01, {poll}}}\n"
+            f"  - {{id: access-1, name: Access switch, category: switch, site: hall,"
+            f" parent: edge-1, acquired: 2016-01-01, {poll}}}\n"
             f"  - {{id: v3-sw, name: V3 switch, category: switch, site: annex,"
             f" acquired: 2020-01-01, {v3}}}\n"
             "  - {id: kiosk-1, name: Kiosk 1, category: kiosk, site: annex,"
@@ -147,7 +149,26 @@ def test_the_operator_watches_acks_silences_and_downloads_in_a_browser(
         assert page.evaluate("performance.timeOrigin") == loaded   # no reload
         assert "edge-1" in core.locator(".behind").inner_text()   # suppressed behind it
         assert page.locator("li.problem[data-device=edge-1].kind-outage").count() == 0
+        # A switch behind a switch behind core-1: under core-1's row too, not lost under
+        # edge-1's (whose own row the board does not show).
+        core.locator(".behind", has_text="access-1").wait_for(timeout=30_000)
+        assert page.locator("li.problem[data-device=access-1].kind-outage").count() == 0
         page.screenshot(path=str(scenario.tmp / "board.png"), full_page=True)
+        # Lifecycle notices are folded apart, never among what is down.
+        assert page.locator("#problems li.kind-lifecycle").count() == 0
+        page.click("#lifecycle-notices > summary")
+        notices = page.locator("#lifecycle-problems li.problem")
+        assert notices.count() >= 1
+        # Every row's ack form sits in the same place: its own last line, left-aligned.
+        # (Measured in one go: the board's refresh replaces the rows every second.)
+        places = page.evaluate("""() => [...document.querySelectorAll("li.problem")]
+            .filter(li => li.querySelector("form.ack")).map(li => {
+              const row = li.getBoundingClientRect(), sev = li.querySelector(".sev")
+                .getBoundingClientRect(), form = li.querySelector("form.ack")
+                .getBoundingClientRect();
+              return [Math.round(form.left - row.left), form.top >= sev.bottom]; })""")
+        assert len(places) >= 2 and all(below for _, below in places), places
+        assert len({x for x, _ in places}) == 1, places
 
         core.locator("input[name=comment]").fill("cable check")
         core.locator("form.ack button").click()
@@ -173,6 +194,14 @@ def test_the_operator_watches_acks_silences_and_downloads_in_a_browser(
                  for c in r if c is not None]
         assert any("core-1" in c for c in cells)
 
+        # A board that can no longer refresh says so instead of looking current.
+        page.goto(scenario.url("/"))
+        assert page.locator("#stale").is_hidden()
+        page.route("**/api/v1/board*", lambda route: route.abort())
+        page.locator("#stale").wait_for(state="visible", timeout=10_000)
+        page.unroute("**/api/v1/board*")
+
+        page.goto(scenario.url("/lifecycle?year=2027"))
         page.click("#lang-en")
         page.wait_for_selector("html[lang=en]")
         assert page.locator("nav a").first.inner_text() == "Board"
@@ -258,3 +287,36 @@ def test_a_console_beyond_loopback_needs_authentication(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert f"{config}:" in result.stderr and "agent.http_listen" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_korean_pages_say_hours_states_and_results_in_korean(scenario: Scenario) -> None:
+    _, cookies = _login(scenario, "127.0.0.5")
+    session = {"Cookie": f"ll_session={cookies['ll_session']}"}
+    _, _, board = _request(scenario, "GET", "/?lang=ko", headers=session, source="127.0.0.5")
+    assert "월~금 09:00~18:00" in board and "Mon-Fri" not in board
+    _, _, kiosk = _request(scenario, "GET", "/devices/kiosk-1?lang=ko", headers=session,
+                           source="127.0.0.5")
+    assert "월~금 09:00~18:00" in kiosk and "Mon-Fri" not in kiosk
+    _, _, core = _request(scenario, "GET", "/devices/core-1?lang=ko", headers=session,
+                          source="127.0.0.5")
+    for english in (">critical<", ">success<", ">timeout<", ">model<", ">serial<", "max "):
+        assert english not in core, english
+    _, _, due = _request(scenario, "GET", "/lifecycle?lang=ko", headers=session,
+                         source="127.0.0.5")
+    assert ">backbone_switch<" not in due           # the category's Korean name instead
+    _, _, english = _request(scenario, "GET", "/devices/kiosk-1?lang=en", headers=session,
+                             source="127.0.0.5")
+    assert "Mon-Fri 09:00-18:00" in english
+
+
+def test_the_board_api_keeps_lifecycle_notices_apart(scenario: Scenario) -> None:
+    _, cookies = _login(scenario, "127.0.0.6")
+    status, _, text = _request(scenario, "GET", "/api/v1/board?lang=ko", source="127.0.0.6",
+                               headers={"Cookie": f"ll_session={cookies['ll_session']}"})
+    assert status == 200
+    board = json.loads(text)
+    assert board["lifecycle"] and all(p["alert"]["kind"] == "lifecycle"
+                                      for p in board["lifecycle"])
+    assert all(p["alert"]["kind"] != "lifecycle" for p in board["problems"])
+    [kiosk] = [k for s in board["sites"] for k in s["kiosks"] if k["device_id"] == "kiosk-1"]
+    assert kiosk["hours"] == "Mon-Fri 09:00-18:00" and kiosk["hours_text"] == "월~금 09:00~18:00"
