@@ -22,7 +22,6 @@ by the step (docs/operations.md, "Clock jumps").
 from __future__ import annotations
 
 import json
-import secrets
 import sqlite3
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
@@ -30,7 +29,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from alerts.evaluation.state import TIME_FIELDS, TIME_LIST_FIELD, AlertState
-from alerts.evaluation.store_api import Ack, Outage, SilenceRecord
+from alerts.evaluation.store_api import Ack, Outage, SharedRecords, SilenceRecord
 from config.sqlite import (
     Schema,
     SchemaError,
@@ -65,7 +64,7 @@ CREATE TABLE IF NOT EXISTS acks (
 __all__ = ["DB_NAME", "SCHEMA", "Ack", "Outage", "SilenceRecord", "Store"]
 
 
-class Store:
+class Store(SharedRecords):
     """One thread's view of alerts.db, created and migrated when opened (`conn`: one
     already open, see `read_only`). Raises config.sqlite.SchemaError for a file a newer
     Lifeline wrote."""
@@ -103,6 +102,9 @@ class Store:
     def close(self) -> None:
         self.conn.close()
 
+    def _shared(self) -> sqlite3.Connection:
+        return self.conn
+
     def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error); yields the connection so the
         outbox can enqueue in the same transaction."""
@@ -128,73 +130,6 @@ class Store:
                 self.conn.execute("DELETE FROM alert_state WHERE fingerprint=?", (s.fingerprint,))
 
     # ---- outage history -------------------------------------------------------------
-
-    def open_outage(self, device_id: str, fp: str, started: float) -> None:
-        still = self.conn.execute("SELECT 1 FROM outages WHERE fingerprint=? AND ended IS NULL",
-                                  (fp,)).fetchone()
-        if still is None:
-            self.conn.execute("INSERT INTO outages (device_id, fingerprint, started) "
-                              "VALUES (?,?,?)", (device_id, fp, started))
-
-    def close_outage(self, fp: str, ended: float) -> None:
-        self.conn.execute("UPDATE outages SET ended=? WHERE fingerprint=? AND ended IS NULL",
-                          (ended, fp))
-
-    def outages(self, device_id: str | None = None, since: float = 0.0) -> list[Outage]:
-        """Outages that were still going on at or after `since`, oldest first."""
-        sql = ("SELECT device_id, started, ended FROM outages "
-               "WHERE (ended IS NULL OR ended >= ?)")
-        args: list[object] = [since]
-        if device_id is not None:
-            sql += " AND device_id = ?"
-            args.append(device_id)
-        rows = self.conn.execute(sql + " ORDER BY started", args).fetchall()
-        return [Outage(*row) for row in rows]
-
-    def outage_counts(self, since: float) -> dict[str, int]:
-        """Outages started at or after `since`, per device (the plan's outage_history)."""
-        rows = self.conn.execute("SELECT device_id, COUNT(*) FROM outages WHERE started >= ? "
-                                 "GROUP BY device_id", (since,)).fetchall()
-        return dict(rows)
-
-    # ---- silences and acks ----------------------------------------------------------
-
-    def add_silence(self, matchers: Iterable[str], starts: float, ends: float, reason: str,
-                    author: str) -> SilenceRecord:
-        record = SilenceRecord(secrets.token_hex(4), tuple(matchers), starts, ends, reason,
-                               author, starts)
-        with self.transaction():
-            self.conn.execute("INSERT INTO silences VALUES (?,?,?,?,?,?,?,NULL)",
-                              (record.id, json.dumps(record.matchers, ensure_ascii=False),
-                               starts, ends, reason, author, record.created))
-        return record
-
-    def remove_silence(self, silence_id: str, now: float) -> bool:
-        with self.transaction():
-            cursor = self.conn.execute(
-                "UPDATE silences SET removed=? WHERE id=? AND removed IS NULL AND ends > ?",
-                (now, silence_id, now))
-        return cursor.rowcount > 0
-
-    def silences(self, now: float | None = None) -> list[SilenceRecord]:
-        """Silences in force at `now` (all not lifted ones when `now` is None)."""
-        rows = self.conn.execute("SELECT * FROM silences WHERE removed IS NULL "
-                                 "ORDER BY starts").fetchall()
-        found = [SilenceRecord(r[0], tuple(json.loads(r[1])), *r[2:]) for r in rows]
-        return [s for s in found if now is None or s.starts <= now < s.ends]
-
-    def ack(self, fp: str, at: float, author: str, reason: str) -> None:
-        with self.transaction():
-            self.conn.execute("INSERT INTO acks VALUES (?,?,?,?) ON CONFLICT (fingerprint)"
-                              " DO UPDATE SET at = excluded.at, author = excluded.author,"
-                              " reason = excluded.reason", (fp, at, author, reason))
-
-    def acks(self) -> dict[str, Ack]:
-        rows = self.conn.execute("SELECT * FROM acks").fetchall()
-        return {r[0]: Ack(*r) for r in rows}
-
-    def clear_ack(self, fp: str) -> None:
-        self.conn.execute("DELETE FROM acks WHERE fingerprint=?", (fp,))
 
     # ---- clock jumps ----------------------------------------------------------------
 

@@ -19,13 +19,12 @@ this node holds; the shared silences, acks and outages stay (keep the nodes on N
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Callable, Collection, Iterable
 from contextlib import AbstractContextManager
 from typing import Protocol
 
 from alerts.evaluation.state import TIME_FIELDS, TIME_LIST_FIELD, AlertState
-from alerts.evaluation.store_api import Ack, Fenced, Outage, SilenceRecord
+from alerts.evaluation.store_api import Fenced, SharedRecords
 from config.db import Connection
 from config.postgres import PgConnection, open_database
 from config.sqlite import Schema, transaction
@@ -81,7 +80,7 @@ class EverythingScope:
         return None
 
 
-class PgStore:
+class PgStore(SharedRecords):
     """One thread's view of the shared alert tables (`conn`: opened by `open`)."""
 
     def __init__(self, conn: PgConnection, scope: Scope | None = None) -> None:
@@ -135,69 +134,10 @@ class PgStore:
             return list(self.conn.execute(select).fetchall())
         return list(self.conn.execute(f"{select} WHERE bucket = ANY(?)", (held,)).fetchall())
 
-    # ---- outage history, silences and acks: shared ------------------------------------
+    # ---- outage history, silences and acks: shared (SharedRecords) ------------------
 
-    def open_outage(self, device_id: str, fp: str, started: float) -> None:
-        still = self.conn.execute("SELECT 1 FROM outages WHERE fingerprint=? AND ended IS NULL",
-                                  (fp,)).fetchone()
-        if still is None:
-            self.conn.execute("INSERT INTO outages (device_id, fingerprint, started) "
-                              "VALUES (?,?,?)", (device_id, fp, started))
-
-    def close_outage(self, fp: str, ended: float) -> None:
-        self.conn.execute("UPDATE outages SET ended=? WHERE fingerprint=? AND ended IS NULL",
-                          (ended, fp))
-
-    def outages(self, device_id: str | None = None, since: float = 0.0) -> list[Outage]:
-        sql = ("SELECT device_id, started, ended FROM outages "
-               "WHERE (ended IS NULL OR ended >= ?)")
-        args: list[object] = [since]
-        if device_id is not None:
-            sql += " AND device_id = ?"
-            args.append(device_id)
-        rows = self.conn.execute(sql + " ORDER BY started", args).fetchall()
-        return [Outage(*row) for row in rows]
-
-    def outage_counts(self, since: float) -> dict[str, int]:
-        rows = self.conn.execute("SELECT device_id, COUNT(*) FROM outages WHERE started >= ?"
-                                 " GROUP BY device_id", (since,)).fetchall()
-        return {device: int(count) for device, count in rows}
-
-    def add_silence(self, matchers: Iterable[str], starts: float, ends: float, reason: str,
-                    author: str) -> SilenceRecord:
-        record = SilenceRecord(secrets.token_hex(4), tuple(matchers), starts, ends, reason,
-                               author, starts)
-        with self.transaction():
-            self.conn.execute("INSERT INTO silences VALUES (?,?,?,?,?,?,?,NULL)",
-                              (record.id, json.dumps(record.matchers, ensure_ascii=False),
-                               starts, ends, reason, author, record.created))
-        return record
-
-    def remove_silence(self, silence_id: str, now: float) -> bool:
-        with self.transaction():
-            cursor = self.conn.execute(
-                "UPDATE silences SET removed=? WHERE id=? AND removed IS NULL AND ends > ?",
-                (now, silence_id, now))
-        return bool(cursor.rowcount > 0)
-
-    def silences(self, now: float | None = None) -> list[SilenceRecord]:
-        rows = self.conn.execute("SELECT * FROM silences WHERE removed IS NULL "
-                                 "ORDER BY starts").fetchall()
-        found = [SilenceRecord(r[0], tuple(json.loads(r[1])), *r[2:]) for r in rows]
-        return [s for s in found if now is None or s.starts <= now < s.ends]
-
-    def ack(self, fp: str, at: float, author: str, reason: str) -> None:
-        with self.transaction():
-            self.conn.execute("INSERT INTO acks VALUES (?,?,?,?) ON CONFLICT (fingerprint)"
-                              " DO UPDATE SET at = excluded.at, author = excluded.author,"
-                              " reason = excluded.reason", (fp, at, author, reason))
-
-    def acks(self) -> dict[str, Ack]:
-        rows = self.conn.execute("SELECT * FROM acks").fetchall()
-        return {r[0]: Ack(*r) for r in rows}
-
-    def clear_ack(self, fp: str) -> None:
-        self.conn.execute("DELETE FROM acks WHERE fingerprint=?", (fp,))
+    def _shared(self) -> Connection:
+        return self._conn
 
     def shift_times(self, delta: float) -> None:
         """Only the states this node holds move (see the module)."""
