@@ -21,6 +21,7 @@ everything is. Exit 0 when every expected notification arrived, 2 otherwise.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -30,7 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -516,6 +517,12 @@ def run_demo(directory: Path | None, fast: bool, out: TextIO = sys.stdout,
     say.say(f"Lifeline demo ({'fast' if fast else 'watchable pace'}) in {directory}")
     if forget_previous_run(directory):
         say.note("a previous demo's state, webhook file and log in this folder were removed")
+    with sigterm_as_interrupt():
+        return _play(directory, pace, zone, say, outcome, keep)
+
+
+def _play(directory: Path, pace: Pace, zone: ZoneInfo, say: Progress, outcome: Outcome,
+          keep: bool) -> int:
     lab, devices = start_lab(directory, pace, secrets.token_hex(8))
     proc: subprocess.Popen[bytes] | None = None
     try:
@@ -583,15 +590,23 @@ def hold_console(say: Progress, console: str, proc: subprocess.Popen[bytes]) -> 
     say.say(f"the scenario is over; the district and the agent keep running: the console "
             f"at http://{console}/ stays up until Ctrl-C")
 
-    def interrupted(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-    previous = signal.signal(signal.SIGTERM, interrupted)
     try:
         while proc.poll() is None:
             time.sleep(0.5)
         say.say(f"!! the agent ended by itself (exit {proc.returncode})")
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:       # Ctrl-C, or SIGTERM (sigterm_as_interrupt)
         pass
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM ends the demo as Ctrl-C does: through the `finally` that stops its agent and
+    the simulated district, never leaving them running behind it."""
+    def interrupted(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+    previous = signal.signal(signal.SIGTERM, interrupted)
+    try:
+        yield
     finally:
         signal.signal(signal.SIGTERM, previous)
 

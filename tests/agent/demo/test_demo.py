@@ -4,8 +4,12 @@ store, metrics, the replacement plan)."""
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -163,3 +167,38 @@ def test_a_rerun_in_the_same_folder_starts_from_a_clean_store(tmp_path: Path) ->
     (tmp_path / "webhook.jsonl").write_text("{}\n")
     assert forget_previous_run(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lifeline.yaml", "mine.txt"]
+
+
+def test_a_demo_ended_by_sigterm_stops_its_agent(tmp_path) -> None:
+    """SIGTERM mid-scenario ends the demo as Ctrl-C does: its agent is stopped with it,
+    not left running (and listening) behind it."""
+    demo = subprocess.Popen([sys.executable, "-m", "agent.cli", "demo", "--fast", "--dir",
+                             str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, cwd=ROOT, stdin=subprocess.DEVNULL)
+    assert demo.stdout is not None
+    agent_pid = None
+    try:
+        for line in demo.stdout:
+            found = re.search(r"agent started \(.*pid (\d+)\)", line)
+            if found:
+                agent_pid = int(found.group(1))
+                break
+        assert agent_pid is not None, "the demo never started its agent"
+        demo.send_signal(signal.SIGTERM)
+        rest = demo.communicate(timeout=60)[0]
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()
+    assert demo.returncode != 0
+    assert "agent stopped" in rest
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.kill(agent_pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        os.kill(agent_pid, signal.SIGKILL)
+        raise AssertionError(f"the demo's agent (pid {agent_pid}) outlived the demo")
