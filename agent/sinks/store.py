@@ -29,7 +29,7 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 
@@ -62,8 +62,13 @@ CREATE TABLE IF NOT EXISTS points (
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _json(value: object) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+# One encoder for every point: json.dumps with options builds a new one per call.
+_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, sort_keys=True).encode
+
+
+def _plain(fields: Mapping[str, object]) -> Mapping[str, object]:
+    """A dict as it is (the collectors make dicts); any other mapping copied into one."""
+    return fields if isinstance(fields, dict) else dict(fields)
 
 
 class EmbeddedStore(Sink):
@@ -78,7 +83,9 @@ class EmbeddedStore(Sink):
         self._clock = clock or (lambda: datetime.now(UTC))
         self._lock = threading.Lock()
         self._db = open_database(self.path, SCHEMA)
-        self._series: dict[tuple[str, str], int] = {}
+        # Series ids by (measurement, tags as sorted pairs): cheaper to make per point than
+        # the tags' JSON, which is only written for a series not seen before.
+        self._series: dict[tuple[str, tuple[tuple[str, str], ...]], int] = {}
         self._tracker = StatsTracker("embedded", zone)
         self._stop = threading.Event()
         self._pruner: threading.Thread | None = None
@@ -96,7 +103,7 @@ class EmbeddedStore(Sink):
                 raise RuntimeError("the embedded store is closed")
             try:
                 with transaction(self._db):
-                    rows = [(self._series_id(s), timestamp_ns(s.time), _json(dict(s.fields)))
+                    rows = [(self._series_id(s), timestamp_ns(s.time), _json(_plain(s.fields)))
                             for s in samples]
                     self._db.executemany("INSERT OR REPLACE INTO points VALUES (?, ?, ?)",
                                          rows)
@@ -107,15 +114,15 @@ class EmbeddedStore(Sink):
         self._tracker.success(len(rows))
 
     def _series_id(self, sample: Sample) -> int:
-        tags = _json(dict(sample.tags))
-        key = (sample.measurement, tags)
+        key = (sample.measurement, tuple(sorted(sample.tags.items())))
         found = self._series.get(key)
         if found is None:
+            tags = _json(dict(sample.tags))
             self._db.execute("INSERT OR IGNORE INTO series (measurement, device_id, tags) "
                              "VALUES (?, ?, ?)",
                              (sample.measurement, sample.tags.get("device_id", ""), tags))
             row = self._db.execute("SELECT id FROM series WHERE measurement = ? AND tags = ?",
-                                   key).fetchone()
+                                   (sample.measurement, tags)).fetchone()
             found = self._series[key] = int(row[0])
         return found
 
