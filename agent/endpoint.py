@@ -35,7 +35,7 @@ from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
-from agent.status import LAG_BUCKETS, AgentStatus, DevicePoll
+from agent.status import LAG_BUCKETS, AgentStatus, DevicePoll, FallingBehind
 from config.sqlite import connect
 
 log = logging.getLogger("lifeline.agent")
@@ -264,6 +264,13 @@ def render_metrics(status: AgentStatus | None) -> str:
     return generate_latest(registry).decode()
 
 
+def behind_text(late: FallingBehind) -> str:
+    """The agent falling behind, in a line (/healthz)."""
+    return (f"falling behind: {late.late} of {late.polls} polls in the last "
+            f"{late.window:.0f} s started more than {late.late_after:g} s late "
+            f"(the latest {late.worst or 0:.1f} s)")
+
+
 def health(status: AgentStatus | None, stopping: bool,
            now: float) -> tuple[bool, dict[str, object]]:
     """Whether the agent is healthy at unix time `now`, and the body /healthz answers."""
@@ -283,8 +290,14 @@ def health(status: AgentStatus | None, stopping: bool,
     failing = status.failing if status else ()
     problems.extend(f"cannot write the {f.kind}: {f.error} ({f.failures} failed writes "
                     f"since {f.since:%Y-%m-%d %H:%M:%S})" for f in failing)
+    # Falling behind is said, not made a failure: a restart (what a supervisor does with
+    # an unhealthy agent) does not give the agent the CPU it lacks.
+    late = status.lateness if status else None
+    warnings = [behind_text(late)] if late is not None and late.behind else []
     body: dict[str, object] = {
-        "status": "ok" if not problems else "unhealthy", "problems": problems,
+        "status": "unhealthy" if problems else "behind" if warnings else "ok",
+        "problems": problems, "warnings": warnings,
+        "lateness": late.as_json() if late is not None else None,
         "failing": [f.as_json() for f in failing],
         "devices": status.agent.devices if status else None,
         "in_flight": status.agent.in_flight if status else None}

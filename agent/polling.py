@@ -24,6 +24,7 @@ from datetime import datetime
 from agent.alerting import AlertCalls
 from agent.collector_set import Collectors
 from agent.device_states import DeviceStates
+from agent.lateness import Lateness
 from agent.status import LAG_BUCKETS, StartLagSummary
 from agent.writer import SinkWriter
 from collectors.base import Collector, PollResult, ResultCode, device_tags, poll_sample
@@ -85,6 +86,7 @@ class PollRunner:
         self._polling: dict[str, asyncio.Task[None]] = {}     # device id -> its poll
         self._retiring: set[asyncio.Task[None]] = set()
         self.start_lag = StartLag()
+        self.lateness = Lateness()
 
     @property
     def in_flight(self) -> int:
@@ -127,7 +129,9 @@ class PollRunner:
         started = self._clock()
         intended = self._intended.pop(device_id, None) if scheduled else None
         if intended is not None:
-            self.start_lag.add((started - intended).total_seconds())
+            lag = (started - intended).total_seconds()
+            self.start_lag.add(lag)
+            self.lateness.add(lag)
         task = asyncio.current_task()
         assert task is not None
         self._in_flight.add(task)

@@ -19,7 +19,7 @@ from agent.jobs import JobScheduler
 from agent.polling import PollRunner
 from agent.reload import Reloader
 from agent.status import STATUS_FILE as STATUS_FILE_NAME
-from agent.status import AgentInfo, AgentStatus, ProcessUsage, write_status
+from agent.status import AgentInfo, AgentStatus, ProcessUsage, StatusEncoder, write_status
 from agent.write_failures import STATUS_FILE, WriteFailures, describe
 from agent.writer import SinkWriter
 from collectors.snmp.traps import TrapCounts
@@ -49,6 +49,7 @@ class StatusReporter:
         self._process = psutil.Process()
         self._started = clock()
         self._latest: AgentStatus | None = None
+        self._encoder = StatusEncoder()
 
     def latest(self) -> AgentStatus | None:
         """The last status taken; None before the first. Safe from any thread."""
@@ -62,7 +63,7 @@ class StatusReporter:
         self._latest = status
         state_dir = self._running().agent.state_dir
         try:
-            write_status(state_dir, status)
+            write_status(state_dir, status, self._encoder)
         except OSError as exc:
             self._failures.failed(STATUS_FILE, describe(exc, state_dir / STATUS_FILE_NAME))
         else:
@@ -88,4 +89,5 @@ class StatusReporter:
             devices=self._states.snapshot(),
             failing=self._failures.failing(),
             clock=self._scheduler.clock_jumps(),
-            traps=traps.as_dict() if (traps := self._traps()) is not None else None)
+            traps=traps.as_dict() if (traps := self._traps()) is not None else None,
+            lateness=self._runner.lateness.summary())

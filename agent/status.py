@@ -30,6 +30,10 @@ The file (format 1), key by key:
 | clock        | `ClockJumps`: jumps (how often the wall clock was stepped under the   |
 |              | running agent), last_jump_seconds (+ forward, - back), last_jump_at;  |
 |              | absent in files of agents before it (read as no jumps)                |
+| lateness     | `FallingBehind` (agent/lateness.py): behind (more than 1 % of the     |
+|              | polls of the last window_seconds started over late_after_seconds     |
+|              | late), window_seconds, late_after_seconds, polls, late,               |
+|              | worst_seconds; absent in files of agents before it (read as none)     |
 | traps        | the trap receiver's counts (collectors/snmp/traps.py `TrapCounts`):   |
 |              | received, accepted, rate_limited, malformed, unsupported,             |
 |              | unknown_source, bad_community, bad_keys, stale, engine_discovery,     |
@@ -106,6 +110,35 @@ class StartLagSummary:
     buckets: tuple[int, ...] = (0,) * len(LAG_BUCKETS)
     total: int = 0
     sum: float = 0.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FallingBehind:
+    """Polls that started late lately (agent/lateness.py): of the `polls` started in the
+    last `window` seconds, `late` started more than `late_after` seconds after their
+    scheduled time, the latest by `worst` seconds."""
+
+    window: float = 60.0
+    late_after: float = 2.0
+    polls: int = 0
+    late: int = 0
+    worst: float | None = None
+
+    @property
+    def behind(self) -> bool:
+        """More than 1 % of the window's polls started late: the agent cannot keep up."""
+        return self.late * 100 > self.polls
+
+    def as_json(self) -> dict[str, object]:
+        return {"behind": self.behind, "window_seconds": self.window,
+                "late_after_seconds": self.late_after, "polls": self.polls,
+                "late": self.late, "worst_seconds": self.worst}
+
+    @classmethod
+    def from_json(cls, f: Fields) -> FallingBehind:
+        return cls(window=f.number("window_seconds"), late_after=f.number("late_after_seconds"),
+                   polls=f.integer("polls"), late=f.integer("late"),
+                   worst=f.optional_number("worst_seconds"))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -202,6 +235,7 @@ class AgentStatus:
     failing: tuple[Failing, ...] = ()
     clock: ClockJumps = ClockJumps()
     traps: Mapping[str, int] | None = None
+    lateness: FallingBehind = FallingBehind()
 
     def only(self, device_ids: Iterable[str]) -> AgentStatus:
         """The same status with only these devices (each must be in it)."""
@@ -229,6 +263,7 @@ class AgentStatus:
             "failing": [f.as_json() for f in self.failing],
             "clock": self.clock.as_json(),
             "traps": dict(self.traps) if self.traps is not None else None,
+            "lateness": self.lateness.as_json(),
         }
 
     @classmethod
@@ -256,7 +291,9 @@ class AgentStatus:
             failing=tuple(_failing(item) for item in f.children("failing"))
             if f.has("failing") else (),
             clock=ClockJumps.from_json(f.child("clock")) if f.has("clock") else ClockJumps(),
-            traps=_traps(f))
+            traps=_traps(f),
+            lateness=FallingBehind.from_json(f.child("lateness")) if f.has("lateness")
+            else FallingBehind())
 
 
 def _identity(f: Fields) -> dict[str, str]:
@@ -355,12 +392,42 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def write_status(state_dir: Path, status: AgentStatus) -> None:
-    """Replace the status file atomically."""
+class StatusEncoder:
+    """`AgentStatus.as_json()` as JSON text, each device's part kept between snapshots.
+
+    With thousands of devices the devices are nearly all of the file, and few change
+    between two snapshots (agent/device_states.py shares the unchanged `DevicePoll`
+    records): a device's text is encoded again only when its record is another object.
+    The text is the same JSON as `json.dumps(status.as_json())`, "devices" written last."""
+
+    def __init__(self) -> None:
+        self._devices: dict[str, tuple[DevicePoll, str]] = {}
+
+    def encode(self, status: AgentStatus) -> str:
+        head = replace(status, devices={}).as_json()
+        del head["devices"]
+        kept: dict[str, tuple[DevicePoll, str]] = {}
+        parts = []
+        for device_id, poll in status.devices.items():
+            cached = self._devices.get(device_id)
+            if cached is None or cached[0] is not poll:
+                cached = (poll, json.dumps(device_id, ensure_ascii=False) + ": "
+                          + json.dumps(poll.as_json(), ensure_ascii=False))
+            kept[device_id] = cached
+            parts.append(cached[1])
+        self._devices = kept                # devices no longer in the status are forgotten
+        return (json.dumps(head, ensure_ascii=False)[:-1] + ', "devices": {'
+                + ", ".join(parts) + "}}")
+
+
+def write_status(state_dir: Path, status: AgentStatus,
+                 encoder: StatusEncoder | None = None) -> None:
+    """Replace the status file atomically. The agent passes the `encoder` it keeps, which
+    remembers each device's text; without one, everything is encoded anew."""
     state_dir.mkdir(parents=True, exist_ok=True)
     final = state_dir / STATUS_FILE
     temporary = state_dir / f".{STATUS_FILE}.{os.getpid()}.tmp"
-    temporary.write_text(json.dumps(status.as_json(), ensure_ascii=False), encoding="utf-8")
+    temporary.write_text((encoder or StatusEncoder()).encode(status), encoding="utf-8")
     temporary.replace(final)
 
 

@@ -36,7 +36,13 @@ from agent.cli.common import (
 from agent.cli.table import render_csv, render_table
 from agent.cli.words import word, words
 from agent.sinks import SinkStats
-from agent.status import AgentStatus, StatusFileError, process_alive, read_status
+from agent.status import (
+    AgentStatus,
+    FallingBehind,
+    StatusFileError,
+    process_alive,
+    read_status,
+)
 from alerts.model import AlertStatus, ChannelStats
 
 FIRING_SHOWN = 10
@@ -96,6 +102,7 @@ def _render(status: AgentStatus, running: bool, zone: ZoneInfo, channels: list[s
              *((f"쓰기 실패: {f.kind}: {f.error} ({_when(f.since, zone)}부터 {f.failures}회)"
                 if ko else f"FAILING: cannot write the {f.kind}: {f.error} ({f.failures} "
                 f"failed writes since {_when(f.since, zone)})") for f in status.failing),
+             _behind_line(status.lateness, ko),
              _sink_line(status.sink, zone, ko),
              *_alert_lines(status.alerts, zone, ko), None if channels else NO_CHANNEL[lang], "",
              render_table(words(DEVICE_HEADERS, lang), _device_rows(status, zone))]
@@ -128,6 +135,18 @@ def _agent_line(status: AgentStatus, running: bool, zone: ZoneInfo, ko: bool = F
         line += (f"\n설정 다시 읽기 거부: {agent.reload_failures}회 (에이전트 로그 참조)" if ko
                  else f"\nconfig reloads refused: {agent.reload_failures} (see the agent's log)")
     return line
+
+
+def _behind_line(late: FallingBehind, ko: bool) -> str | None:
+    """Polls starting late lately (agent/lateness.py); None while the agent keeps up."""
+    if not late.behind:
+        return None
+    worst = late.worst or 0.0
+    if ko:
+        return (f"뒤처짐: 최근 {late.window:.0f}초 동안 수집 {late.polls}건 중 {late.late}건이 "
+                f"예정보다 {late.late_after:g}초 넘게 늦게 시작됨 (최대 {worst:.1f}초)")
+    return (f"FALLING BEHIND: {late.late} of {late.polls} polls in the last {late.window:.0f} s "
+            f"started more than {late.late_after:g} s late (the latest {worst:.1f} s)")
 
 
 def _sink_line(sink: SinkStats | None, zone: ZoneInfo, ko: bool = False) -> str | None:

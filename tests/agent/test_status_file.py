@@ -218,6 +218,8 @@ def test_health_is_ok_until_stale_or_stopping() -> None:
     status = a_status()
     now = status.written_unix
     assert health(status, False, now + 1) == (True, {"status": "ok", "problems": [],
+                                                     "warnings": [],
+                                                     "lateness": status.lateness.as_json(),
                                                      "failing": [], "devices": 2,
                                                      "in_flight": 1})
     stale, body = health(status, False, now + STALE_AFTER_SECONDS + 5)
