@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import socket
 from typing import cast
 
@@ -16,7 +17,19 @@ from collectors.snmp import ber
 from collectors.snmp.errors import PollBudgetSpentError, SnmpTimeoutError
 from collectors.snmp.target import Address, address_text
 
+log = logging.getLogger(__name__)
+
 _JITTER = 0.005     # seconds: loop time read twice for "the same moment"
+# The receive buffer asked for: the answers of a burst of polls, kept while the loop is
+# busy (a core taken by another process, a long callback). An answer the kernel drops for
+# want of room is a timeout and a retry; ~2.3 KiB of buffer per answer of a switch poll on
+# loopback, so 8 MiB holds about 3,500, some 7 s of answers at 30,000 polls a minute.
+RECEIVE_BUFFER_BYTES = 8 * 1024 * 1024
+# Answers read per readiness callback: asyncio reads one datagram per loop iteration, so
+# after a stall the backlog would drain one answer per round of every other callback, and
+# timers would expire requests whose answers sat unread in the buffer.
+DRAIN_MAX = 512
+_SO_RCVBUFFORCE = 33    # Linux's socket option; Python's socket module does not name it
 
 
 class _Exchange:
@@ -80,15 +93,18 @@ class UdpDispatcher(asyncio.DatagramProtocol):
         self.pending: dict[int, _Exchange] = {}
         self._ids = itertools.count(1)
         self.stray = 0          # answers nobody waited for (late, spoofed or malformed)
+        self._sock: socket.socket | None = None
+        self.receive_buffer = 0     # bytes the kernel granted (it reports twice the ask)
 
     @classmethod
     async def open(cls, loop: asyncio.AbstractEventLoop) -> UdpDispatcher:
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        # Many agents answering at once: a larger buffer avoids drops that look like timeouts.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
+        granted = size_receive_buffer(sock, RECEIVE_BUFFER_BYTES)
         sock.bind(("0.0.0.0", 0))
         sock.setblocking(False)
         _, protocol = await loop.create_datagram_endpoint(lambda: cls(loop), sock=sock)
+        protocol._sock = sock
+        protocol.receive_buffer = granted
         return protocol
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -106,6 +122,19 @@ class UdpDispatcher(asyncio.DatagramProtocol):
         self.transport.sendto(message, address)
 
     def datagram_received(self, data: bytes, addr: tuple[object, ...]) -> None:
+        self._take(data, addr)
+        # Then what else is waiting, up to DRAIN_MAX: the socket is ours and non-blocking.
+        sock = self._sock
+        if sock is None:
+            return
+        for _ in range(DRAIN_MAX):
+            try:
+                data, addr = sock.recvfrom(65536)
+            except OSError:         # BlockingIOError: drained; anything else: asyncio's turn
+                return
+            self._take(data, addr)
+
+    def _take(self, data: bytes, addr: tuple[object, ...]) -> None:
         try:
             _, _, request_id = ber.peek_header(data)
         except ber.BerError:
@@ -135,4 +164,22 @@ class UdpDispatcher(asyncio.DatagramProtocol):
             self.transport.close()
 
 
-__all__ = ["UdpDispatcher"]
+def size_receive_buffer(sock: socket.socket, wanted: int) -> int:
+    """Ask for a `wanted`-byte receive buffer: SO_RCVBUFFORCE first (root or
+    CAP_NET_ADMIN: past net.core.rmem_max), else SO_RCVBUF (capped at rmem_max). Returns
+    what the kernel granted; less than asked is logged once, with the sysctl that raises
+    it."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, _SO_RCVBUFFORCE, wanted)
+    except OSError:                       # no privilege (or not Linux): the capped way
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, wanted)
+    granted = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) // 2   # Linux doubles it
+    if granted < wanted:
+        log.warning("SNMP socket receive buffer %d KiB of the %d KiB asked for: answers to "
+                    "a burst of polls may be dropped while the agent is busy; raise "
+                    "net.core.rmem_max to %d (sysctl)", granted // 1024, wanted // 1024,
+                    wanted)
+    return granted
+
+
+__all__ = ["UdpDispatcher", "size_receive_buffer"]
