@@ -84,12 +84,18 @@ async def _off_loop(work: Callable[[], T]) -> T:
     return await run_in_threadpool(work)
 
 
+def _local(target: str | None, fallback: str) -> str:
+    """`target` if it is a path of this site (never another site's, even written as
+    `//host` or `/\\host`, which browsers take as one); else `fallback`."""
+    if target and target.startswith("/") and not target.startswith("//") \
+            and "\\" not in target:
+        return target
+    return fallback
+
+
 def _back(request: Request, fallback: str, notice: str | None = None) -> Response:
     """303 to the page the form came from (a path of ours only, never another site)."""
-    target = fallback
-    nxt = request.query_params.get("next") or ""
-    if nxt.startswith("/") and not nxt.startswith("//") and "\\" not in nxt:
-        target = nxt
+    target = _local(request.query_params.get("next"), fallback)
     if notice:
         target += ("&" if "?" in target else "?") + "notice=" + quote(notice[:300])
     return RedirectResponse(target, status_code=303)
@@ -204,7 +210,7 @@ async def login(request: Request) -> Response:
     address = request.client.host if request.client else "?"
     users = console.access.users
     nxt = str(form.get("next") or "/")
-    wait = console.limiter.wait(address)
+    wait = console.limiter.attempt(address)     # counted now: see limiter.py
     if wait:
         response = render(request, "login.html", status_code=429, next=nxt,
                           error="too many attempts: try again later")
@@ -213,12 +219,10 @@ async def login(request: Request) -> Response:
     name, password = str(form.get("user") or ""), str(form.get("password") or "")
     good = users is not None and await _off_loop(lambda: users.check(name, password))
     if not good:
-        console.limiter.failed(address)
         return render(request, "login.html", status_code=401, next=nxt, error="login refused")
     console.limiter.succeeded(address)
     token = console.access.sessions.start(name)
-    response = RedirectResponse(nxt if nxt.startswith("/") and not nxt.startswith("//")
-                                else "/", status_code=303)
+    response = RedirectResponse(_local(nxt, "/"), status_code=303)
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict",
                         secure=console.secure_cookies, path="/",
                         max_age=int(console.access.settings.session_seconds))
