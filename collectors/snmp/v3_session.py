@@ -183,6 +183,8 @@ class UsmSession:
         if not answer.flags & usm.FLAG_AUTH:
             # Unauthenticated: only a report can be (the agent could not check our keys).
             scoped = self._open(answer, None)
+            if keys.auth is None and scoped.pdu.tag == ber.RESPONSE:
+                return scoped.pdu       # a noAuthNoPriv user's answer: nothing to check
             report = usm.report_of(scoped.pdu)
             if scoped.pdu.tag != ber.REPORT:
                 raise SnmpError(f"{self.address} answered an authenticated SNMPv3 request "
