@@ -26,12 +26,14 @@ from typing import Any
 
 import psycopg
 from psycopg import pq
+from psycopg.conninfo import conninfo_to_dict
 
 from config.sqlite import Schema, check_version, sql_statements
 
 IDLE_IN_TRANSACTION_MS = 5000
 CONNECT_TIMEOUT_SECONDS = 5
 STATEMENT_TIMEOUT_MS = 30000
+MIGRATION_LOCK = 0x4C4C_5343        # pg_advisory_xact_lock key of `migrate` ("LLSC")
 # `?` outside quotes; a literal `%` (LIKE patterns) must be doubled for psycopg.
 _QMARK = re.compile(r"'(?:[^']|'')*'|\?|%")
 
@@ -107,6 +109,7 @@ def connect(dsn: str, *, node: str = "lifeline") -> PgConnection:
 
 
 def _raw(dsn: str, node: str) -> psycopg.Connection[Any]:
+    conn: psycopg.Connection[Any] | None = None
     try:
         conn = psycopg.connect(dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS,
                                application_name=f"lifeline {node}"[:63])
@@ -114,29 +117,48 @@ def _raw(dsn: str, node: str) -> psycopg.Connection[Any]:
         conn.execute(f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}")
         conn.execute("SET TIME ZONE 'UTC'")
     except psycopg.Error as exc:
+        if conn is not None:
+            conn.close()
         raise DatabaseUnavailableError(describe_error(exc, dsn)) from None
     return conn
 
 
 def describe_error(exc: BaseException, dsn: str = "") -> str:
-    """One line about a database error, with nothing of the DSN in it (a password)."""
+    """One line about a database error, with nothing of the DSN's password in it. A DSN
+    libpq cannot parse is quoted back in pieces by its errors (`missing "=" after "..."`),
+    and which piece is the password is then anybody's guess: every quoted piece of the DSN
+    is left out."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    for part in re.split(r"\s+", dsn):
-        key, _, value = part.partition("=")
-        if key in ("password", "user") and value:
-            text = text.replace(value, "***")
-    if "://" in dsn:
-        text = text.replace(dsn, "***")
+    try:
+        secrets = {v for k, v in conninfo_to_dict(dsn).items()
+                   if k == "password" and isinstance(v, str) and v}
+    except psycopg.Error:
+        secrets = {piece for piece in re.findall(r'"([^"]*)"', text)
+                   if len(piece) > 1 and piece in dsn}
+    if "://" in dsn:    # a URI: its password may also appear as written, percent-encoded
+        secrets |= {m for m in re.findall(r"://[^:/@]*:([^@/]*)@", dsn) if m}
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "***")
     return f"PostgreSQL: {text}"
 
 
 def migrate(conn: PgConnection, schema: Schema) -> None:
     """Bring `schema.store`'s tables to `schema.version` (SQL migrations only). Two
     nodes starting at once apply each step once: the version row is locked."""
-    conn.execute("CREATE TABLE IF NOT EXISTS schema_version ("
-                 "store TEXT PRIMARY KEY, version INTEGER NOT NULL)")
-    conn.execute("INSERT INTO schema_version (store, version) VALUES (?, 0)"
-                 " ON CONFLICT (store) DO NOTHING", (schema.store,))
+    # CREATE TABLE IF NOT EXISTS is not safe against itself in PostgreSQL: two nodes
+    # making the table at once can fail on pg_type's unique index. One at a time, then.
+    conn.execute("BEGIN")
+    try:
+        conn.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_version ("
+                     "store TEXT PRIMARY KEY, version INTEGER NOT NULL)")
+        conn.execute("INSERT INTO schema_version (store, version) VALUES (?, 0)"
+                     " ON CONFLICT (store) DO NOTHING", (schema.store,))
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
     while True:
         conn.execute("BEGIN")
         try:
