@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from config.messages import Message, said
+
 EARLIEST = date(1950, 1, 1)
 LATEST = date(2100, 12, 31)
 WINDOW = f"{EARLIEST.isoformat()} to {LATEST.isoformat()}"
@@ -21,8 +23,14 @@ def in_window(value: date) -> bool:
     return EARLIEST <= value <= LATEST
 
 
+def out_of_window(value: date, *, written: bool = True) -> Message:
+    """Why `value` is refused; for a date `written` in a file or sheet, with the hint for a
+    placeholder such as 9999-12-31."""
+    return said("date_out_of_range" if written else "date_out_of_window",
+                date=value.isoformat(), earliest=EARLIEST.isoformat(),
+                latest=LATEST.isoformat())
+
+
 def outside_window(value: date, *, written: bool = True) -> str:
-    """Why `value` is refused, in words for a person; for a date `written` in a file or
-    sheet, with the hint for a placeholder such as 9999-12-31."""
-    why = f"{value.isoformat()} is outside the dates Lifeline accepts ({WINDOW})"
-    return f"{why}; leave it out when there is no date" if written else why
+    """`out_of_window` in English."""
+    return out_of_window(value, written=written).render("en")

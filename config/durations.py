@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+from config.messages import said
+
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 
@@ -13,7 +15,12 @@ MAX_DURATION = MAX_DURATION_DAYS * 86400.0
 
 
 class DurationTooLongError(ValueError):
-    """A well-formed duration longer than MAX_DURATION; the message says so."""
+    """A well-formed duration longer than MAX_DURATION; the message says so (`said`: the
+    same as data, for English or Korean)."""
+
+    def __init__(self, text: str | int | float) -> None:
+        self.said = said("duration_too_long", value=_shown(text), days=str(MAX_DURATION_DAYS))
+        super().__init__(self.said.render("en"))
 
 
 def parse_duration(text: str | int | float) -> float:
@@ -27,8 +34,7 @@ def parse_duration(text: str | int | float) -> float:
 
 def _bounded(text: str | int | float, seconds: float) -> float:
     if seconds > MAX_DURATION:      # also inf, from a number of 400 digits
-        raise DurationTooLongError(f"too long: {_shown(text)} (at most {MAX_DURATION_DAYS}d, "
-                              "ten years)")
+        raise DurationTooLongError(text)
     return seconds
 
 

@@ -12,14 +12,26 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from config.messages import Message, said
+
 _FORM = re.compile(r"^\s*(?P<path>[A-Za-z0-9_$-]+(?:\.[A-Za-z0-9_$-]+)*)\s*"
                    r"(?P<op>==|!=|<=|>=|<|>)\s*(?P<literal>.+?)\s*$")
 _ORDERING = ("<", "<=", ">", ">=")
 _MISSING = object()
 
 
+# The kinds of config/problem_texts.py an ExpectationError says.
+EXPECTATION_KINDS = ("expectation_not_text", "expectation_form", "expectation_literal",
+                     "expectation_compound", "expectation_ordering")
+
+
 class ExpectationError(ValueError):
-    """The expectation text is not of the form PATH OP LITERAL; the message says why."""
+    """The expectation text is not of the form PATH OP LITERAL; the message says why
+    (`said`: the same as data, for English or Korean)."""
+
+    def __init__(self, message: Message) -> None:
+        self.said = message
+        super().__init__(message.render("en"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,21 +57,20 @@ class Expectation:
 def parse(text: str) -> Expectation:
     """Parse `PATH OP LITERAL`; raises ExpectationError with a short reason."""
     if not isinstance(text, str):
-        raise ExpectationError(f"not text: {text!r}")
+        raise ExpectationError(said("expectation_not_text", value=repr(text)))
     match = _FORM.match(text)
     if match is None:
-        raise ExpectationError(
-            f"not PATH OP VALUE: {text!r} (e.g. 'printer.paper == \"ok\"', 'uptime_s > 60')")
+        raise ExpectationError(said("expectation_form", value=repr(text)))
     try:
         value = json.loads(match["literal"])
     except ValueError:
-        raise ExpectationError(
-            f"{text!r}: {match['literal']} is not a JSON value (quote text: \"ok\")") from None
+        raise ExpectationError(said("expectation_literal", value=repr(text),
+                                    literal=match["literal"])) from None
     if isinstance(value, (dict, list)):
-        raise ExpectationError(f"{text!r}: compare with a number, text, true, false or null")
+        raise ExpectationError(said("expectation_compound", value=repr(text)))
     op = match["op"]
     if op in _ORDERING and not (_number(value) or isinstance(value, str)):
-        raise ExpectationError(f"{text!r}: {op} needs a number or text to compare with")
+        raise ExpectationError(said("expectation_ordering", value=repr(text), op=op))
     return Expectation(text.strip(), tuple(match["path"].split(".")), op, value)
 
 

@@ -13,6 +13,8 @@ import os
 import stat
 from pathlib import Path
 
+from config.messages import Message, said
+
 # 16 MiB: some 50,000 device records of a few hundred bytes each, which YAML parses in
 # under ten seconds (about 2 MB/s, bench/RESULTS.md). Larger inventories are split over
 # included files, each of which has the same cap.
@@ -20,11 +22,13 @@ MAX_FILE_BYTES = 16 * 1024 * 1024
 
 
 class FileRefusedError(Exception):
-    """The file cannot be taken as input; `reason` says why, without its contents."""
+    """The file cannot be taken as input; `said` says why, without its contents (`reason`:
+    in English)."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    def __init__(self, message: Message) -> None:
+        super().__init__(message.render("en"))
+        self.said = message
+        self.reason = message.render("en")
 
 
 def read_capped(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
@@ -33,22 +37,23 @@ def read_capped(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
-        raise FileRefusedError("no such file") from None
+        raise FileRefusedError(said("no_such_file")) from None
     except IsADirectoryError:
-        raise FileRefusedError("is a directory, not a file") from None
+        raise FileRefusedError(said("is_a_directory")) from None
     except OSError as exc:
-        raise FileRefusedError(f"cannot read: {exc.strerror}") from None
+        raise FileRefusedError(said("cannot_read", why=str(exc.strerror))) from None
     try:
         info = os.fstat(fd)
         if stat.S_ISDIR(info.st_mode):
-            raise FileRefusedError("is a directory, not a file")
+            raise FileRefusedError(said("is_a_directory"))
         if not stat.S_ISREG(info.st_mode):
-            raise FileRefusedError(f"not a regular file (a {_kind(info.st_mode)})")
+            what, what_ko = _kind(info.st_mode)
+            raise FileRefusedError(said("not_regular", what=what, what_ko=what_ko))
         if info.st_size > limit:
             raise FileRefusedError(too_big(limit))
         data = _read_at_most(fd, limit + 1)
     except OSError as exc:
-        raise FileRefusedError(f"cannot read: {exc.strerror}") from None
+        raise FileRefusedError(said("cannot_read", why=str(exc.strerror))) from None
     finally:
         os.close(fd)
     if len(data) > limit:        # grew while being read
@@ -56,8 +61,8 @@ def read_capped(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
     return data
 
 
-def too_big(limit: int) -> str:
-    return f"larger than {limit // (1024 * 1024)} MiB: not read (split it into smaller files)"
+def too_big(limit: int) -> Message:
+    return said("file_too_big", mib=str(limit // (1024 * 1024)))
 
 
 def _read_at_most(fd: int, size: int) -> bytes:
@@ -72,11 +77,12 @@ def _read_at_most(fd: int, size: int) -> bytes:
     return b"".join(chunks)
 
 
-def _kind(mode: int) -> str:
+def _kind(mode: int) -> tuple[str, str]:
+    """What the file is, in English and Korean."""
     if stat.S_ISFIFO(mode):
-        return "named pipe"
+        return "named pipe", "이름 있는 파이프"
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "device"
+        return "device", "장치 파일"
     if stat.S_ISSOCK(mode):
-        return "socket"
-    return "special file"
+        return "socket", "소켓"
+    return "special file", "특수 파일"

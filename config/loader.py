@@ -30,6 +30,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from config import schema, shipped
 from config.errors import ConfigError, Path_, Problem, did_you_mean
+from config.messages import said
 from config.model import (
     ALERTMANAGER_DELIVERY,
     REFRESH_INTERVAL,
@@ -139,7 +140,7 @@ def _read_tree(main_path: Path, problems: list[Problem]) -> list[ConfigFile]:
         seen.add(resolved)
         if len(seen) > MAX_INCLUDED_FILES:
             problems.append(Problem(str(main_path), 0, "include",
-                                    f"more than {MAX_INCLUDED_FILES} files included"))
+                                    said("too_many_files", limit=str(MAX_INCLUDED_FILES))))
             break
         try:
             doc = load_located(file, sections=schema.SECTIONS)
@@ -166,7 +167,7 @@ def _include_roots(main: LocatedDocument, parsed: schema.ConfigFileIn,
         root = (base / written).resolve()
         if not root.is_dir():
             problems.append(main.problem(("include_roots", index),
-                                         f"not a directory: {written!r}"))
+                                         said("not_a_directory", value=repr(written))))
         else:
             roots.append(root)
     return tuple(roots)
@@ -177,15 +178,12 @@ def _validate_file(doc: LocatedDocument, is_main: bool, problems: list[Problem])
     one broken entry neither hides the others' problems nor makes references to it fail."""
     data = {} if doc.value is None else doc.value
     if not isinstance(data, dict):
-        problems.append(doc.problem((), "the file must be a mapping of sections "
-                                        "(agent, devices, ...), not a "
-                                        f"{type(data).__name__}"))
+        problems.append(doc.problem((), said("not_sections", type=type(data).__name__)))
         return ConfigFile(doc, None, [], {})
     if not is_main:
         for section in schema.MAIN_ONLY_SECTIONS:
             if section in data:
-                problems.append(doc.problem((section,), f"'{section}' belongs in the main "
-                                                         "configuration file, not an include"))
+                problems.append(doc.problem((section,), said("main_only", section=section)))
     devices = _list_entries(doc, data.get("devices"), ("devices",), schema.DeviceIn, problems)
     credentials = _dict_entries(doc, data.get("credentials"), ("credentials",),
                                 schema.CredentialIn, problems)
@@ -220,8 +218,8 @@ def _alerts_entries(doc: LocatedDocument, alerts: dict[str, Any],
                                        if isinstance(route, dict) else []):
             if name not in names:
                 problems.append(doc.problem(("alerts", "routes", index, "channels", c_index),
-                                            f"unknown channel {name!r}"
-                                            f"{did_you_mean(name, names)}"))
+                                            said("unknown_channel", name=repr(name),
+                                                 hint=did_you_mean(name, names))))
     return {k: v for k, v in alerts.items() if k not in ("channels", "routes")}
 
 
@@ -233,7 +231,7 @@ def _list_entries(doc: LocatedDocument, raw: object, where: Path_, model: type[M
     if raw is None:
         return []
     if not isinstance(raw, list):
-        problems.append(doc.problem(where, f"must be a list, not {type(raw).__name__}"))
+        problems.append(doc.problem(where, said("not_a_list", type=type(raw).__name__)))
         return []
     try:   # the common case, all valid, in one call: much faster for 100,000 devices
         valid: list[M] = _adapter(list[model]).validate_python(raw)   # type: ignore[valid-type]
@@ -250,7 +248,7 @@ def _dict_entries(doc: LocatedDocument, raw: object, where: Path_, model: type[M
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        problems.append(doc.problem(where, f"must be a mapping, not {type(raw).__name__}"))
+        problems.append(doc.problem(where, said("not_a_mapping", type=type(raw).__name__)))
         return {}
     try:
         valid: dict[str, M] = _adapter(dict[str, model]).validate_python(raw)  # type: ignore[valid-type]
@@ -291,15 +289,14 @@ def _includes(doc: LocatedDocument, parsed: schema.ConfigFileIn, roots: tuple[Pa
         where = ("include", index) if isinstance(parsed.include, list) else ("include",)
         matches = sorted(glob.glob(str(base / pattern), recursive=True))
         if not matches:
-            problems.append(doc.problem(where, f"include {pattern!r} matches no file "
-                                               f"(relative to {base})"))
+            problems.append(doc.problem(where, said("include_no_match", pattern=repr(pattern),
+                                                    base=str(base))))
         inside = [m for m in matches if _under(Path(m).resolve(), roots)]
         if len(inside) < len(matches):
             outside = len(matches) - len(inside)
-            problems.append(doc.problem(where, (
-                f"include {pattern!r} reaches outside the configuration's directory "
-                f"({outside} file{'s' if outside != 1 else ''} not read); the main file "
-                "may allow another directory with include_roots")))
+            problems.append(doc.problem(where, said(
+                "include_outside", pattern=repr(pattern), count=str(outside),
+                s="s" if outside != 1 else "")))
         for match in inside:
             yield Path(match)
 
@@ -334,8 +331,8 @@ def _credentials(files: list[ConfigFile], problems: list[Problem]
             here = f"{file.doc.file}:{file.doc.line_of(('credentials', name))}"
             if name in result:
                 problems.append(file.doc.problem(("credentials", name),
-                                                 f"credentials {name!r} already defined "
-                                                 f"at {where_defined[name]}"))
+                                                 said("duplicate_credentials", name=repr(name),
+                                                      where=where_defined[name])))
                 continue
             where_defined[name] = here
             result[name] = _credential(file.doc, name, cred)
@@ -369,8 +366,7 @@ def _agent(main: ConfigFile, problems: list[Problem]) -> AgentSettings:
         ZoneInfo(a.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         problems.append(main.doc.problem(("agent", "timezone"),
-                                         f"unknown timezone {a.timezone!r} "
-                                         "(use an IANA name such as Asia/Seoul)"))
+                                         said("unknown_timezone", value=repr(a.timezone))))
     return AgentSettings(name=a.name, state_dir=Path(a.state_dir), timezone=a.timezone,
                          retention_days=a.retention_days, http_listen=a.http_listen,
                          log_format=a.log_format, max_in_flight=a.max_in_flight,
@@ -450,13 +446,14 @@ def _alerts(main: ConfigFile, problems: list[Problem]) -> AlertSettings:
     for index, name in enumerate(names):
         if name in names[:index]:
             problems.append(main.doc.problem(("alerts", "channels", index, "name"),
-                                             f"duplicate channel name {name!r}"))
+                                             said("duplicate_channel", name=repr(name))))
     for index, route in enumerate(a.routes):
         for c_index, channel in enumerate(route.channels):
             if channel not in names:
                 problems.append(main.doc.problem(
                     ("alerts", "routes", index, "channels", c_index),
-                    f"unknown channel {channel!r}{did_you_mean(channel, names)}"))
+                    said("unknown_channel", name=repr(channel),
+                         hint=did_you_mean(channel, names))))
     agent = main.parsed.agent
     http_listen = agent.http_listen if agent is not None else None
     channels = tuple(_channel(main.doc, c, http_listen) for c in a.channels)

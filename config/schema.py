@@ -2,7 +2,8 @@
 
 Every model forbids unknown keys, so a typo is an error with a did-you-mean rather than
 a silently ignored setting. Validators raise `PydanticCustomError` with short messages
-(`not a date: '2008-13-01'`) that `config.loader` places at FILE:LINE.
+(`not a date: '2008-13-01'`) that `config.loader` places at FILE:LINE; each carries its
+kind and values (config/messages.py), so the CLI says it in English or Korean.
 `config.loader` and `inventory.load` turn these models into the frozen dataclasses of
 `config.model` and `inventory.model`.
 """
@@ -25,30 +26,39 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from config.dates import EARLIEST, LATEST, in_window, outside_window
+from config.dates import EARLIEST, LATEST, in_window, out_of_window
 from config.durations import DurationTooLongError, parse_duration
 from config.errors import shown
-from config.expectations import ExpectationError, parse
+from config.expectations import EXPECTATION_KINDS, ExpectationError, parse
+from config.messages import Message, said
 
-# The errors our validators raise: their messages are ours, and shown as they are
-# (config/schema_errors.py words every other error itself).
+# The errors our validators raise, each a kind of config/problem_texts.py: their messages
+# are ours, and shown as they are (config/schema_errors.py words every other error itself).
 OWN_ERRORS = frozenset({
-    "bad_address", "bad_expectation", "bad_regex", "bad_url", "date_out_of_range",
+    "bad_address", "bad_regex", "bad_url", "bad_generator_url", "date_out_of_range",
     "inline_secret", "not_for_api", "not_for_channel", "not_for_protocol", "port_needed",
-    "port_not_allowed",
+    "port_not_allowed", "channel_without_url",
     "missing_address", "missing_bucket", "missing_database", "missing_email",
-    "missing_secret", "missing_url", "missing_user",
-    "not_a_date", "not_a_duration", "not_a_year", "not_loopback", "not_whole",
+    "missing_community", "missing_auth_key", "missing_priv_key", "missing_dsn",
+    "missing_url", "missing_user", "duration_too_long", "two_usernames",
+    "not_a_date", "not_a_duration", "not_a_year", "not_whole",
     "priv_without_auth", "two_sources", "years_and_rules",
-    "not_listen", "not_listen_address", "not_an_address", "tls_pair", "renew_vs_lease"})
+    "not_listen", "not_listen_address", "not_an_address", "tls_pair", "renew_vs_lease",
+    *EXPECTATION_KINDS})
 
 
-def invalid(kind: str, template: str, **values: Any) -> PydanticCustomError:
-    """A validation error; the offending `value` is shown quoted (repr, cut short), names
-    as they are."""
-    assert kind in OWN_ERRORS, kind
-    return PydanticCustomError(
-        kind, template, {k: shown(v) if k == "value" else str(v) for k, v in values.items()})
+def invalid(kind: str, **values: Any) -> PydanticCustomError:
+    """A validation error of `kind` (its texts in config/problem_texts.py); the offending
+    `value` is shown quoted (repr, cut short), names as they are."""
+    return refused(said(kind, **{k: shown(v) if k == "value" else str(v)
+                                 for k, v in values.items()}))
+
+
+def refused(message: Message) -> PydanticCustomError:
+    """`message` as pydantic's error: its kind as the type, the message itself in the
+    context (pydantic's `msg` is its English), for config/schema_errors.py to place."""
+    assert message.kind in OWN_ERRORS, message.kind
+    return PydanticCustomError(message.kind, "{said}", {"said": message})
 
 
 class Strict(BaseModel):
@@ -68,9 +78,9 @@ def _date(value: Any) -> Any:
         except ValueError:
             pass
     if not isinstance(value, date):
-        raise invalid("not_a_date", "not a date: {value} (write YYYY-MM-DD)", value=value)
+        raise invalid("not_a_date", value=value)
     if not in_window(value):   # config/dates.py says why: 9999-12-31 breaks every sum
-        raise invalid("date_out_of_range", "{why}", why=outside_window(value))
+        raise refused(out_of_window(value))
     return value
 
 
@@ -85,7 +95,7 @@ def _acquired(value: Any) -> Any:
     if isinstance(value, int) and not isinstance(value, bool):
         if EARLIEST.year <= value <= LATEST.year:
             return value
-        raise invalid("not_a_year", "not a year: {value}", value=value)
+        raise invalid("not_a_year", value=value)
     return _date(value)
 
 
@@ -93,20 +103,19 @@ def _duration(value: Any) -> Any:
     try:
         seconds = parse_duration(value)
     except DurationTooLongError as exc:
-        raise invalid("not_a_duration", "{why}", why=exc) from None
+        raise refused(exc.said) from None
     except (ValueError, TypeError, AttributeError):
-        raise invalid("not_a_duration", "not a duration: {value} (write e.g. 30s, 5m, 2h)",
-                      value=value) from None
+        raise invalid("not_a_duration", value=value) from None
     return seconds
 
 
 def _whole(value: Any) -> Any:
     if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-        raise invalid("not_whole", "not a whole number: {value}", value=value)
+        raise invalid("not_whole", value=value)
     if isinstance(value, str):
         cleaned = value.replace(",", "").strip()
         if not re.fullmatch(r"-?\d+", cleaned):
-            raise invalid("not_whole", "not a whole number: {value}", value=value)
+            raise invalid("not_whole", value=value)
         return int(cleaned)
     return value
 
@@ -140,10 +149,7 @@ def inline_secret_check(data: Any, names: tuple[str, ...]) -> Any:
     if isinstance(data, dict):
         for name in names:
             if name in data:
-                raise invalid(
-                    "inline_secret",
-                    "secret written inline in {name}: use {name}_env (an environment "
-                    "variable) or {name}_file (a file) instead", name=name)
+                raise invalid("inline_secret", name=name)
     return data
 
 
@@ -160,9 +166,7 @@ class SecretFields(Strict):
     def _one_source(self) -> SecretFields:
         for name in self._secret_names():
             if getattr(self, f"{name}_env", None) and getattr(self, f"{name}_file", None):
-                raise invalid("two_sources",
-                                          "give {name}_env or {name}_file, not both",
-                                          name=name)
+                raise invalid("two_sources", name=name)
         return self
 
     @classmethod
@@ -188,9 +192,7 @@ class AgentIn(Strict):
         # Beyond loopback only with the console's authentication (inventory/load.py checks
         # it against `console:`): here only the form.
         if value is not None and parse_http_listen(value) is None:
-            raise invalid("not_listen_address", "must be an IP HOST:PORT such as "
-                          "127.0.0.1:9108, [::1]:9108 or 0.0.0.0:9108, got {value}",
-                          value=value)
+            raise invalid("not_listen_address", value=value)
         return value
 
 
@@ -257,16 +259,14 @@ class InfluxIn(SecretFields):
     def _one_api(self) -> InfluxIn:
         for key, api in INFLUX_API_ONLY.items():
             if getattr(self, key) is not None and self.api != api:
-                raise invalid("not_for_api", "{key} is for api: {api} only (this is "
-                              "api: {this})", key=key, api=api, this=self.api)
+                raise invalid("not_for_api", key=key, api=api, this=self.api)
         if self.api == "v2" and not self.bucket:
-            raise invalid("missing_bucket", "api: v2 needs a bucket")
+            raise invalid("missing_bucket")
         if self.api == "v1" and not self.database:
-            raise invalid("missing_database", "api: v1 needs a database")
+            raise invalid("missing_database")
         given = [k for k in ("username", "username_env", "username_file") if getattr(self, k)]
         if len(given) > 1:
-            raise invalid("two_sources", "give one of username, username_env and "
-                          "username_file, not {keys}", keys=" and ".join(given))
+            raise invalid("two_usernames", keys=" and ".join(given), listed=", ".join(given))
         return self
 
 
@@ -295,7 +295,7 @@ class CategoryIn(Strict):
     @model_validator(mode="after")
     def _years_or_rules(self) -> CategoryIn:
         if self.years is not None and self.rules is not None:
-            raise invalid("years_and_rules", "give either years or rules, not both")
+            raise invalid("years_and_rules")
         return self
 
 
@@ -344,21 +344,16 @@ class CredentialIn(SecretFields):
     @model_validator(mode="after")
     def _complete(self) -> CredentialIn:
         if self.version in ("1", "2c") and not (self.community_env or self.community_file):
-            raise invalid("missing_secret",
-                                      "SNMP v{version} needs community_env or community_file",
-                                      version=self.version)
+            raise invalid("missing_community", version=self.version)
         if self.version == "3":
             if not self.user:
-                raise invalid("missing_user", "SNMPv3 needs a user")
+                raise invalid("missing_user")
             if self.auth_protocol and not (self.auth_key_env or self.auth_key_file):
-                raise invalid("missing_secret",
-                                          "auth_protocol needs auth_key_env or auth_key_file")
+                raise invalid("missing_auth_key")
             if self.priv_protocol and not self.auth_protocol:
-                raise invalid("priv_without_auth",
-                                          "priv_protocol needs an auth_protocol too (authPriv)")
+                raise invalid("priv_without_auth")
             if self.priv_protocol and not (self.priv_key_env or self.priv_key_file):
-                raise invalid("missing_secret",
-                                          "priv_protocol needs priv_key_env or priv_key_file")
+                raise invalid("missing_priv_key")
         return self
 
 
@@ -366,7 +361,7 @@ def _expectation(value: Any) -> Any:
     try:
         parse(value)
     except ExpectationError as exc:
-        raise invalid("bad_expectation", "{why}", why=exc) from None
+        raise refused(exc.said) from None
     return value
 
 
@@ -408,31 +403,26 @@ class PollIn(Strict):
             try:
                 re.compile(value)
             except re.error as exc:
-                raise invalid("bad_regex", "not a regular expression: {value} ({why})",
-                              value=value, why=exc) from None
+                raise invalid("bad_regex", value=value, why=exc) from None
         return value
 
     @model_validator(mode="after")
     def _target(self) -> PollIn:
         if self.protocol == "snmp" and not self.address:
-            raise invalid("missing_address", "an snmp poll needs an address")
+            raise invalid("missing_address", article="an", protocol="snmp")
         if self.protocol == "http" and not self.url:
-            raise invalid("missing_url", "an http poll needs a url")
+            raise invalid("missing_url")
         if self.protocol in ("icmp", "tcp") and not self.address:
             article = "an" if self.protocol == "icmp" else "a"
-            raise invalid("missing_address", "{article} {protocol} poll needs an address",
-                          article=article, protocol=self.protocol)
+            raise invalid("missing_address", article=article, protocol=self.protocol)
         port = _port_of(self.address)
         if self.protocol == "tcp" and port is None:
-            raise invalid("port_needed", "a tcp poll needs host:port, e.g. 127.0.0.1:554 "
-                          "(RTSP), got {value}", value=self.address)
+            raise invalid("port_needed", value=self.address)
         if self.protocol == "icmp" and port is not None:
-            raise invalid("port_not_allowed", "an icmp poll pings a host: no port "
-                          "(IPv6 as [::1] or ::1), got {value}", value=self.address)
+            raise invalid("port_not_allowed", value=self.address)
         for key, protocol in PROTOCOL_ONLY.items():
             if getattr(self, key) is not None and self.protocol != protocol:
-                raise invalid("not_for_protocol", "{key} is for protocol {protocol} only",
-                              key=key, protocol=protocol)
+                raise invalid("not_for_protocol", key=key, protocol=protocol)
         return self
 
     @field_validator("address")
@@ -442,15 +432,14 @@ class PollIn(Strict):
         if value is not None and _bare_ipv6(value):
             return value
         if value is not None and (match is None or not 0 < int(match[2] or 1) < 65536):
-            raise invalid("bad_address",
-                          "not a host[:port] address: {value} (IPv6 as [::1]:161)", value=value)
+            raise invalid("bad_address", value=value)
         return value
 
     @field_validator("url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         if value is not None and not re.match(r"^https?://[^/\s]+", value):
-            raise invalid("bad_url", "not an http(s) URL: {value}", value=value)
+            raise invalid("bad_url", value=value)
         return value
 
 
@@ -586,20 +575,14 @@ class ChannelIn(SecretFields):
     @model_validator(mode="after")
     def _needs(self) -> ChannelIn:
         if self.type in ("webhook", "alertmanager") and not self.url:
-            raise invalid("missing_url", "a {type} channel needs a url",
-                                      type=self.type)
+            raise invalid("channel_without_url", type=self.type)
         if self.type == "email" and not (self.smtp and self.from_ and self.to):
-            raise invalid("missing_email",
-                                      "an email channel needs smtp, from and to")
+            raise invalid("missing_email")
         if self.generator_url is not None:
             if self.type != "alertmanager":
-                raise invalid("not_for_channel",
-                              "generator_url is for an alertmanager channel, not {type}",
-                              type=self.type)
+                raise invalid("not_for_channel", type=self.type)
             if not absolute_http_url(self.generator_url):
-                raise invalid("bad_url", "generator_url must be an absolute http(s) "
-                              "URL such as https://console.example/lifeline, got {value}",
-                              value=self.generator_url)
+                raise invalid("bad_generator_url", value=self.generator_url)
         return self
 
 
@@ -640,8 +623,7 @@ class TrapsIn(Strict):
     @classmethod
     def _host_port(cls, value: str) -> str:
         if parse_trap_listen(value) is None:
-            raise invalid("not_listen", "must be an IPv4 HOST:PORT such as 127.0.0.1:162 "
-                          "or 0.0.0.0:162, got {value}", value=value)
+            raise invalid("not_listen", value=value)
         return value
 
 
@@ -679,21 +661,20 @@ class ConsoleIn(Strict):
             try:
                 ipaddress.ip_address(value)
             except ValueError:
-                raise invalid("not_an_address", "not an IP address: {value}",
-                              value=value) from None
+                raise invalid("not_an_address", value=value) from None
         return values
 
     @field_validator("grafana_url")
     @classmethod
     def _grafana(cls, value: str | None) -> str | None:
         if value is not None and not absolute_http_url(value):
-            raise invalid("bad_url", "not an http(s) URL: {value}", value=value)
+            raise invalid("bad_url", value=value)
         return value
 
     @model_validator(mode="after")
     def _tls_pair(self) -> ConsoleIn:
         if (self.tls_cert_file is None) != (self.tls_key_file is None):
-            raise invalid("tls_pair", "give tls_cert_file and tls_key_file together")
+            raise invalid("tls_pair")
         return self
 
 
@@ -711,11 +692,9 @@ class ClusterIn(SecretFields):
     @model_validator(mode="after")
     def _needs_dsn(self) -> ClusterIn:
         if not self.dsn_env and not self.dsn_file:
-            raise invalid("missing_secret", "give dsn_env or dsn_file: the PostgreSQL "
-                          "connection string, never written in the file")
+            raise invalid("missing_dsn")
         if self.renew * 2 > self.lease:
-            raise invalid("renew_vs_lease", "renew ({renew}s) must be at most half the "
-                          "lease ({lease}s)", renew=f"{self.renew:g}", lease=f"{self.lease:g}")
+            raise invalid("renew_vs_lease", renew=f"{self.renew:g}", lease=f"{self.lease:g}")
         return self
 
 

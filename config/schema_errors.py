@@ -3,8 +3,10 @@
 pydantic says where a value failed (`loc`, a path into the document) and why (`type`, a
 stable code, with `ctx`); its English `msg` may change from one release to the next, so
 it is never shown, except for the errors our own validators raise (config/schema.py's
-`invalid`), whose messages are ours. The path is placed at the line where the value was
-written (config/source.py); an unknown key gets a did-you-mean from the schema.
+`invalid`), whose messages are ours. Each becomes a `Message` of config/problem_texts.py
+(WORDED says which kind for which of pydantic's), so it is said in English or Korean. The
+path is placed at the line where the value was written (config/source.py); an unknown key
+gets a did-you-mean from the schema.
 """
 from __future__ import annotations
 
@@ -17,10 +19,30 @@ from pydantic_core import ErrorDetails
 
 from config import schema
 from config.errors import Path_, Problem, did_you_mean, format_path, shown
+from config.messages import Message, said
 from config.source import LocatedDocument
 
-_BOUNDS = {"greater_than_equal": ("ge", "at least"), "greater_than": ("gt", "more than"),
-           "less_than_equal": ("le", "at most"), "less_than": ("lt", "less than")}
+# pydantic's bounds: the context key of the bound, and our message kind.
+_BOUNDS = {"greater_than_equal": ("ge", "at_least"), "greater_than": ("gt", "more_than"),
+           "less_than_equal": ("le", "at_most"), "less_than": ("lt", "less_than")}
+# pydantic's error kinds whose message is the value shown, and our message kind for each.
+_VALUE_ONLY = {"int_parsing": "not_whole", "int_type": "not_whole",
+               "int_from_float": "not_whole", "float_parsing": "not_a_number",
+               "float_type": "not_a_number", "bool_parsing": "not_bool",
+               "bool_type": "not_bool", "string_type": "not_text",
+               "string_pattern_mismatch": "bad_identifier"}
+_OF_TYPE = {"list_type": "not_a_list", "dict_type": "not_keys", "model_type": "not_keys",
+            "model_attributes_type": "not_keys"}
+# Every pydantic error kind worded here, and the message kinds it may become (a test
+# checks each has its English and Korean texts); any other is `not_valid_here`.
+WORDED: dict[str, tuple[str, ...]] = {
+    "extra_forbidden": ("unknown_key", "did_you_mean"), "missing": ("missing_key",),
+    "literal_error": ("one_of", "not_allowed"), "enum": ("one_of", "not_allowed"),
+    "string_too_long": ("text_too_long",),
+    **{kind: (ours,) for kind, (_, ours) in _BOUNDS.items()},
+    **{kind: (ours,) for kind, ours in _VALUE_ONLY.items()},
+    **{kind: (ours,) for kind, ours in _OF_TYPE.items()},
+}
 
 
 def located(doc: LocatedDocument, error: ErrorDetails) -> Problem:
@@ -28,46 +50,38 @@ def located(doc: LocatedDocument, error: ErrorDetails) -> Problem:
     loc: Path_ = tuple(part for part in error["loc"] if not _is_internal(part))
     kind = error["type"]
     if kind == "inline_secret":
-        loc = (*loc, str(_context(error)["name"]))   # point at the key holding the secret
+        ours = _context(error)["said"]                # point at the key holding the secret
+        loc = (*loc, str(dict(ours.values)["name"]))
     if kind == "extra_forbidden":
         key = loc[-1]
         hint = did_you_mean(str(key), _allowed_keys(loc[:-1]))
-        return doc.problem(loc, f"unknown key {shown(key)}{hint}")
+        return doc.problem(loc, said("unknown_key", key=shown(key), hint=hint))
     if kind == "missing":
         return Problem(str(doc.file), doc.line_of(loc[:-1]), format_path(loc),
-                       "required key is missing")
+                       said("missing_key"))
     return doc.problem(loc, message(error, loc))
 
 
-def message(error: ErrorDetails, loc: Path_) -> str:
+def message(error: ErrorDetails, loc: Path_) -> Message:
     """What is wrong with the value, in our words."""
     kind, value, context = error["type"], error.get("input"), _context(error)
-    if kind in schema.OWN_ERRORS:
-        return str(error["msg"])        # ours: short, and never echoing a secret
+    ours = context.get("said")
+    if kind in schema.OWN_ERRORS and isinstance(ours, Message):
+        return ours                     # ours: short, and never echoing a secret
     if kind in ("literal_error", "enum"):
         choices = _choices(loc)
-        return (f"must be one of {', '.join(map(str, choices))}: got {shown(value)}" if choices
-                else f"not one of the allowed values: {shown(value)}")
+        return (said("one_of", choices=", ".join(map(str, choices)), value=shown(value))
+                if choices else said("not_allowed", value=shown(value)))
     if kind in _BOUNDS:
-        key, words = _BOUNDS[kind]
-        return f"must be {words} {context.get(key)}: got {shown(value)}"
-    if kind in ("int_parsing", "int_type", "int_from_float"):
-        return f"not a whole number: {shown(value)}"
-    if kind in ("float_parsing", "float_type"):
-        return f"not a number: {shown(value)}"
-    if kind in ("bool_parsing", "bool_type"):
-        return f"not true or false: {shown(value)}"
-    if kind == "string_type":
-        return f"not text: {shown(value)}"
-    if kind == "string_pattern_mismatch":
-        return f"not a valid identifier or value: {shown(value)}"
+        key, ours_kind = _BOUNDS[kind]
+        return said(ours_kind, bound=str(context.get(key)), value=shown(value))
+    if kind in _VALUE_ONLY:
+        return said(_VALUE_ONLY[kind], value=shown(value))
     if kind == "string_too_long":
-        return f"longer than {context.get('max_length')} characters"
-    if kind == "list_type":
-        return f"must be a list, not {type(value).__name__}"
-    if kind in ("dict_type", "model_type", "model_attributes_type"):
-        return f"must be a mapping of keys, not {type(value).__name__}"
-    return f"not a valid value here ({kind}): {shown(value)}"
+        return said("text_too_long", limit=str(context.get("max_length")))
+    if kind in _OF_TYPE:
+        return said(_OF_TYPE[kind], type=type(value).__name__)
+    return said("not_valid_here", kind=kind, value=shown(value))
 
 
 def _context(error: ErrorDetails) -> dict[str, Any]:

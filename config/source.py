@@ -16,13 +16,15 @@ import yaml
 
 from config.errors import ConfigError, Path_, Problem, format_path
 from config.files import FileRefusedError, read_capped
+from config.messages import Message, said
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # No configuration nests deeper than a dozen levels. Past this depth a document is refused
 # with our own message, whatever limit (or none) the YAML library has of its own.
 MAX_DEPTH = 100
-TOO_DEEP = f"YAML nested too deeply (more than {MAX_DEPTH} levels)"
+TOO_DEEP_SAID = said("too_deep", depth=str(MAX_DEPTH))
+TOO_DEEP = TOO_DEEP_SAID.render("en")
 
 
 class _TooDeepError(Exception):
@@ -45,7 +47,7 @@ class LocatedDocument:
                 return line
         return 1
 
-    def problem(self, path: Path_, message: str) -> Problem:
+    def problem(self, path: Path_, message: Message) -> Problem:
         return Problem(str(self.file), self.line_of(path), format_path(path), message)
 
 
@@ -55,13 +57,12 @@ def read_text(file: Path) -> str:
     try:
         raw = read_capped(file)
     except FileRefusedError as exc:
-        raise ConfigError([Problem(str(file), 0, "", exc.reason)]) from None
+        raise ConfigError([Problem(str(file), 0, "", exc.said)]) from None
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise ConfigError([Problem(str(file), line, "",
-                                   "not UTF-8 text (save the file as UTF-8)")]) from None
+        raise ConfigError([Problem(str(file), line, "", said("not_utf8"))]) from None
 
 
 def load_located(file: Path, sections: Collection[str] = ()) -> LocatedDocument:
@@ -82,25 +83,23 @@ def load_located(file: Path, sections: Collection[str] = ()) -> LocatedDocument:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 0
-        message = (TOO_DEEP if _nested_too_deeply(text)
-                   else f"malformed YAML: {exc.problem or exc.context}")
+        message = (TOO_DEEP_SAID if _nested_too_deeply(text)
+                   else said("malformed_yaml", why=str(exc.problem or exc.context)))
         raise ConfigError([Problem(str(file), line, "", message)]) from None
     except yaml.YAMLError as exc:
-        message = TOO_DEEP if _nested_too_deeply(text) else f"malformed YAML: {exc}"
+        message = (TOO_DEEP_SAID if _nested_too_deeply(text)
+                   else said("malformed_yaml", why=str(exc)))
         raise ConfigError([Problem(str(file), 0, "", message)]) from None
     except (_TooDeepError, RecursionError):
-        raise ConfigError([Problem(str(file), 0, "", TOO_DEEP)]) from None
+        raise ConfigError([Problem(str(file), 0, "", TOO_DEEP_SAID)]) from None
     finally:
         loader.dispose()
     if sections and _foreign(document, sections):
         raise ConfigError([Problem(str(file), document.line_of(()), "",
-                                   NOT_OURS + ", ".join(sorted(sections)) + ")")])
+                                   said("not_ours", sections=", ".join(sorted(sections))))])
     if problems:
         raise ConfigError(problems)
     return document
-
-
-NOT_OURS = "not a Lifeline file: none of its top-level keys is one Lifeline reads ("
 
 
 def _foreign(document: LocatedDocument, sections: Collection[str]) -> bool:
@@ -163,7 +162,7 @@ def _build(loader: Any, node: yaml.Node, path: Path_, document: LocatedDocument,
     if len(path) >= MAX_DEPTH:
         raise _TooDeepError
     if id(node) in open_nodes:   # an alias to one of its own ancestors: &a [*a]
-        problems.append(document.problem(path, "recursive YAML alias"))
+        problems.append(document.problem(path, said("recursive_alias")))
         return None
     open_nodes.add(id(node))
     try:
@@ -178,18 +177,18 @@ def _collection(loader: Any, node: yaml.Node, path: Path_, document: LocatedDocu
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
-                problems.append(document.problem(path, "YAML merge keys (<<) are not supported"))
+                problems.append(document.problem(path, said("merge_key")))
                 continue
             key = _scalar(loader, key_node)
             if key is None:
                 problems.append(Problem(str(document.file), key_node.start_mark.line + 1,
-                                        format_path(path), "a key must be a plain value"))
+                                        format_path(path), said("key_not_plain")))
                 continue
             key = str(key) if not isinstance(key, (str, int)) else key
             if key in result:
                 problems.append(Problem(str(document.file), key_node.start_mark.line + 1,
                                         format_path((*path, key)),
-                                        f"duplicate key {key!r}"))
+                                        said("duplicate_key", key=repr(key))))
                 continue
             result[key] = _build(loader, value_node, (*path, key), document, problems,
                                  open_nodes)

@@ -65,9 +65,10 @@ from typing import Any, TypeVar
 
 import yaml
 
-from config.dates import in_window, outside_window
-from config.errors import ConfigError, Problem
+from config.dates import in_window, out_of_window
+from config.errors import ConfigError, Problem, did_you_mean
 from config.files import FileRefusedError, read_capped
+from config.messages import Message, said
 from inventory.category_names import CategoryIndex
 from inventory.category_names import normalise as _normalise
 from inventory.hours import HoursError, OperatingHours
@@ -136,11 +137,23 @@ _HEADER_INDEX = {alias: name for name, aliases in FIELD_HEADERS.items() for alia
 class SheetProblem(Problem):
     """A problem in a spreadsheet: `line` is the row (0: the whole sheet), `path` the column."""
 
+    def text(self, lang: str = "en") -> str:
+        where = [said("sheet_row", row=str(self.line)).render(lang)] if self.line else []
+        where += [said("sheet_column", column=self.path).render(lang)] if self.path else []
+        message = self.said.render(lang)
+        return f"{self.file}: {', '.join(where)}: {message}" if where else \
+            f"{self.file}: {message}"
+
     def __str__(self) -> str:
-        where = [f"row {self.line}"] if self.line else []
-        where += [f"column {self.path}"] if self.path else []
-        return f"{self.file}: {', '.join(where)}: {self.message}" if where else \
-            f"{self.file}: {self.message}"
+        return self.text("en")
+
+
+class CellError(ValueError):
+    """A cell that cannot be read; `said` says why (the message is its English)."""
+
+    def __init__(self, kind: str, **values: str) -> None:
+        self.said = said(kind, **values)
+        super().__init__(self.said.render("en"))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -171,7 +184,7 @@ class _RowContext:
     warnings: list[str]
     columns: Mapping[str, _Column] = field(default_factory=dict)
 
-    def problem(self, fieldname: str, message: str) -> None:
+    def problem(self, fieldname: str, message: Message) -> None:
         self.problems.append(SheetProblem(self.file, self.row, self.columns[fieldname].header,
                                           message))
 
@@ -182,12 +195,12 @@ def read_rows(path: Path) -> tuple[list[list[Any]], str | None]:
     """The sheet's rows as lists of cell values, and the CSV encoding used (None for xlsx)."""
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".txt", ".tsv", ".xlsx", ".xlsm"):
-        hint = " (save it as .xlsx or .csv)" if suffix == ".xls" else ""
-        raise _sheet_error(path, f"not a .csv or .xlsx file{hint}")
+        hint = said("save_as_xlsx" if suffix == ".xls" else "none")
+        raise _sheet_error(path, said("not_a_sheet", hint=hint))
     try:
         data = read_capped(path)
     except FileRefusedError as exc:
-        raise _sheet_error(path, exc.reason) from None
+        raise _sheet_error(path, exc.said) from None
     if suffix in (".xlsx", ".xlsm"):
         rows, encoding = _xlsx_rows(path, data), None
     else:
@@ -209,8 +222,7 @@ def decode_csv(path: Path, data: bytes) -> tuple[str, str]:
             return data.decode(codec), label
         except UnicodeDecodeError:
             continue
-    raise _sheet_error(path, "cannot decode: neither UTF-8 nor CP949 (EUC-KR); "
-                             "save the sheet as 'CSV UTF-8' and try again")
+    raise _sheet_error(path, said("cannot_decode"))
 
 
 def _csv_rows(path: Path, text: str) -> list[list[Any]]:
@@ -224,15 +236,15 @@ def _csv_rows(path: Path, text: str) -> list[list[Any]]:
         return [list(row) for row in reader]
     except csv.Error as exc:    # e.g. a cell past the csv module's own limit (128 KiB)
         raise ConfigError([SheetProblem(str(path), reader.line_num, "",
-                                        f"cannot be read as CSV ({exc})")]) from None
+                                        said("not_csv", why=str(exc)))]) from None
 
 
 def _check_cell_sizes(path: Path, rows: list[list[Any]]) -> None:
     """No cell longer than MAX_CELL_CHARS: such a cell is not an asset's name or note but
     a wrong file or a paste gone astray, and it would be carried into the inventory."""
     problems = [SheetProblem(str(path), number, f"{column}",
-                             f"a cell of {len(value):,} characters; at most "
-                             f"{MAX_CELL_CHARS:,} are taken (is this the asset sheet?)")
+                             said("cell_too_long", length=f"{len(value):,}",
+                                  limit=f"{MAX_CELL_CHARS:,}"))
                 for number, row in enumerate(rows, 1)
                 for column, value in enumerate(row, 1)
                 if isinstance(value, str) and len(value) > MAX_CELL_CHARS]
@@ -246,7 +258,7 @@ def _xlsx_rows(path: Path, data: bytes) -> list[list[Any]]:
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise _sheet_error(path, f"not a readable xlsx workbook ({exc})") from None
+        raise _sheet_error(path, said("not_xlsx", why=str(exc))) from None
     try:
         sheet = book.active or book.worksheets[0]
         return [list(row) for row in sheet.iter_rows(values_only=True)]
@@ -254,7 +266,7 @@ def _xlsx_rows(path: Path, data: bytes) -> list[list[Any]]:
         book.close()
 
 
-def _sheet_error(path: Path, message: str) -> ConfigError:
+def _sheet_error(path: Path, message: Message) -> ConfigError:
     return ConfigError([SheetProblem(str(path), 0, "", message)])
 
 
@@ -302,7 +314,7 @@ def _map_columns(path: Path, header: list[Any], header_row: int, problems: list[
         missing.append(ACQUIRED_LABEL)
     if missing:
         problems.append(SheetProblem(str(path), header_row, "",
-                                     f"missing required column(s): {', '.join(missing)}"))
+                                     said("missing_columns", columns=", ".join(missing))))
     return columns, unknown
 
 
@@ -322,7 +334,7 @@ def _text(value: Any) -> str | None:
 def _whole(value: Any, units: str = "") -> int:
     """A whole number: 2, 2.0, '1,585', '2대'. Raises ValueError with the message."""
     if isinstance(value, bool):
-        raise ValueError(f"not a whole number: {value!r}")
+        raise CellError("not_whole", value=repr(value))
     if isinstance(value, int):
         return value
     if isinstance(value, float) and value.is_integer():
@@ -331,7 +343,7 @@ def _whole(value: Any, units: str = "") -> int:
         else str(value).strip()
     cleaned = text.replace(",", "")
     if not re.fullmatch(r"\d+", cleaned):
-        raise ValueError(f"not a whole number: {value!r}")
+        raise CellError("not_whole", value=repr(value))
     return int(cleaned)
 
 
@@ -343,9 +355,9 @@ def _won(value: Any, thousand_column: bool) -> int:
     try:
         amount = Decimal(text) * (1000 if thousand else 1)
     except InvalidOperation:
-        raise ValueError(f"not an amount of money: {value!r}") from None
+        raise CellError("not_an_amount", value=repr(value)) from None
     if amount < 0 or amount != amount.to_integral_value():
-        raise ValueError(f"not a whole, non-negative amount of won: {value!r}")
+        raise CellError("not_won", value=repr(value))
     return int(amount)
 
 
@@ -382,37 +394,37 @@ def _acquired(value: Any) -> _Acquired:
         try:
             written = date(*map(int, match.groups()))
         except ValueError:
-            raise ValueError(f"not a date: {value!r}") from None
+            raise CellError("not_a_cell_date", value=repr(value)) from None
         return _Acquired(_windowed(written))
     if re.fullmatch(r"\d{8}", compact):
         try:
             written = date(int(compact[:4]), int(compact[4:6]), int(compact[6:]))
         except ValueError:
-            raise ValueError(f"not a date: {value!r}") from None
+            raise CellError("not_a_cell_date", value=repr(value)) from None
         return _Acquired(_windowed(written))
     if match := _YEAR.fullmatch(text):
         return _Acquired(_check_year(int(match.group(1)), value))
     if match := _MONTH.fullmatch(text):
         year, month = _check_year(int(match.group(1)), value), int(match.group(2))
         if not 1 <= month <= 12:
-            raise ValueError(f"not a month: {value!r}")
+            raise CellError("not_a_month", value=repr(value))
         return _Acquired(_windowed(date(year, month, 1)), month_only=True)
     if (match := _BEFORE.fullmatch(text)) and (match.group(2) or not text[0].isdigit()):
         return _Acquired(_check_year(int(match.group(1)), value), approximate=True)
-    raise ValueError(f"not a year or date: {value!r} "
-                     f"(write e.g. 2008, 2008년, 2008.03. or 2008-03-01)")
+    raise CellError("not_year_or_date", value=repr(value))
 
 
 def _windowed(value: date) -> date:
     """The date, if the configuration would take it (config/dates.py)."""
     if not in_window(value):
-        raise ValueError(outside_window(value))
+        window = out_of_window(value)
+        raise CellError(window.kind, **{k: str(v) for k, v in window.values})
     return value
 
 
 def _check_year(year: int, written: Any) -> int:
     if not 1950 <= year <= 2100:
-        raise ValueError(f"not a plausible year: {written!r}")
+        raise CellError("not_plausible_year", value=repr(written))
     return year
 
 
@@ -420,7 +432,7 @@ def _date_cell(value: Any) -> date:
     """A last day (support, lease): a date, or a month meaning its last day."""
     found = _acquired(value)
     if isinstance(found.value, int):
-        raise ValueError(f"not a date: {value!r} (write YYYY-MM-DD or YYYY.MM.)")
+        raise CellError("not_a_last_day", value=repr(value))
     if found.month_only:
         first = found.value
         following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
@@ -447,8 +459,7 @@ def _hours(value: Any) -> str:
     try:
         OperatingHours.parse(text)
     except HoursError:
-        raise ValueError(f"not opening hours: {value!r} (write e.g. 매일 10:00~24:00, "
-                         "평일 09:00~18:00 or 24시간)") from None
+        raise CellError("not_hours", value=repr(value)) from None
     return text
 
 
@@ -472,14 +483,14 @@ def _read_row(ctx: _RowContext, row: list[Any], index: CategoryIndex,
     category = _category(ctx, get("category"), index)
     name = _text(get("name"))
     if name is None:
-        ctx.problem("name", "empty: every row needs a name (품명)")
+        ctx.problem("name", said("no_name"))
     acquired = _parse(ctx, "acquired_date", get("acquired_date"), _acquired) \
         or _parse(ctx, "acquired_year", get("acquired_year"), _acquired)
     _check_year_and_date(ctx, get, acquired)
     quantity = _parse(ctx, "quantity", get("quantity"),
                       lambda v: _whole(v, "대|식|개|ea|set|sets|units?"))
     if quantity is not None and quantity < 1:
-        ctx.problem("quantity", f"must be 1 or more: {quantity}")
+        ctx.problem("quantity", said("quantity_below_one", value=str(quantity)))
     life = _parse(ctx, "service_life_years", get("service_life_years"),
                   lambda v: _whole(v, "년|years?|yrs?"))
     unit_cost = _unit_cost(ctx, get, quantity or 1)
@@ -519,7 +530,7 @@ def _watch(ctx: _RowContext, entry: dict[str, Any], get: Cells,
     written = _text(get("protocol"))
     if address is None:
         if written is not None:
-            ctx.problem("protocol", "a protocol without an address (관리IP)")
+            ctx.problem("protocol", said("protocol_without_address"))
         return
     protocol = written.lower() if written is not None else protocols.get(entry["category"])
     if protocol is None:
@@ -528,8 +539,7 @@ def _watch(ctx: _RowContext, entry: dict[str, Any], get: Cells,
                             f"default protocol: the address is kept as tags.address, not polled")
         return
     if protocol not in IMPORTED_PROTOCOLS:
-        ctx.problem("protocol", f"{written!r}: only icmp or tcp come from a sheet (snmp needs "
-                                "credentials, http a url: write those in YAML)")
+        ctx.problem("protocol", said("sheet_protocol", value=repr(written)))
         return
     problem = _address_problem(address, protocol)
     if problem:
@@ -538,7 +548,7 @@ def _watch(ctx: _RowContext, entry: dict[str, Any], get: Cells,
     entry["poll"] = {"protocol": protocol, "address": address}
 
 
-def _address_problem(address: str, protocol: str) -> str | None:
+def _address_problem(address: str, protocol: str) -> Message | None:
     host, port = address, None
     if address.count(":") == 1 or address.startswith("["):
         host, _, port = address.rpartition(":")
@@ -547,11 +557,11 @@ def _address_problem(address: str, protocol: str) -> str | None:
         ipaddress.ip_address(host)
     except ValueError:
         if not _HOST.fullmatch(host):
-            return f"not an IP address or host name: {address!r}"
+            return said("not_a_host", value=repr(address))
     if protocol == "icmp" and port is not None:
-        return f"{address!r}: a ping needs no port"
+        return said("ping_no_port", value=repr(address))
     if protocol == "tcp" and not (port and port.isdigit() and 0 < int(port) < 65536):
-        return f"{address!r}: a tcp check needs host:port (e.g. 10.1.2.3:554)"
+        return said("tcp_needs_port", value=repr(address))
     return None
 
 
@@ -575,19 +585,20 @@ def _parse(ctx: _RowContext, fieldname: str, value: Any,
         return None
     try:
         return parse(value)
-    except ValueError as exc:
-        ctx.problem(fieldname, str(exc))
+    except CellError as exc:
+        ctx.problem(fieldname, exc.said)
         return None
 
 
 def _category(ctx: _RowContext, value: Any, index: CategoryIndex) -> str | None:
     written = _text(value)
     if written is None:
-        ctx.problem("category", "empty: every row needs a category (구분)")
+        ctx.problem("category", said("no_category"))
         return None
     key = index.find(written)
     if key is None:
-        ctx.problem("category", f"unknown category {written!r}{index.hint(written)}")
+        ctx.problem("category", said("unknown_category", value=repr(written),
+                                     hint=did_you_mean(written, index.labels, cutoff=0.5)))
     return key
 
 
@@ -601,8 +612,9 @@ def _check_year_and_date(ctx: _RowContext, get: Cells, acquired: _Acquired | Non
     except ValueError:
         return                                  # the date wins; the year is not used
     if year != acquired.year:
-        ctx.problem("acquired_year", f"{year} disagrees with {ctx.columns['acquired_date'].header}"
-                                     f" {acquired.value}")
+        ctx.problem("acquired_year", said("year_disagrees", year=str(year),
+                                          header=ctx.columns["acquired_date"].header,
+                                          date=str(acquired.value)))
 
 
 def _money(ctx: _RowContext, column: str) -> Callable[[Any], int]:
@@ -624,8 +636,8 @@ def _unit_cost(ctx: _RowContext, get: Cells, quantity: int) -> int | None:
                                 f"was used")
         return unit
     if total % quantity:
-        ctx.problem("total_cost", f"{total:,} won is not a multiple of the quantity {quantity}; "
-                                  f"give a unit cost (단가)")
+        ctx.problem("total_cost", said("total_not_multiple", total=f"{total:,}",
+                                       quantity=str(quantity)))
         return None
     return total // quantity
 
@@ -636,8 +648,7 @@ def _criticality(ctx: _RowContext, value: Any) -> str | None:
         return None
     level = CRITICALITY_WORDS.get(written.lower())
     if level is None:
-        ctx.problem("criticality", f"unknown criticality {written!r} "
-                                   f"(critical, high, normal, low or 최상, 상, 중, 하)")
+        ctx.problem("criticality", said("unknown_criticality", value=repr(written)))
     return level
 
 
@@ -678,7 +689,8 @@ def _assign_ids(file: str, placed: list[tuple[int, dict[str, Any], str | None]],
             device_id = _free_id(entry, seen)
         if device_id in seen:
             problems.append(SheetProblem(
-                file, row, id_header, f"duplicate id {device_id!r} (also row {seen[device_id]})"))
+                file, row, id_header, said("duplicate_row_id", id=repr(device_id),
+                                           row=str(seen[device_id]))))
         seen[device_id] = row
         entry["id"] = device_id
     if kept_as_tag:
@@ -758,7 +770,7 @@ def import_sheet(path: str | Path, categories: Mapping[str, Category],
     if problems:
         raise ConfigError(problems)
     if not placed:
-        raise ConfigError([SheetProblem(file, 0, "", "no rows below the header")])
+        raise ConfigError([SheetProblem(file, 0, "", said("no_rows"))])
     devices = tuple({key: entry[key] for key in KEY_ORDER if key in entry}
                     for _, entry, _ in placed)
     return ImportResult(source=path, devices=devices, encoding=encoding,

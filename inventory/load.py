@@ -26,6 +26,7 @@ from config.loader import (
     read_service_life_table,
     threshold_items,
 )
+from config.messages import Message, said
 from config.model import (
     ConsoleSettings,
     Credentials,
@@ -89,7 +90,7 @@ def _build(source: ConfigSource) -> Config:
                           problems)
     console = _console(source.files[0], problems) if source.files else ConsoleSettings()
     if problems or settings is None:
-        raise ConfigError(problems)
+        raise ConfigError(problems, lang=settings.agent.lang if settings else None)
     # with no problems, no Invalid placeholder is left in credentials
     credentials = {name: c for name, c in source.credentials.items()
                    if not isinstance(c, Invalid)}
@@ -132,13 +133,10 @@ def _console(main: ConfigFile, problems: list[Problem]) -> ConsoleSettings:
     if (address is not None and schema.parse_listen_address(listen or "") is None
             and not settings.authenticates):
         problems.append(main.doc.problem(
-            ("agent", "http_listen"), f"{listen} is reachable beyond this machine: set "
-            "console.users_file or console.proxy_user_header so that people log in "
-            "(docs/console.md), or listen on 127.0.0.1"))
+            ("agent", "http_listen"), said("reachable_console", listen=str(listen))))
     if not settings.read_only and not settings.authenticates:
         problems.append(main.doc.problem(
-            ("console", "read_only"), "read_only: false needs console.users_file or "
-            "console.proxy_user_header: every ack and silence is recorded with who made it"))
+            ("console", "read_only"), said("writable_console")))
     return settings
 
 
@@ -170,7 +168,7 @@ def _rules(entry: schema.CategoryIn, doc: LocatedDocument, where: Path_,
     elif entry.years is not None:
         rules = [LifeRule(entry.years, entry.effective_from, entry.source or source_default)]
     else:
-        problems.append(doc.problem(where, "a category needs years or rules"))
+        problems.append(doc.problem(where, said("category_needs_years")))
         return ()
     return _ordered_rules(rules, doc, where, problems)
 
@@ -179,12 +177,12 @@ def _ordered_rules(rules: list[LifeRule], doc: LocatedDocument, where: Path_,
                    problems: list[Problem]) -> tuple[LifeRule, ...]:
     undated = [r for r in rules if r.effective_from is None]
     if len(undated) > 1:
-        problems.append(doc.problem(where, "only one rule may lack effective_from"))
+        problems.append(doc.problem(where, said("one_undated_rule")))
     dated = sorted((r for r in rules if r.effective_from is not None),
                    key=lambda r: r.effective_from or date.min)
     starts = [r.effective_from for r in dated]
     if len(set(starts)) != len(starts):
-        problems.append(doc.problem(where, "two rules with the same effective_from"))
+        problems.append(doc.problem(where, said("same_effective_from")))
     return tuple(undated[:1] + dated)
 
 
@@ -204,8 +202,7 @@ def _apply_overrides(categories: dict[str, Category], files: tuple[ConfigFile, .
             if old is None and not (entry.name_ko or entry.name_en):
                 hint = did_you_mean(key, result)
                 problems.append(file.doc.problem(
-                    where, f"unknown category {key!r}{hint}; a new category needs "
-                           "name_ko or name_en"))
+                    where, said("unknown_new_category", key=repr(key), hint=hint)))
                 continue
             if old is not None and entry.rules is None and entry.effective_from is not None:
                 rules = _ordered_rules([*old.rules, *rules], file.doc, where, problems)
@@ -232,8 +229,8 @@ def _devices(files: tuple[ConfigFile, ...], categories: dict[str, Category],
         if not isinstance(device.id, str):
             continue
         if device.id in first_seen:
-            problems.append(doc.problem((*where, "id"), f"duplicate id {device.id!r} "
-                                                         f"(first at {first_seen[device.id]})"))
+            problems.append(doc.problem((*where, "id"), said(
+                "duplicate_id", id=repr(device.id), first=first_seen[device.id])))
         else:
             first_seen[device.id] = f"{doc.file}:{doc.line_of(where)}"
     placed = [(doc, index, device) for doc, index, device in every
@@ -252,29 +249,30 @@ def _check_device(doc: LocatedDocument, where: Path_, device: schema.DeviceIn,
                   ids: dict[str, str]) -> Iterator[Problem]:
     # A category is its key or any of its names (스위치, Backbone switch, 행정망 백본).
     if categories.find(device.category) is None:
-        yield doc.problem((*where, "category"), f"unknown category {device.category!r}"
-                                                 f"{categories.hint(device.category)}")
+        yield doc.problem((*where, "category"), _unknown_category(device.category,
+                                                                  categories))
     if device.parent is not None and device.parent not in ids:
-        yield doc.problem((*where, "parent"), f"unknown parent {device.parent!r}"
-                                               f"{did_you_mean(device.parent, ids)}")
+        yield doc.problem((*where, "parent"), said("unknown_parent", value=repr(device.parent),
+                                                   hint=did_you_mean(device.parent, ids)))
     if device.parent == device.id:
-        yield doc.problem((*where, "parent"), "a device cannot be its own parent")
+        yield doc.problem((*where, "parent"), said("own_parent"))
     if device.operating_hours is not None:
         try:
             OperatingHours.parse(device.operating_hours)
         except HoursError as exc:
-            yield doc.problem((*where, "operating_hours"), str(exc))
+            yield doc.problem((*where, "operating_hours"), said("bad_hours", why=str(exc)))
     acquired_year = (device.acquired if isinstance(device.acquired, int)
                      else device.acquired.year if device.acquired else None)
     if device.replaced_in is not None and acquired_year and device.replaced_in < acquired_year:
-        yield doc.problem((*where, "replaced_in"), f"{device.replaced_in} is before the year "
-                                                    f"it was acquired ({acquired_year})")
+        yield doc.problem((*where, "replaced_in"), said(
+            "replaced_before_acquired", year=str(device.replaced_in),
+            acquired=str(acquired_year)))
     if isinstance(device.acquired, date):
         for field in ("support_ends", "retired"):
             value = getattr(device, field)
             if value is not None and value < device.acquired:
-                yield doc.problem((*where, field), f"{value} is before acquired "
-                                                    f"({device.acquired})")
+                yield doc.problem((*where, field), said(
+                    "before_acquired", value=str(value), acquired=str(device.acquired)))
     if device.poll is not None:
         yield from _check_poll(doc, (*where, "poll"), device.poll, credentials)
 
@@ -285,33 +283,28 @@ def _check_poll(doc: LocatedDocument, where: Path_, poll: schema.PollIn,
     if poll.protocol == "icmp":
         spec = _poll(poll)
         if spec.deadline >= poll.interval:
-            yield doc.problem((*where, "timeout"),
-                              f"a ping takes (count - 1) x ping_interval + timeout = "
-                              f"{spec.deadline:g}s, not less than its interval "
-                              f"{poll.interval:g}s: lower count, ping_interval or timeout, "
-                              "or raise interval")
+            yield doc.problem((*where, "timeout"), said(
+                "ping_too_long", deadline=f"{spec.deadline:g}", interval=f"{poll.interval:g}"))
     elif poll.timeout * attempts >= poll.interval:
-        yield doc.problem((*where, "timeout"),
-                          f"one request can take timeout x attempts = {poll.timeout:g}s x "
-                          f"{attempts} = {poll.timeout * attempts:g}s, not less than its "
-                          f"interval {poll.interval:g}s: lower timeout or retries, or "
-                          "raise interval")
+        yield doc.problem((*where, "timeout"), said(
+            "request_too_long", timeout=f"{poll.timeout:g}", attempts=str(attempts),
+            total=f"{poll.timeout * attempts:g}", interval=f"{poll.interval:g}"))
     if poll.credentials is not None:
         cred = credentials.get(poll.credentials)
         if isinstance(cred, Invalid):
             pass  # its own problems are reported where it is defined
         elif cred is None:
-            yield doc.problem((*where, "credentials"),
-                              f"unknown credentials {poll.credentials!r}"
-                              f"{did_you_mean(poll.credentials, credentials)}")
+            yield doc.problem((*where, "credentials"), said(
+                "unknown_credentials", name=repr(poll.credentials),
+                hint=did_you_mean(poll.credentials, credentials)))
         elif poll.protocol == "snmp" and not isinstance(cred, SnmpCredentials):
             yield doc.problem((*where, "credentials"),
-                              f"credentials {poll.credentials!r} are not SNMP credentials")
+                              said("not_snmp_credentials", name=repr(poll.credentials)))
         elif poll.protocol == "http" and not isinstance(cred, HttpCredentials):
             yield doc.problem((*where, "credentials"),
-                              f"credentials {poll.credentials!r} are not HTTP credentials")
+                              said("not_http_credentials", name=repr(poll.credentials)))
     elif poll.protocol == "snmp":
-        yield doc.problem(where, "an snmp poll needs credentials (a key of credentials:)")
+        yield doc.problem(where, said("snmp_needs_credentials"))
 
 
 def _parent_cycles(placed: list[tuple[LocatedDocument, int, schema.DeviceIn]]
@@ -333,7 +326,7 @@ def _parent_cycles(placed: list[tuple[LocatedDocument, int, schema.DeviceIn]]
             continue  # a device that is its own parent is reported by _check_device
         doc, index = where[node]
         shown = " -> ".join([*cycle, node])
-        yield doc.problem(("devices", index, "parent"), f"parent cycle: {shown}")
+        yield doc.problem(("devices", index, "parent"), said("parent_cycle", cycle=shown))
 
 
 def _device(doc: LocatedDocument, index: int, d: schema.DeviceIn, category: str) -> Device:
@@ -405,21 +398,21 @@ def _plan_settings(main: ConfigFile | None, categories: dict[str, Category],
         keys = _plan_categories(main, where, entry.categories, names, problems)
         for key in keys:
             if key in claimed:
-                problems.append(main.doc.problem((*where, "categories"), f"category {key!r} is "
-                                                 f"already in project {claimed[key]!r}"))
+                problems.append(main.doc.problem((*where, "categories"), said(
+                    "category_in_project", key=repr(key), project=repr(claimed[key]))))
             claimed[key] = entry.key
         for number, device_id in enumerate(entry.devices):
             if device_id not in ids:
-                problems.append(main.doc.problem((*where, "devices", number),
-                                                 f"unknown device {device_id!r}"
-                                                 f"{did_you_mean(device_id, ids)}"))
+                problems.append(main.doc.problem((*where, "devices", number), said(
+                    "unknown_device", id=repr(device_id), hint=did_you_mean(device_id, ids))))
         projects.append(_project(entry, entry.key, entry.name_ko, entry.name_en or entry.key,
                                  keys, tuple(entry.devices)))
     for written, schedule in section.categories.items():
         own = names.find(written)
         if own is None or own in claimed:
-            why = (f"unknown category {written!r}{names.hint(written)}" if own is None else
-                   f"category {own!r} is in project {claimed[own]!r}: give its cap there")
+            why = (_unknown_category(written, names) if own is None else
+                   said("category_capped_in_project", key=repr(own),
+                        project=repr(claimed[own])))
             problems.append(main.doc.problem(("plan", "categories", written), why))
             continue
         category = categories[own]
@@ -434,10 +427,17 @@ def _plan_categories(main: ConfigFile, where: Path_, written: list[str], names: 
         key = names.find(name)
         if key is None:
             problems.append(main.doc.problem((*where, "categories", number),
-                                             f"unknown category {name!r}{names.hint(name)}"))
+                                             _unknown_category(name, names)))
         else:
             keys.append(key)
     return tuple(keys)
+
+
+def _unknown_category(written: str, names: CategoryIndex) -> Message:
+    """'unknown category' with the closest key or Korean name, as CategoryIndex.hint finds
+    it (a looser match than a key's: names are words)."""
+    return said("unknown_category", value=repr(written),
+                hint=did_you_mean(written, names.labels, cutoff=0.5))
 
 
 def _project(schedule: schema.PlanScheduleIn, key: str, name_ko: str, name_en: str,

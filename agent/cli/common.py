@@ -72,9 +72,11 @@ def locale_lang() -> str:
     return "ko" if current.lower().startswith("ko") else "en"
 
 
-def load_or_report(path: Path, progress: Progress | None = None) -> Config | None:
-    """The config, or None after printing every problem to stderr. `progress`: a line
-    that says the config is loading (a large inventory takes seconds), erased after."""
+def load_or_report(path: Path, progress: Progress | None = None,
+                   lang: str | None = None) -> Config | None:
+    """The config, or None after printing every problem to stderr in `lang` (`--lang`;
+    None: as `problems_lang` chooses). `progress`: a line that says the config is loading
+    (a large inventory takes seconds), erased after."""
     if progress is not None:
         progress.phase(f"loading {path.name}")
     try:
@@ -82,15 +84,32 @@ def load_or_report(path: Path, progress: Progress | None = None) -> Config | Non
     except ConfigError as exc:
         if progress is not None:
             progress.close()
-        print(exc, file=sys.stderr)
-        count = len(exc.problems)
-        print(f"{path}: {count} problem{'s' if count != 1 else ''}; nothing was loaded",
-              file=sys.stderr)
+        report_problems(path, exc, problems_lang(lang, exc))
         return None
     # The config lives as long as the command: keep the cyclic collector from rescanning
     # its (possibly millions of) objects while the command works.
     gc.freeze()
     return config
+
+
+def problems_lang(chosen: str | None, exc: ConfigError) -> str:
+    """The language of a configuration's problems: `--lang`, else the `agent.lang` its
+    main file gives (when that much could be read), else the locale."""
+    return chosen or exc.lang or locale_lang()
+
+
+def report_problems(path: Path, exc: ConfigError, lang: str) -> None:
+    """Every problem as `FILE:LINE: field.path: message` in `lang`, then how many, on
+    stderr."""
+    print(exc.text(lang), file=sys.stderr)
+    print(nothing_loaded(path, len(exc.problems), lang), file=sys.stderr)
+
+
+def nothing_loaded(path: Path, count: int, lang: str) -> str:
+    """The line after a configuration's problems."""
+    if lang == "ko":
+        return f"{path}: 문제 {count}건, 아무것도 읽지 않았습니다"
+    return f"{path}: {count} problem{'s' if count != 1 else ''}; nothing was loaded"
 
 
 def today(config: Config) -> date:

@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         with Progress(f"reading {args.sheet.name}", unit="rows") as progress:
             result = import_sheet(args.sheet, categories, protocols, progress=progress.update)
     except ConfigError as exc:
-        print(exc, file=sys.stderr)
+        print(exc.text(resolve_lang(args.lang)), file=sys.stderr)
         count = len(exc.problems)
         print(say["problems"].format(sheet=args.sheet, count=count, s="s" * (count != 1)),
               file=sys.stderr)

@@ -61,7 +61,7 @@ class Row:
 
 
 def run(args: argparse.Namespace) -> int:
-    config = load_or_report(args.config)
+    config = load_or_report(args.config, lang=args.lang)
     if config is None:
         return 1
     names = CategoryIndex(config.categories)

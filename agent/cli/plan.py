@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _plan(args: argparse.Namespace, progress: Progress) -> int:
-    config = load_or_report(args.config, progress)
+    config = load_or_report(args.config, progress, lang=args.lang)
     if config is None:
         return 1
     progress.phase(f"planning {len(config.devices):,} records")

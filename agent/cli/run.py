@@ -19,7 +19,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    config = load_or_report(args.config)
+    # In English, as the rest of the agent's log (stderr is the journal under systemd).
+    config = load_or_report(args.config, lang="en")
     if config is None:
         return 1
     from agent.logs import configure_logging

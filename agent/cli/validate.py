@@ -14,7 +14,16 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from agent.cli.common import CSV, JSON, add_config_argument, add_format_argument
+from agent.cli.common import (
+    CSV,
+    JSON,
+    add_config_argument,
+    add_format_argument,
+    add_lang_argument,
+    problems_lang,
+    report_problems,
+    resolve_lang,
+)
 from agent.cli.table import render_csv
 from config.errors import ConfigError, Problem
 from config.model import SecretError
@@ -28,27 +37,29 @@ NO_CHANNEL_NOTE = ("no alert channel configured (alerts.channels): firing alerts
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_argument(parser)
     add_format_argument(parser)
+    add_lang_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     try:
         config: Config | None = load_config(args.config)
         problems: Sequence[Problem] = ()
+        lang = resolve_lang(args.lang, config)
     except ConfigError as exc:
         config, problems = None, exc.problems
-        print(exc, file=sys.stderr)
-        print(f"{args.config}: {len(problems)} problem{'s' if len(problems) != 1 else ''}; "
-              "nothing was loaded", file=sys.stderr)
+        lang = problems_lang(args.lang, exc)
+        report_problems(args.config, exc, lang)
     warnings = secret_warnings(config) if config is not None else []
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if config is not None and not config.alerts.channels:
         print(f"note: {NO_CHANNEL_NOTE}", file=sys.stderr)
     if args.format == JSON:
-        print(json.dumps(_document(args, config, problems, warnings), ensure_ascii=False,
-                         indent=2))
+        print(json.dumps(_document(args, config, problems, warnings, lang),
+                         ensure_ascii=False, indent=2))
     elif args.format == CSV:
-        rows = [["error", p.file, p.line or None, p.path or None, p.message] for p in problems]
+        rows = [["error", p.file, p.line or None, p.path or None, p.said.render(lang)]
+                for p in problems]
         rows += [["warning", None, None, None, w] for w in warnings]
         sys.stdout.write(render_csv(["severity", "file", "line", "field", "message"], rows))
     elif config is not None:
@@ -67,11 +78,12 @@ def _summary(config: Config) -> dict[str, int]:
 
 
 def _document(args: argparse.Namespace, config: Config | None, problems: Sequence[Problem],
-              warnings: list[str]) -> dict[str, Any]:
+              warnings: list[str], lang: str) -> dict[str, Any]:
     return {"config": str(args.config), "ok": config is not None,
             "summary": _summary(config) if config is not None else None,
-            "problems": [{"file": p.file, "line": p.line, "field": p.path,
-                          "message": p.message, "text": str(p)} for p in problems],
+            "problems": [{"file": p.file, "line": p.line, "field": p.path, "kind": p.said.kind,
+                          "message": p.said.render(lang), "text": p.text(lang)}
+                         for p in problems],
             "warnings": warnings}
 
 
