@@ -7,11 +7,17 @@ going down and coming back is logged here, once each, not at every poll, and so 
 reboot: told by the device's coldStart/warmStart trap (`rebooted`), or seen by a poll as
 its sysUpTime going back (`SnmpFacts.rebooted`); one reboot counts once, however it was
 heard of. Used from the loop thread only.
+
+For the trap receiver (agent/traps.py) it also keeps what a poll learnt that a trap
+needs: the SNMPv3 engine id each device's polls answered with (`with_engine`: a v3 trap
+is matched to its device by it), and the ifIndex of each port in the device's
+`monitored_interfaces` (`ports`: a linkDown names its port by ifIndex only). Only the
+monitored ports: every port of 2,000 switches was about 100,000 names.
 """
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -45,9 +51,12 @@ class DeviceState:
     reboots: int = 0
     last_reboot: datetime | None = None
     last_reboot_by: str | None = None
-    # ifIndex -> the port's names (ifName, ifDescr) as the last poll with interfaces saw
-    # them: a linkDown trap names its port by ifIndex only (agent/traps.py).
+    # ifIndex -> the port's names (ifName, ifDescr) among `watched` (its
+    # monitored_interfaces), as the last poll with interfaces saw them: a linkDown trap
+    # names its port by ifIndex only (agent/traps.py).
     ports: dict[int, tuple[str, ...]] | None = None
+    watched: frozenset[str] = frozenset()
+    engine_id: bytes | None = None      # SNMPv3: the engine id the last answer came from
     trap_reboot_unpolled: bool = False  # a trap told a reboot no answer has shown since
     identity: dict[str, str] = field(default_factory=dict)  # as the last answer said
 
@@ -79,9 +88,13 @@ class DeviceState:
             self.last_success = result.started
             if result.identity is not None:
                 self.identity = result.identity.as_dict()
-            if isinstance(result.facts, SnmpFacts) and result.facts.rebooted:
-                self.rebooted(result.started, UPTIME)
-            self.ports = port_names(result) or self.ports
+            if isinstance(result.facts, SnmpFacts):
+                if result.facts.rebooted:
+                    self.rebooted(result.started, UPTIME)
+                if result.facts.engine_id:
+                    self.engine_id = bytes.fromhex(result.facts.engine_id)
+            if self.watched:
+                self.ports = port_names(result, self.watched) or self.ports
             if self.last_reboot is None or result.started >= self.last_reboot:
                 self.trap_reboot_unpolled = False   # this answer came after the trap
         else:
@@ -116,6 +129,8 @@ class DeviceStates:
         self._states: dict[str, DeviceState] = {}
         self._snapshots: dict[str, DevicePoll] = {}
         self._changed: set[str] = set()
+        # engine id -> device ids (`with_engine`); tuples: nearly always one, rarely changed
+        self._engines: dict[bytes, tuple[str, ...]] = {}
 
     def adopt(self, jobs: Mapping[str, PollJob], protocols: Mapping[str, str]) -> None:
         """The devices of a new configuration: states kept for those that stay (with
@@ -130,6 +145,19 @@ class DeviceStates:
         self._states = states
         self._snapshots = {d: s for d, s in self._snapshots.items() if d in states}
         self._changed = set(states)         # a reload is rare: take every device again
+        self._engines = {}
+        for device_id, state in states.items():
+            self._index_engine(device_id, None, state.engine_id)
+
+    def watch_ports(self, monitored: Mapping[str, Collection[str]]) -> None:
+        """The ports whose ifIndex to keep from each device's polls (its
+        `monitored_interfaces`, by ifName or ifDescr); the other devices keep none."""
+        for device_id, state in self._states.items():
+            watched = frozenset(monitored.get(device_id, ()))
+            if watched != state.watched:
+                state.watched = watched
+                state.ports = {i: kept for i, names in (state.ports or {}).items()
+                               if (kept := tuple(n for n in names if n in watched))} or None
 
     def record(self, result: PollResult) -> None:
         """One poll's outcome; a device that went down or came back is logged."""
@@ -137,7 +165,11 @@ class DeviceStates:
         if state is None:
             return
         self._changed.add(result.device_id)
-        if not state.record(result):
+        engine_id = state.engine_id
+        went = state.record(result)
+        if state.engine_id != engine_id:
+            self._index_engine(result.device_id, engine_id, state.engine_id)
+        if not went:
             return
         if result.code.answered_well:
             log.info("answering again (%s)", result.code.label,
@@ -157,8 +189,22 @@ class DeviceStates:
         if state is not None and state.rebooted(at, by):
             log.info("rebooted (%s)", by, extra={"device_id": device_id})
 
+    def with_engine(self, engine_id: bytes) -> tuple[str, ...]:
+        """The devices whose last SNMPv3 answer came from this engine id."""
+        return self._engines.get(engine_id, ())
+
+    def _index_engine(self, device_id: str, old: bytes | None, new: bytes | None) -> None:
+        if old is not None and (left := tuple(d for d in self._engines.get(old, ())
+                                              if d != device_id)):
+            self._engines[old] = left
+        elif old is not None:
+            self._engines.pop(old, None)
+        if new is not None:
+            self._engines[new] = (*self._engines.get(new, ()), device_id)
+
     def ports(self, device_id: str, if_index: int) -> tuple[str, ...]:
-        """The names of the device's port `if_index` as its last poll saw them."""
+        """The names of the device's port `if_index` as its last poll saw them, if it is
+        one of its `monitored_interfaces` (`watch_ports`)."""
         state = self._states.get(device_id)
         return (state.ports or {}).get(if_index, ()) if state is not None else ()
 
@@ -189,14 +235,16 @@ class DeviceStates:
         return {device_id: self._snapshots[device_id] for device_id in self._states}
 
 
-def port_names(result: PollResult) -> dict[int, tuple[str, ...]]:
-    """ifIndex -> (ifName, ifDescr) of the `interface` rows of one poll."""
+def port_names(result: PollResult, watched: frozenset[str]) -> dict[int, tuple[str, ...]]:
+    """ifIndex -> its names among `watched` (ifName, ifDescr), for the `interface` rows of
+    one poll whose port is watched."""
     ports: dict[int, tuple[str, ...]] = {}
     for sample in result.samples:
         if sample.measurement != "interface":
             continue
         index = sample.tags.get("ifIndex", "")
-        names = tuple(n for n in (sample.tags.get("ifName"), sample.tags.get("ifDescr")) if n)
+        names = tuple(n for n in (sample.tags.get("ifName"), sample.tags.get("ifDescr"))
+                      if n in watched)
         if index.isdigit() and names:
             ports[int(index)] = names
     return ports

@@ -19,6 +19,10 @@ A trap is evidence, not a verdict. `TrapHandling` binds the receiver
 - a coldStart or warmStart records a reboot in the device's state (agent/device_states.py:
   `reboots`, `last_reboot`, `last_reboot_by` in the status; the poll after it, which
   sees the uptime gone back, does not count it twice);
+- a v3 trap matched to its device by its sender's engine id (the one the device's polls
+  answered with: agent/device_states.py `with_engine`) goes on as one matched by its
+  address; one outside its sender's time window (`Trap.timely` false: a replay, or a
+  sender that lost its boots) only asks for a poll;
 - asks for a poll of the device now (`TrapPolls`): the poll, through the usual rules,
   confirms what the trap said or ends it (a UPS back on mains resolves `ups_on_battery`,
   a port up again `interface_down`). Polls are debounced:
@@ -121,6 +125,7 @@ class TrapHandling:
         self._devices: dict[str, Device] = {}
         self._receiver: TrapReceiver | None = None
         self._engine_set = False
+        self._untimely: set[str] = set()        # devices whose stale trap was logged
         self._writes: set[asyncio.Task[None]] = set()
 
     @property
@@ -132,16 +137,20 @@ class TrapHandling:
         receiver = TrapReceiver(on_trap=self._on_trap,
                                 catalogue=TrapCatalogue.from_profiles(load_profiles()),
                                 rate=settings.rate_per_source, burst=settings.burst,
-                                clock=self._clock)
+                                clock=self._clock, engine_devices=self._states.with_engine)
         await asyncio.get_running_loop().create_datagram_endpoint(
             lambda: receiver, local_addr=(settings.host, settings.port))
         self._receiver = receiver
         log.info("receiving SNMP traps on udp %s", settings.listen)
 
     def adopt(self, config: Config) -> None:
-        """Match traps to this configuration's devices from now on. The first time, the
-        receiver gets our engine for v3 from the state directory."""
+        """Match traps to this configuration's devices from now on (after the device
+        states adopted it: they keep the monitored ports' ifIndex for linkDown). The
+        first time, the receiver gets our engine for v3 from the state directory."""
         self._devices = {d.id: d for d in config.devices}
+        self._states.watch_ports({d.id: d.poll.monitored_interfaces for d in config.devices
+                                  if self._receiver is not None and d.poll is not None
+                                  and d.poll.monitored_interfaces})
         if self._receiver is not None:
             if not self._engine_set:
                 self._receiver.use_engine(local_engine(config.agent.state_dir))
@@ -164,6 +173,16 @@ class TrapHandling:
     def _on_trap(self, trap: Trap) -> None:
         device = self._devices.get(trap.device_id)
         if device is None:
+            return
+        if not trap.timely:
+            # Authentic but out of its sender's time window: a replay must not fire or
+            # store anything; a poll (debounced) says what is so.
+            if device.id not in self._untimely:
+                self._untimely.add(device.id)
+                log.warning("SNMPv3 trap %s from %s outside its sender's time window: "
+                            "nothing it says is taken, the device is polled (said once)",
+                            trap.name or trap.oid, trap.source, extra={"device_id": device.id})
+            self._polls.request(device.id)
             return
         log.info("trap %s (%s) from %s", trap.name or trap.oid, trap.meaning or "unknown "
                  "meaning", trap.source, extra={"device_id": device.id})

@@ -4,8 +4,11 @@ Who is authoritative decides whose keys and clock apply (RFC 3414 1.5.1):
 
 - a **trap**: the sender. Its engine id is in the message; the user's keys are localized
   to it. Its clock is learnt from its first authenticated trap and kept per (address,
-  engine id) (`usm.EngineClock`): a later trap outside the 150 s window (a replay) is
-  `stale`.
+  engine id) (`usm.EngineClock`): a later trap outside the 150 s window (a replay, or a
+  sender that restarted without keeping its boots: net-snmp's `snmptrap` sends boots 1
+  and the host's uptime in centiseconds, which go back when its host reboots) is
+  `stale`, as snmptrapd has it too (RFC 3414 3.2 step 7b); the receiver then only has
+  its device polled.
 - an **inform**: we are, with our own engine (`usm.LocalEngine`: its id and boots come
   from the agent's state directory, agent/traps.py). The sender first probes with an
   empty engine id; the answer is an unknownEngineID report carrying our id, boots and time
@@ -36,8 +39,9 @@ V3Outcome = Literal["accepted", "malformed", "unsupported", "bad_keys", "stale",
 @dataclass(frozen=True, slots=True)
 class V3Received:
     """What became of one v3 datagram: an outcome (a `TrapCounts` field), the trap or
-    inform when accepted with the user whose keys opened it, and the answer to send back
-    (a report, or the inform's Response), if any."""
+    inform when accepted with the user whose keys opened it (a `stale` trap too: its
+    keys checked out, its time did not), and the answer to send back (a report, or the
+    inform's Response), if any."""
 
     outcome: V3Outcome
     note: ber.Notification | None = None
@@ -61,6 +65,12 @@ class V3Notifications:
             message = usm.decode_message(data)
         except ber.BerError:
             return V3Received("malformed")
+        return self.receive_message(message, source, users)
+
+    def receive_message(self, message: usm.Message, source: str,
+                        users: Sequence[usm.UsmUser]) -> V3Received:
+        """One decoded v3 message (`usm.decode_message`) from `source`: the receiver reads
+        its engine id first to find the devices, hence the users, it may come from."""
         at = self._clock()
         engine_id = message.security.engine_id
         if not engine_id:                   # an inform's sender asking for our engine
@@ -71,10 +81,13 @@ class V3Notifications:
         user, keys, scoped = opened
         pdu = scoped.pdu
         if pdu.tag == ber.TRAP_V2:
-            if not self._timely(source, message, at):
-                return V3Received("stale")
             note = _notification(pdu)
-            return V3Received("accepted", note, user) if note else V3Received("malformed")
+            if note is None:
+                return V3Received("malformed")
+            # Authentic but not timely: a replay, or a sender that lost its boots. The
+            # receiver trusts none of what it says (it only has its device polled).
+            return V3Received("accepted" if self._timely(source, message, at) else "stale",
+                              note, user)
         if pdu.tag != ber.INFORM:
             return V3Received("unsupported")
         if engine_id != self.engine.engine_id:      # meant for an engine we are not

@@ -15,11 +15,14 @@ cheapest check first:
    from the profiles' `traps:` (`TrapCatalogue`) and handed to `on_trap`, once per
    matching device.
 
-SNMPv3 goes from step 1 to the source (3), then to collectors/snmp/trap_v3.py with the
-USM users of the devices polled at that address (`bad_keys`, `stale`, `engine_discovery`,
-`malformed` or `unsupported` there); a reply it makes (a report, an inform's Response)
-is sent back. Without an engine (`use_engine`, which the agent gives from its state
-directory) v3 is `unsupported`.
+SNMPv3 is decoded (`usm.decode_message`: `malformed`), matched to its devices by the
+sender's engine id or else its address (`unknown_source` when neither names a device),
+then opened by collectors/snmp/trap_v3.py with the USM users of
+those devices (`bad_keys`, `stale`, `engine_discovery`, `malformed` or `unsupported`
+there); a reply it makes (a report, an inform's Response) is sent back. Without an
+engine (`use_engine`, which the agent gives from its state directory) v3 is
+`unsupported`. A trap whose keys check out but whose time does not (`stale`) is still
+handed on, marked untimely: the agent polls its device and trusts nothing it says.
 
 Every datagram lands in exactly one of the `TrapCounts` outcomes. The callback runs on the
 loop thread and does no I/O besides the inform's answer: what a trap leads to (a stored
@@ -32,7 +35,7 @@ import ipaddress
 import logging
 import socket
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import cast
@@ -119,6 +122,10 @@ class Trap:
     name: str | None            # from the catalogue; None for a notification none knows
     says: TrapSays | None       # None for a notification none knows
     received: datetime
+    # False: a v3 trap whose keys checked out but which is outside its sender's time window
+    # (a replay, or a sender that restarted without keeping its engine boots): counted as
+    # stale, its meaning not trusted; the agent only polls the device.
+    timely: bool = True
 
     @property
     def meaning(self) -> str | None:
@@ -134,7 +141,8 @@ class TrapCounts:
     rate_limited: int = 0       # over the source's rate: dropped before decoding
     malformed: int = 0          # not a v1 trap, v2c trap or inform, or v3 message
     unsupported: int = 0        # a v3 PDU that is neither a trap nor an inform
-    unknown_source: int = 0     # no device polls that address
+    unknown_source: int = 0     # no device polls that address (v3: nor answered with its
+                                # engine id, or several devices at different addresses did)
     bad_community: int = 0      # the community is not the device's
     bad_keys: int = 0           # v3: not a user of the device, or wrong keys or level
     stale: int = 0              # v3: outside the time window (a replay, a clock gone back)
@@ -175,21 +183,30 @@ class SourceLimiter:
 @dataclass(frozen=True, slots=True)
 class _Target:
     device_id: str
+    agent: str                  # where it is polled: "IP-or-name:port" (one SNMP agent)
     communities: frozenset[bytes]
     users: tuple[usm.UsmUser, ...] = ()
+
+
+# The devices whose polls last answered with an SNMPv3 engine id (the agent's
+# agent/device_states.py `with_engine`).
+EngineDevices = Callable[[bytes], Collection[str]]
 
 
 class TrapReceiver(asyncio.DatagramProtocol):
     """The trap receiver (see the module). `adopt` gives it the devices to match."""
 
     def __init__(self, *, on_trap: Callable[[Trap], None], catalogue: TrapCatalogue,
-                 rate: float, burst: int, clock: Callable[[], datetime]) -> None:
+                 rate: float, burst: int, clock: Callable[[], datetime],
+                 engine_devices: EngineDevices = lambda engine_id: ()) -> None:
         self._on_trap = on_trap
+        self._engine_devices = engine_devices
         self._catalogue = catalogue
         self._rate = rate
         self._limiter = SourceLimiter(rate, burst)
         self._clock = clock
         self._targets: dict[str, tuple[_Target, ...]] = {}
+        self._v3_targets: dict[str, _Target] = {}       # device id -> target, v3 users only
         self._logged: dict[tuple[str, str], None] = {}
         self._v3: V3Notifications | None = None
         self.transport: asyncio.DatagramTransport | None = None
@@ -201,14 +218,22 @@ class TrapReceiver(asyncio.DatagramProtocol):
 
     def adopt(self, devices: Iterable[Device], credentials: Mapping[str, Credentials]) -> None:
         """Match traps to these devices from now on: by the IP address they are polled at
-        (a host name is not resolved: such a device receives no traps)."""
+        (a host name is not resolved), and SNMPv3 traps also by the engine id their polls
+        answered with (`engine_devices`), wherever the device is polled."""
         targets: dict[str, list[_Target]] = {}
+        v3_targets: dict[str, _Target] = {}
         for device in devices:
+            if device.poll is None or not device.poll.address:
+                continue
             address = _ip(device)
+            target = _Target(device.id, f"{address or device.poll.address}:{device.poll.port}",
+                             _communities(device, credentials), _users(device, credentials))
+            if target.users:
+                v3_targets[device.id] = target
             if address is not None:
-                targets.setdefault(address, []).append(_Target(
-                    device.id, _communities(device, credentials), _users(device, credentials)))
+                targets.setdefault(address, []).append(target)
         self._targets = {address: tuple(found) for address, found in targets.items()}
+        self._v3_targets = v3_targets
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.DatagramTransport, transport)
@@ -234,8 +259,7 @@ class TrapReceiver(asyncio.DatagramProtocol):
         try:
             note = ber.decode_notification(data)
         except ber.BerError as exc:
-            counts.malformed += 1
-            self._once(source, "malformed", "malformed trap from %s dropped: %s", source, exc)
+            self._malformed(source, exc)
             return
         targets = self._known(source)
         if not targets:
@@ -253,24 +277,36 @@ class TrapReceiver(asyncio.DatagramProtocol):
             counts.informs_acknowledged += 1
         self._deliver(note, source, matched)
 
-    def _known(self, source: str) -> tuple[_Target, ...]:
-        """The devices polled at `source`; none is counted and logged (once) here."""
+    def _known(self, source: str, engine_id: bytes | None = None) -> tuple[_Target, ...]:
+        """The devices polled at `source`; none is counted and logged (once) here (with
+        the engine id of a v3 trap, which matched no device either)."""
         targets = self._targets.get(source, ())
         if not targets:
             self.counts.unknown_source += 1
-            self._once(source, "unknown", "trap from %s, which no device is polled at: "
-                       "counted, not alerted on", source)
+            engine = ("" if engine_id is None else f" (engine id {engine_id.hex() or 'none'}, "
+                      "which no device's polls answered with either)")
+            self._once(source, "unknown", "trap from %s, which no device is polled at%s: "
+                       "counted, not alerted on", source, engine)
         return targets
+
+    def _malformed(self, source: str, exc: ber.BerError) -> None:
+        self.counts.malformed += 1
+        self._once(source, "malformed", "malformed trap from %s dropped: %s", source, exc)
 
     def _receive_v3(self, data: bytes, source: str, addr: tuple[str | int, int]) -> None:
         counts = self.counts
-        targets = self._known(source)
-        if not targets:
-            return
         if self._v3 is None:
             counts.unsupported += 1
             return
-        got = self._v3.receive(data, source, [u for t in targets for u in t.users])
+        try:
+            message = usm.decode_message(data)
+        except ber.BerError as exc:
+            self._malformed(source, exc)
+            return
+        targets = self._v3_match(source, message.security.engine_id)
+        if not targets:
+            return
+        got = self._v3.receive_message(message, source, [u for t in targets for u in t.users])
         if got.reply is not None and self.transport is not None:
             self.transport.sendto(got.reply, addr)
         if got.outcome != "accepted" or got.note is None or got.user is None:
@@ -278,27 +314,51 @@ class TrapReceiver(asyncio.DatagramProtocol):
             if got.outcome in _V3_WORDS:    # a discovery is an inform's first step: quiet
                 self._once(source, got.outcome, "SNMPv3 notification from %s: %s", source,
                            _V3_WORDS[got.outcome])
+            if got.outcome == "stale" and got.note is not None and got.user is not None:
+                self._deliver(got.note, source, [t.device_id for t in targets
+                                                 if got.user in t.users], timely=False)
             return
         counts.accepted += 1
         if got.note.pdu == ber.INFORM:
             counts.informs_acknowledged += 1
         self._deliver(got.note, source, [t.device_id for t in targets if got.user in t.users])
 
-    def _deliver(self, note: ber.Notification, source: str, device_ids: list[str]) -> None:
+    def _v3_match(self, source: str, engine_id: bytes) -> tuple[_Target, ...]:
+        """The devices a v3 message may come from: those whose polls answered with its
+        engine id, if they are one agent (one poll address and port); else those polled at
+        `source`. An engine id several agents answered with is logged once and never
+        chosen between. None found is `unknown_source`, logged once per source. (An
+        inform carries our engine id, not its sender's: it is matched by its address.)"""
+        claimed = [t for d in self._engine_devices(engine_id) if engine_id
+                   and (t := self._v3_targets.get(d)) is not None]
+        agents = sorted({t.agent for t in claimed})
+        if len(agents) == 1:
+            return tuple(claimed)
+        if len(agents) > 1:
+            self._once(engine_id.hex(), "ambiguous", "SNMPv3 engine id %s is answered by "
+                       "devices at %s (%s): its traps are not matched by engine id, only by "
+                       "their address", engine_id.hex(), ", ".join(agents),
+                       ", ".join(sorted(t.device_id for t in claimed)))
+        return self._known(source, engine_id)
+
+    def _deliver(self, note: ber.Notification, source: str, device_ids: list[str], *,
+                 timely: bool = True) -> None:
         definition = self._catalogue.get(note.trap_oid)
         oid = ber.oid_text(note.trap_oid)
         received = self._clock()
         says = what_it_says(definition, note.varbinds) if definition else None
         for device_id in device_ids:
-            trap = Trap(device_id=device_id, source=source,
-                        version=_VERSIONS.get(note.version, "2c"),
-                        inform=note.pdu == ber.INFORM, oid=oid,
-                        name=definition.name if definition else None, says=says,
-                        received=received)
-            try:
-                self._on_trap(trap)
-            except Exception:       # the agent's side failing must not stop the receiver
-                log.exception("handling a trap failed", extra={"device_id": device_id})
+            self._hand_on(Trap(device_id=device_id, source=source,
+                               version=_VERSIONS.get(note.version, "2c"),
+                               inform=note.pdu == ber.INFORM, oid=oid,
+                               name=definition.name if definition else None, says=says,
+                               received=received, timely=timely))
+
+    def _hand_on(self, trap: Trap) -> None:
+        try:
+            self._on_trap(trap)
+        except Exception:       # the agent's side failing must not stop the receiver
+            log.exception("handling a trap failed", extra={"device_id": trap.device_id})
 
     def _once(self, source: str, what: str, message: str, *args: object) -> None:
         """Log `message` the first time `what` happens for `source` (bounded memory)."""
@@ -315,7 +375,9 @@ _VERSIONS = {ber.VERSION_1: "1", ber.VERSION_2C: "2c", ber.VERSION_3: "3"}
 # What a dropped v3 notification is, in the log (never its keys).
 _V3_WORDS = {"bad_keys": "not a USM user of a device polled there, or wrong keys or "
                          "security level: dropped",
-             "stale": "outside the time window (a replay?): dropped",
+             "stale": "authentic, but outside its sender's time window (a replay, or a "
+                      "sender that restarted without keeping its engine boots): what it "
+                      "says is dropped, its device polled",
              "malformed": "malformed: dropped",
              "unsupported": "neither a trap nor an inform: dropped"}
 

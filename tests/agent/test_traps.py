@@ -9,6 +9,7 @@ import socket
 import subprocess
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,9 @@ import pytest
 from conftest import run_lifeline
 
 from agent.demo.snmp_lab import Recording, SnmpLab
-from agent.schedule import phase
+from agent.device_states import DeviceStates
+from agent.schedule import PollJob, phase
+from collectors.base import PollResult, ResultCode, Sample, SnmpFacts
 
 from peers.agent import AgentProcess, agent_config
 from peers.snmp import free_udp_port
@@ -297,3 +300,33 @@ def test_a_flood_from_one_source_starves_neither_polls_nor_other_sources(
     finally:
         assert agent.stop() == 0, agent.log()
     assert json.loads((tmp_path / "var" / "status.json").read_text())["traps"]["malformed"] == 0
+
+
+def _switch_poll(device_id: str, engine_id: str, ports: int) -> PollResult:
+    now = datetime.now(UTC)
+    return PollResult(
+        device_id=device_id, code=ResultCode.SUCCESS, started=now, duration=0.1,
+        facts=SnmpFacts(engine_id=engine_id),
+        samples=tuple(Sample("interface", {"ifIndex": str(i), "ifName": f"Gi0/{i}",
+                                           "ifDescr": f"GigabitEthernet0/{i}"},
+                             {"ifOperStatus": 1}, now) for i in range(1, ports + 1)))
+
+
+def test_device_states_keep_the_monitored_ports_and_each_devices_engine_id() -> None:
+    """What a trap needs of the polls: the ifIndex of the monitored ports only (not all
+    48 of a switch), and which devices answered with an engine id (one engine changing
+    hands on a replaced chassis)."""
+    states = DeviceStates()
+    ids = ("sw-1", "sw-2")
+    states.adopt({d: PollJob(d, 60.0) for d in ids}, dict.fromkeys(ids, "snmp"))
+    states.watch_ports({"sw-1": ("GigabitEthernet0/48",)})
+    states.record(_switch_poll("sw-1", "80001f8804aa", 48))
+    states.record(_switch_poll("sw-2", "80001f8804bb", 48))
+    assert states.ports("sw-1", 48) == ("GigabitEthernet0/48",)
+    assert states.ports("sw-1", 47) == () and states.ports("sw-2", 48) == ()
+    assert states.with_engine(bytes.fromhex("80001f8804aa")) == ("sw-1",)
+    states.record(_switch_poll("sw-2", "80001f8804aa", 48))
+    assert set(states.with_engine(bytes.fromhex("80001f8804aa"))) == {"sw-1", "sw-2"}
+    assert states.with_engine(bytes.fromhex("80001f8804bb")) == ()
+    states.adopt({"sw-2": PollJob("sw-2", 60.0)}, {"sw-2": "snmp"})     # sw-1 removed
+    assert states.with_engine(bytes.fromhex("80001f8804aa")) == ("sw-2",)

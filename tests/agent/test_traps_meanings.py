@@ -5,7 +5,9 @@ of its own).
 The switch and the UPS are the demo lab's simulated devices, each on a loopback address
 of its own, since traps are matched to devices by the sender's address; net-snmp's
 `snmptrap` sends from there (`--clientaddr`). The v3 device is the session's real snmpd
-(user noc, SHA/AES) on 127.0.0.1, polled over v3, and its traps come from 127.0.0.1.
+(user noc, SHA/AES) on 127.0.0.1, polled over v3, and its traps come from 127.0.0.1, or
+from another address (its "other interface") with its engine id. Two more snmpds share
+one engine id (cloned configurations), each polled over v3 by a device of its own.
 Every device is polled every 300 s, and the scheduled first poll comes within 2 s of the
 start: any later poll is one a trap asked for. The default `for` durations stay
 (interface_down_for 60 s, ups_for 30 s): an alert that reaches the webhook within the
@@ -29,7 +31,7 @@ from agent.demo.snmp_lab import Recording, SnmpLab
 from agent.schedule import phase
 
 from peers.agent import AgentProcess, agent_config
-from peers.snmp import Peer, free_udp_port
+from peers.snmp import Peer, engine_id_of, free_udp_port, start_snmpd, stop
 from peers.webhook import WebhookPeer, running_webhook
 
 pytestmark = [pytest.mark.peer,
@@ -41,6 +43,11 @@ LONG = 300                          # seconds between scheduled polls
 SWITCH, SWITCH_ADDRESS = "sw-347", "127.0.0.61"
 UPS, UPS_ADDRESS = "ups-414", "127.0.0.62"
 V3_UPS = "ups-v3-271"               # polled over v3 at the session's snmpd (127.0.0.1)
+CLONES = ("ups-clone-261", "ups-clone-286")     # two snmpds answering with one engine id
+CLONE_ENGINE = "lifeline-clone"     # their snmpd.conf engineID (text)
+OTHER_INTERFACE = "127.0.0.63"      # no device is polled here
+COLD_START = "1.3.6.1.6.3.1.1.5.1"
+NEUTRAL = "1.3.6.1.4.1.8072.2.3.0.1"    # net-snmp's example notification: no profile's
 ON_BATTERY = "1.3.6.1.2.1.33.2.1"
 V3_SENDER = ["-v", "3", "-u", "noc", "-l", "authPriv", "-a", "SHA", "-A", "authpass123",
              "-x", "AES", "-X", "privpass123"]
@@ -59,6 +66,8 @@ class Scenario:
     hook: WebhookPeer
     trap_port: int
     config: Path
+    v3_engine: str          # the hex engine id V3_UPS's snmpd answers with
+    clone_engine: str       # the CLONES'
 
 
 def _recording(name: str, overrides: dict[str, tuple[int, bytes | int]] | None = None
@@ -76,9 +85,10 @@ def _device(device_id: str, category: str, profile: str, address: str, port: int
 
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory: pytest.TempPathFactory, snmpd: Peer) -> Iterator[Scenario]:
-    assert all(0.3 < phase(d, LONG) < 2 for d in (SWITCH, UPS, V3_UPS))   # soon, not missed
+    assert all(0.3 < phase(d, LONG) < 2 for d in (SWITCH, UPS, V3_UPS, *CLONES))   # soon
     directory = tmp_path_factory.mktemp("traps")
     lab = SnmpLab("public")
+    clones = [start_snmpd(directory / f"clone-{i}", engine_id=CLONE_ENGINE) for i in (1, 2)]
     try:
         with running_webhook() as hook:
             devices = (
@@ -87,8 +97,10 @@ def scenario(tmp_path_factory: pytest.TempPathFactory, snmpd: Peer) -> Iterator[
                         f", monitored_interfaces: [\"{UPLINK}\"]")
                 + _device(UPS, "ups", "ups", UPS_ADDRESS,
                           lab.add(UPS, _recording("ups-normal"), host=UPS_ADDRESS))
-                + _device(V3_UPS, "ups", "generic", *snmpd.address.split(":"))
-                .replace("credentials: v2", "credentials: v3"))
+                + "".join(_device(d, "ups", "generic", *a.split(":")).replace(
+                    "credentials: v2", "credentials: v3")
+                    for d, a in ((V3_UPS, snmpd.address),
+                                 *zip(CLONES, (c.address for c in clones), strict=True))))
             trap_port = free_udp_port()
             config = agent_config(directory, devices, top_extra=(
                 # indented: one more entry of agent_config's `credentials:`
@@ -101,13 +113,16 @@ def scenario(tmp_path_factory: pytest.TempPathFactory, snmpd: Peer) -> Iterator[
                 "  routes:\n    - {match: {}, channels: [hook]}\n"))
             agent = AgentProcess(config).start()
             try:
-                for device_id in (SWITCH, UPS, V3_UPS):
+                for device_id in (SWITCH, UPS, V3_UPS, *CLONES):
                     agent.wait_polls(device_id, 1)
-                yield Scenario(agent, lab, hook, trap_port, config)
+                yield Scenario(agent, lab, hook, trap_port, config, engine_id_of(snmpd.address),
+                               engine_id_of(clones[0].address))
             finally:
                 assert agent.stop() == 0, agent.log()
     finally:
         lab.close()
+        for clone in clones:
+            stop(clone.proc)
 
 
 def _snmptrap(scenario: Scenario, source: str, *args: str) -> None:
@@ -237,3 +252,82 @@ def test_our_engine_for_informs_is_kept_private_in_the_state_dir(scenario: Scena
     saved = json.loads(engine.read_text(encoding="utf-8"))
     assert saved["boots"] == 1 and 5 <= len(bytes.fromhex(saved["engine_id"])) <= 32
     assert stat.S_IMODE(engine.stat().st_mode) == 0o600
+
+
+def _v3_from(scenario: Scenario, source: str, engine: str, *trap: str,
+             boots_time: str | None = None) -> None:
+    """snmptrap -v3 authPriv from `source` with engine id `engine` (its keys localized to
+    it), and its boots and time if given (-Z: else net-snmp's, boots 1 and the host's
+    uptime)."""
+    sent = subprocess.run(
+        ["snmptrap", *V3_SENDER, "-e", f"0x{engine}", f"--clientaddr={source}", "-On",
+         *(["-Z", boots_time] if boots_time else []), f"127.0.0.1:{scenario.trap_port}", "",
+         *trap], capture_output=True, text=True, timeout=60, check=False)
+    assert sent.returncode == 0, sent.stderr
+
+
+def _points(scenario: Scenario, device_id: str) -> list[dict[str, Any]]:
+    stored = run_lifeline("metrics", scenario.config, "--device", device_id, "--measurement",
+                          "snmp_trap", "--format", "json")
+    assert stored.returncode == 0, stored.stderr
+    return list(json.loads(stored.stdout))
+
+
+def _device_status(scenario: Scenario, device_id: str) -> dict[str, Any]:
+    return dict((scenario.agent.status() or {}).get("devices", {}).get(device_id) or {})
+
+
+def test_a_v3_trap_from_another_interface_reaches_its_device_by_engine_id(
+        scenario: Scenario) -> None:
+    """The v3 UPS's trap comes from an address no device is polled at (a second
+    interface, NAT): the engine id its polls answered with names it, and the trap is
+    accepted, stored under it with that source, and its coldStart counts a reboot."""
+    reboots = _device_status(scenario, V3_UPS).get("reboots", 0)
+    _v3_from(scenario, OTHER_INTERFACE, scenario.v3_engine, COLD_START)
+    status = scenario.agent.wait_for(
+        "the reboot the trap told", lambda: (d := _device_status(scenario, V3_UPS))
+        and d.get("reboots", 0) > reboots and d)
+    assert status["last_reboot_by"] == "coldStart"
+    sources = {p["tags"]["source"] for p in _points(scenario, V3_UPS)
+               if p["tags"]["trap_oid"] == COLD_START}
+    assert sources == {OTHER_INTERFACE}
+
+
+def test_an_engine_id_two_devices_answer_with_is_ambiguous_and_matches_neither(
+        scenario: Scenario) -> None:
+    """Two snmpds answer with one engine id (cloned): a trap with it from an address no
+    device is polled at is counted as from an unknown source, reaches neither, and the
+    ambiguity is logged once, naming both devices."""
+    agent = scenario.agent
+    before = agent.wait_for("the trap counts", lambda: _traps(scenario) or None)
+    for _ in range(2):
+        _v3_from(scenario, OTHER_INTERFACE, scenario.clone_engine, COLD_START)
+    agent.wait_for("both counted", lambda: _traps(scenario).get("unknown_source", 0)
+                   >= before.get("unknown_source", 0) + 2)
+    assert _traps(scenario)["accepted"] == before["accepted"]
+    said = [line for line in agent.log().splitlines()
+            if scenario.clone_engine in line and "answered by devices at" in line]
+    assert len(said) == 1 and all(d in said[0] for d in CLONES), said
+
+
+def test_a_stale_v3_trap_says_nothing_but_has_its_device_polled(scenario: Scenario) -> None:
+    """A sender whose time goes back (net-snmp's snmptrap after its host rebooted: boots
+    1 again, the uptime from zero) is outside the window its first trap set: `stale`, as
+    snmptrapd has it; its coldStart counts no reboot and is not stored, but its device is
+    polled (said once in the log)."""
+    agent, engine = scenario.agent, "8000000001020304bb"        # an engine no poll knows
+    before = agent.wait_for("the trap counts", lambda: _traps(scenario) or None)
+    status = _device_status(scenario, V3_UPS)
+    # One after the other from one socket to another: received in that order.
+    _v3_from(scenario, "127.0.0.1", engine, NEUTRAL, boots_time="1,500000")
+    _v3_from(scenario, "127.0.0.1", engine, COLD_START, boots_time="1,300")
+    agent.wait_polls(V3_UPS, status["polls"] + 1)
+    agent.wait_for("the stale trap's poll said", lambda: "outside its sender's time window: "
+                   "nothing it says is taken" in agent.log())
+    after = agent.wait_for("the stale trap counted",
+                           lambda: (c := _traps(scenario))["stale"] > before["stale"] and c)
+    assert (after["stale"] - before["stale"], after["accepted"] - before["accepted"]) == (1, 1)
+    assert _device_status(scenario, V3_UPS).get("reboots", 0) == status.get("reboots", 0)
+    stored = {p["tags"]["trap_oid"] for p in _points(scenario, V3_UPS)
+              if p["tags"]["source"] == "127.0.0.1"}
+    assert NEUTRAL in stored and COLD_START not in stored, stored

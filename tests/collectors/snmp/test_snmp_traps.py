@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -158,3 +159,30 @@ def test_a_v3_trap_opens_with_its_users_keys_and_a_replay_past_the_window_is_sta
     assert v3.receive(data[:-3], "127.0.0.1", [noc]).outcome == "malformed"
     now[0] = 200.0
     assert v3.receive(data, "127.0.0.1", [noc]).outcome == "stale"
+
+
+@needs_snmptrap
+def test_snmptrap_runs_send_boots_1_and_the_hosts_uptime_so_later_runs_are_timely() -> None:
+    """net-snmp's snmptrap -e keeps no engine state between runs: it sends boots 1 and the
+    host's uptime in centiseconds (read here from /proc/uptime), so a later run's time is
+    later and is accepted however long after the first it comes; only a run whose time
+    went back (its host rebooted: the uptime from zero, boots still 1) is stale, as
+    snmptrapd has it, and says what it is (who sent it) for the device's poll."""
+    options = ("-u", "noc", "-l", "authPriv", "-a", "SHA", "-A", "authpass123", "-x", "AES",
+               "-X", "privpass123", "-e", "0x8000000001020304cc")
+    uptime = float(Path("/proc/uptime").read_text(encoding="ascii").split()[0])
+    runs = [_sent_by_snmptrap("3", "", "1.3.6.1.2.1.33.2.1", options=options) for _ in "ab"]
+    sent = [usm.decode_message(data).security for data in runs]
+    assert [s.boots for s in sent] == [1, 1]
+    assert uptime * 100 - 100 <= sent[0].time <= sent[1].time <= (uptime + 30) * 100
+    now = [0.0]
+    v3 = V3Notifications(usm.LocalEngine(usm.text_engine_id("us"), 1, 0.0), lambda: now[0])
+    noc = usm.UsmUser("noc", "SHA", "authpass123", "AES", "privpass123")
+    assert v3.receive(runs[0], "127.0.0.1", [noc]).outcome == "accepted"
+    now[0] = 3600.0                     # an hour later by our clock: the window is long past
+    assert v3.receive(runs[1], "127.0.0.1", [noc]).outcome == "accepted"
+    rebooted = v3.receive(_sent_by_snmptrap("3", "", "1.3.6.1.6.3.1.1.5.1", options=(
+        *options, "-Z", "1,6000")), "127.0.0.1", [noc])
+    assert (rebooted.outcome, rebooted.user) == ("stale", noc)
+    assert rebooted.note is not None
+    assert ber.oid_text(rebooted.note.trap_oid) == "1.3.6.1.6.3.1.1.5.1"
