@@ -90,8 +90,15 @@ class V3Notifications:
                               note, user)
         if pdu.tag != ber.INFORM:
             return V3Received("unsupported")
-        if engine_id != self.engine.engine_id:      # meant for an engine we are not
-            return self._discovery(message, at)
+        if engine_id != self.engine.engine_id:
+            # Authentic, but for an engine we are not (the sender kept our id from before
+            # the state_dir was lost, or was given another with -e): RFC 3414 3.2 (3), an
+            # unknownEngineID report, unauthenticated and carrying ours, so it discovers
+            # us and sends again instead of retrying the old id for ever.
+            reply = usm.encode_report(message, pdu.request_id, usm.Report.UNKNOWN_ENGINE_ID,
+                                      self._count(usm.Report.UNKNOWN_ENGINE_ID),
+                                      engine=self.engine, at=at, keys=None)
+            return V3Received("engine_discovery", reply=reply)
         if not self.engine.in_window(message.security.boots, message.security.time, at):
             reply = usm.encode_report(message, pdu.request_id, usm.Report.NOT_IN_TIME_WINDOW,
                                       self._count(usm.Report.NOT_IN_TIME_WINDOW),

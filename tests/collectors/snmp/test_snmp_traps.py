@@ -186,3 +186,31 @@ def test_snmptrap_runs_send_boots_1_and_the_hosts_uptime_so_later_runs_are_timel
     assert (rebooted.outcome, rebooted.user) == ("stale", noc)
     assert rebooted.note is not None
     assert ber.oid_text(rebooted.note.trap_oid) == "1.3.6.1.6.3.1.1.5.1"
+
+
+@needs_snmptrap
+def test_an_inform_for_an_engine_we_are_not_gets_our_engine_id_in_a_report() -> None:
+    """snmpinform told another engine id (-e; or ours from before the state_dir was lost):
+    authentic, but not for us. The answer is an unauthenticated unknownEngineID report
+    carrying our id, so the sender discovers us, not a silent drop it retries for ever."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(30)
+        sender = subprocess.Popen(
+            ["snmpinform", "-v", "3", "-u", "noc", "-l", "authPriv", "-a", "SHA", "-A",
+             "authpass123", "-x", "AES", "-X", "privpass123", "-e", "0x80000000010203040a",
+             "-t", "1", "-r", "0", "-On", f"127.0.0.1:{sock.getsockname()[1]}", "",
+             "1.3.6.1.2.1.33.2.1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            data = sock.recv(65536)
+        finally:
+            sender.wait(timeout=30)
+    ours = usm.LocalEngine(usm.text_engine_id("us"), 3, 0.0)
+    v3 = V3Notifications(ours, lambda: 10.0)
+    noc = usm.UsmUser("noc", "SHA", "authpass123", "AES", "privpass123")
+    got = v3.receive(data, "127.0.0.1", [noc])
+    assert got.outcome == "engine_discovery" and got.reply is not None
+    report = usm.decode_message(got.reply)
+    assert report.security.engine_id == ours.engine_id
+    assert not report.flags & usm.FLAG_AUTH
+    assert usm.report_of(usm.open_message(report, None).pdu) is usm.Report.UNKNOWN_ENGINE_ID
