@@ -2,24 +2,24 @@
 unsilence ID | history [--device ID]]`; `list` and `history` take `--format
 table|json|csv` (`list --json` is the older spelling of `--format json`).
 
-Works on `state_dir/alerts.db` while the agent runs in another process (SQLite WAL and a
-busy timeout): acks and silences written here are picked up by the agent's next tick.
-`list` and `history` only read: they open the file read-only and create, migrate or change
-nothing (no file yet: no alerts). Exit 0; 1 for bad input (unknown id, malformed matcher,
-bad duration); 2 when the store cannot be used (written by another version of Lifeline,
-not a database, a state_dir that is not a directory), said in one line.
+Works on the alert store the config uses (alerts/evaluation/open_store.py), while the
+agent runs in another process: `state_dir/alerts.db` (SQLite WAL and a busy timeout), or
+with `cluster:` the cluster's PostgreSQL, every node's alerts. Acks and silences written
+here are picked up by the agent's (every node's) next tick. `list` and `history` only
+read: they create, migrate or change nothing (no store yet: no alerts). Exit 0; 1 for bad
+input (unknown id, malformed matcher, bad duration); 2 when the store cannot be used
+(written by another version of Lifeline, not a database, a state_dir that is not a
+directory, PostgreSQL down or refusing), said in one line without the DSN.
 """
 from __future__ import annotations
 
 import argparse
 import getpass
 import json
-import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from agent.cli.common import (
@@ -27,7 +27,6 @@ from agent.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_RUNTIME,
     JSON,
-    STORE_ERRORS,
     TABLE,
     add_config_argument,
     add_format_argument,
@@ -40,11 +39,11 @@ from agent.cli.table import render_csv, render_table
 from agent.cli.words import word, words
 from agent.status import firing_json
 from config.durations import format_duration, parse_duration
-from config.sqlite import SchemaError
 from inventory.model import Config
 
 if TYPE_CHECKING:       # imported when run: `lifeline --help` stays quick
-    from alerts.evaluation.store import Outage, SilenceRecord, Store
+    from alerts.evaluation.open_store import AlertStoreUnavailableError
+    from alerts.evaluation.store_api import AlertStore, Outage, SilenceRecord
 
 AVAILABILITY_DAYS = 30
 
@@ -81,8 +80,8 @@ def run(args: argparse.Namespace) -> int:
     config = load_or_report(args.config)
     if config is None:
         return EXIT_BAD_INPUT
+    from alerts.evaluation.open_store import AlertStoreUnavailableError, changing, reading
     from alerts.evaluation.silences import parse_matcher
-    from alerts.evaluation.store import DB_NAME, Store
 
     if args.action == "silence":
         try:
@@ -93,39 +92,25 @@ def run(args: argparse.Namespace) -> int:
     if (args.action == "history" and args.device
             and args.device not in {d.id for d in config.devices}):
         return _bad(f"unknown device id: {args.device}")
-    path = Path(config.agent.state_dir) / DB_NAME
     action = args.action or "list"
-    if action in _READERS:
-        reader = _READERS[action]
-        return _using(path, lambda: Store.read_only(path),
-                      lambda store: reader(config, store, args))
-    writer = _WRITERS[action]
-    return _using(path, lambda: Store(path), lambda store: writer(config, store, args))
-
-
-_S = TypeVar("_S", bound="Store | None")
-
-
-def _using(path: Path, open_store: Callable[[], _S], action: Callable[[_S], int]) -> int:
-    """Runs `action` on the store `open_store` opens (read-only for `list` and `history`:
-    None when there is none yet; for writing, created and migrated, for the others), then
-    closes it. A store that cannot be used is one line and exit 2; an OSError while the
-    action prints (a closed pipe) is not the store's."""
     try:
-        store = open_store()
-    except STORE_ERRORS as exc:
-        return _cannot_use(path, exc)
-    try:
-        return action(store)
-    except (SchemaError, sqlite3.Error) as exc:
-        return _cannot_use(path, exc)
-    finally:
-        if store is not None:
-            store.close()
+        if action in _READERS:
+            with reading(config, CLIENT) as found:
+                return _READERS[action](config, found, args)
+        with changing(config, CLIENT) as store:
+            return _WRITERS[action](config, store, args)
+    except AlertStoreUnavailableError as exc:
+        return _cannot_use(exc, resolve_lang(getattr(args, "lang", None), config))
 
 
-def _cannot_use(path: Path, exc: BaseException) -> int:
-    print(f"lifeline alerts: {cannot_use(path, exc)}", file=sys.stderr)
+CLIENT = "alerts command"       # the PostgreSQL session's application_name says it
+
+
+def _cannot_use(exc: AlertStoreUnavailableError, lang: str) -> int:
+    """One line, exit 2. A SQLite file's troubles in the words every command uses for
+    them (agent/cli/common.py); PostgreSQL's in `lang`, without the DSN."""
+    line = exc.said(lang) if exc.path is None else cannot_use(exc.path, exc.cause)
+    print(f"lifeline alerts: {line}", file=sys.stderr)
     return EXIT_RUNTIME
 
 
@@ -150,7 +135,7 @@ def _when(epoch: float | None, zone: ZoneInfo) -> str | None:
 
 # ---- list -----------------------------------------------------------------------------
 
-def _list(config: Config, store: Store | None, args: argparse.Namespace) -> int:
+def _list(config: Config, store: AlertStore | None, args: argparse.Namespace) -> int:
     from alerts.evaluation.report import StoredAlerts, read_alerts
 
     zone = config.agent.zone
@@ -221,7 +206,7 @@ def _author(args: argparse.Namespace) -> str:
         return "unknown"
 
 
-def _ack(config: Config, store: Store, args: argparse.Namespace) -> int:
+def _ack(config: Config, store: AlertStore, args: argparse.Namespace) -> int:
     wanted = args.id.strip().lower()
     if len(wanted) < 4:
         return _bad(f"alert id {args.id!r} is too short: give at least 4 characters")
@@ -241,7 +226,7 @@ def _ack(config: Config, store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
-def _silence(config: Config, store: Store, args: argparse.Namespace) -> int:
+def _silence(config: Config, store: AlertStore, args: argparse.Namespace) -> int:
     zone = config.agent.zone
     now = datetime.now(zone).timestamp()
     record = store.add_silence(args.matchers, now, now + args.duration, args.reason,
@@ -251,7 +236,7 @@ def _silence(config: Config, store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
-def _unsilence(config: Config, store: Store, args: argparse.Namespace) -> int:
+def _unsilence(config: Config, store: AlertStore, args: argparse.Namespace) -> int:
     if not store.remove_silence(args.id, datetime.now(config.agent.zone).timestamp()):
         return _bad(f"no silence in force with id {args.id!r}")
     print(f"silence {args.id} lifted")
@@ -260,7 +245,7 @@ def _unsilence(config: Config, store: Store, args: argparse.Namespace) -> int:
 
 # ---- history ------------------------------------------------------------------------------
 
-def _history(config: Config, store: Store | None, args: argparse.Namespace) -> int:
+def _history(config: Config, store: AlertStore | None, args: argparse.Namespace) -> int:
     zone = config.agent.zone
     now = datetime.now(zone)
     since = (now - timedelta(days=AVAILABILITY_DAYS)).timestamp()
@@ -342,7 +327,7 @@ def _availability(outages: Sequence[Outage], since: float, until: float) -> floa
     return 100.0 * (1 - _down(outages, since, until) / (until - since))
 
 
-_READERS: dict[str, Callable[[Config, Store | None, argparse.Namespace], int]] = {
+_READERS: dict[str, Callable[[Config, AlertStore | None, argparse.Namespace], int]] = {
     "list": _list, "history": _history}
-_WRITERS: dict[str, Callable[[Config, Store, argparse.Namespace], int]] = {
+_WRITERS: dict[str, Callable[[Config, AlertStore, argparse.Namespace], int]] = {
     "ack": _ack, "silence": _silence, "unsilence": _unsilence}

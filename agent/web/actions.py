@@ -1,7 +1,8 @@
 """What the console changes: ack, silence, unsilence, made with the very store calls
-`lifeline alerts ack|silence|unsilence` makes (alerts/evaluation/store.py), on the
-console's own connection, each recorded with who (the logged-in user) and when. The
-agent picks them up on its next tick, as it does the command's."""
+`lifeline alerts ack|silence|unsilence` makes (alerts/evaluation/store_api.py), on the
+console's own connection to the store the config uses (handling.change), each recorded
+with who (the logged-in user) and when. The agent (every node of a cluster) picks them up
+on its next tick, as it does the command's."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,7 +10,7 @@ from datetime import datetime
 
 from alerts.evaluation.silences import parse_matcher
 from alerts.evaluation.state import FIRING, PENDING
-from alerts.evaluation.store import SilenceRecord, Store
+from alerts.evaluation.store_api import AlertStore, SilenceRecord
 from config.durations import parse_duration
 
 MAX_SILENCE_SECONDS = 90 * 86400
@@ -36,7 +37,7 @@ def _text(value: str, what: str, required: bool = False) -> str:
     return value
 
 
-def ack(store: Store, alert_id: str, user: str, comment: str, now: datetime) -> Acked:
+def ack(store: AlertStore, alert_id: str, user: str, comment: str, now: datetime) -> Acked:
     matches = [s for s in store.load_states()
                if s.fingerprint == alert_id and s.status in (FIRING, PENDING)]
     if not matches:
@@ -46,7 +47,7 @@ def ack(store: Store, alert_id: str, user: str, comment: str, now: datetime) -> 
     return Acked(state.fingerprint, state.rule, state.device_id)
 
 
-def silence(store: Store, matchers: list[str], duration: str, reason: str, user: str,
+def silence(store: AlertStore, matchers: list[str], duration: str, reason: str, user: str,
             now: datetime) -> SilenceRecord:
     matchers = [m.strip() for m in matchers if m.strip()]
     if not matchers:
@@ -67,6 +68,6 @@ def silence(store: Store, matchers: list[str], duration: str, reason: str, user:
                              user)
 
 
-def unsilence(store: Store, silence_id: str, now: datetime) -> None:
+def unsilence(store: AlertStore, silence_id: str, now: datetime) -> None:
     if not store.remove_silence(silence_id, now.timestamp()):
         raise ActionError(f"no silence in force with id {silence_id[:40]!r}")

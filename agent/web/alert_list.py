@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from agent.status import AgentStatus
 from agent.web.alert_rows import AlertRow
 from agent.web.availability import AVAILABILITY_DAYS, Availability, availability, watched_since
-from alerts.evaluation.store import Outage, SilenceRecord, Store
+from alerts.evaluation.store_api import AlertStore, Outage, SilenceRecord
 from inventory.model import Config, Device
 
 FILTERS = ("severity", "kind", "site", "category", "state")
@@ -55,7 +55,7 @@ class AlertsPage:
 
 
 def build_alerts_page(config: Config, status: AgentStatus | None, rows: Sequence[AlertRow],
-                      store: Store | None, filters: Filters, now: datetime) -> AlertsPage:
+                      store: AlertStore | None, filters: Filters, now: datetime) -> AlertsPage:
     devices = {d.id: d for d in config.devices}
     since = now - timedelta(days=AVAILABILITY_DAYS)
     outages = store.outages(since=since.timestamp()) if store else []

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from alerts.evaluation.report import read_alerts
 from alerts.evaluation.state import AlertState
-from alerts.evaluation.store import Store
+from alerts.evaluation.store_api import AlertStore
 from inventory.model import Config
 
 SEVERITY_ORDER = ("critical", "warning", "info")
@@ -53,7 +53,7 @@ def _rank(order: tuple[str, ...], value: str) -> int:
     return order.index(value) if value in order else len(order)
 
 
-def read_rows(config: Config, store: Store | None, now: datetime) -> list[AlertRow]:
+def read_rows(config: Config, store: AlertStore | None, now: datetime) -> list[AlertRow]:
     """Firing and pending alerts, in board order (`AlertRow.order`)."""
     if store is None:
         return []

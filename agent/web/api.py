@@ -35,21 +35,17 @@ from agent.web.availability import Availability, watched_text
 from agent.web.board import Board, Problem, SiteSummary
 from agent.web.board import build_board as board_of
 from agent.web.device_page import DevicePage, build_device_page, target_of
+from agent.web.handling import change, may_change, query_number, view_of
 from agent.web.lifecycle_page import MAX_MONTHS, due_within, plan_file, plan_for
 from agent.web.source import AgentView
 from agent.web.words import hours_text, rule_description, say
-from alerts.evaluation.store import Store
+from alerts.evaluation.store_api import AlertStore
 
 Handler = Callable[[Request], Any]
 
 
 def _iso(value: datetime | date | None) -> str | None:
     return value.isoformat() if value is not None else None
-
-
-def _view(request: Request) -> AgentView:
-    view: AgentView = request.app.state.console.view
-    return view
 
 
 def alert_json(row: AlertRow, lang: str) -> dict[str, object]:
@@ -123,9 +119,11 @@ def _json(data: object, status_code: int = 200) -> Response:
     return JSONResponse(data, status_code=status_code)
 
 
-async def _read(request: Request, build: Callable[[AgentView, Sequence[AlertRow], Store | None],
-                                                  object]) -> Response:
-    view = _view(request)
+Build = Callable[[AgentView, Sequence[AlertRow], AlertStore | None], object]
+
+
+async def _read(request: Request, build: Build) -> Response:
+    view = view_of(request)
 
     def run() -> object:
         config, now = view.config(), view.clock()
@@ -141,7 +139,7 @@ async def board(request: Request) -> Response:
 
 
 async def devices(request: Request) -> Response:
-    view = _view(request)
+    view = view_of(request)
     status = view.status()
     polls = status.devices if status else {}
     return _json({"devices": [
@@ -155,7 +153,7 @@ async def devices(request: Request) -> Response:
 async def device(request: Request) -> Response:
     device_id, lang = request.path_params["device_id"], request.state.lang
 
-    def build(v: AgentView, rows: Sequence[AlertRow], store: Store | None) -> object:
+    def build(v: AgentView, rows: Sequence[AlertRow], store: AlertStore | None) -> object:
         found = next((d for d in v.config().devices if d.id == device_id), None)
         if found is None:
             return None
@@ -174,7 +172,7 @@ def _silence_json(s: Any) -> dict[str, object]:
 async def alerts(request: Request) -> Response:
     lang, filters = request.state.lang, Filters.of(request.query_params)
 
-    def build(v: AgentView, rows: Sequence[AlertRow], store: Store | None) -> object:
+    def build(v: AgentView, rows: Sequence[AlertRow], store: AlertStore | None) -> object:
         page = build_alerts_page(v.config(), v.status(), rows, store, filters, v.clock())
         return {"alerts": [alert_json(r, lang) for r in page.rows],
                 "silences": [_silence_json(s) for s in page.silences]}
@@ -194,7 +192,7 @@ async def silences(request: Request) -> Response:
 async def history(request: Request) -> Response:
     lang = request.state.lang
 
-    def build(v: AgentView, rows: Sequence[AlertRow], store: Store | None) -> object:
+    def build(v: AgentView, rows: Sequence[AlertRow], store: AlertStore | None) -> object:
         page = build_alerts_page(v.config(), v.status(), rows, store, Filters(), v.clock())
         return {"watched_since": _iso(page.watched_from), "days": page.days, "devices": [
             {"device_id": h.device_id, "availability": _availability(h.availability, lang),
@@ -203,19 +201,11 @@ async def history(request: Request) -> Response:
     return await _read(request, build)
 
 
-def _whole(request: Request, name: str, default: int, low: int, high: int) -> int | None:
-    text = request.query_params.get(name, "")
-    if not text:
-        return default
-    return int(text) if text.isdigit() and low <= int(text) <= high else None
-
-
 async def lifecycle(request: Request) -> Response:
-    view = _view(request)
+    view = view_of(request)
     config, now = view.config(), view.clock()
-    months = _whole(request, "months", config.alerts.lifecycle_horizon_months, 0, MAX_MONTHS)
-    if months is None:
-        return _json({"error": f"months: a whole number from 0 to {MAX_MONTHS}"}, 400)
+    months = query_number(request, "months", config.alerts.lifecycle_horizon_months, 0,
+                          MAX_MONTHS)
     page = await run_in_threadpool(due_within, config, months, now.date())
     return _json({"months": page.months, "until": _iso(page.until), "devices": [
         {"id": line.device.id, "name": line.device.name, "category": line.device.category,
@@ -226,11 +216,9 @@ async def lifecycle(request: Request) -> Response:
 
 
 async def plan(request: Request) -> Response:
-    view = _view(request)
+    view = view_of(request)
     config, now = view.config(), view.clock()
-    year = _whole(request, "year", now.year + 1, 1950, 2100)
-    if year is None:
-        return _json({"error": "year: a budget year from 1950 to 2100"}, 400)
+    year = query_number(request, "year", now.year + 1, 1950, 2100)
     lang = request.state.lang
     data = await run_in_threadpool(lambda: plan_file(plan_for(config, year, now), "json", lang))
     return Response(data, media_type="application/json")
@@ -238,30 +226,24 @@ async def plan(request: Request) -> Response:
 
 # ---- changes ---------------------------------------------------------------------------
 
-async def _change(request: Request, work: Callable[[Store, str, datetime, dict[str, Any]],
-                                                   object]) -> Response:
-    viewer = request.state.viewer
-    if not viewer.can_change:
-        return _json({"error": "read only: changes need console.read_only: false and a "
-                               "logged-in user"}, 403)
+Work = Callable[[AlertStore, str, datetime, dict[str, Any]], object]
+
+
+async def _change(request: Request, work: Work) -> Response:
+    """The JSON body, then the change (handling.change); its answer as JSON, 400 for a
+    request that cannot be done as asked."""
+    may_change(request)                 # 403 before the body is even read
     try:
         body = json.loads(await request.body() or b"{}")
     except ValueError:
         return _json({"error": "the body is not JSON"}, 400)
     if not isinstance(body, dict):
         return _json({"error": "the body must be a JSON object"}, 400)
-    view = _view(request)
-
-    def run() -> Response:
-        store = Store(view.alerts_db)
-        try:
-            return _json(work(store, viewer.user, view.clock(), body))
-        except actions.ActionError as exc:
-            return _json({"error": str(exc)}, 400)
-        finally:
-            store.close()
-    result: Response = await run_in_threadpool(run)
-    return result
+    try:
+        return _json(await change(request, lambda store, user, now: work(store, user, now,
+                                                                          body)))
+    except actions.ActionError as exc:
+        return _json({"error": str(exc)}, 400)
 
 
 async def ack(request: Request) -> Response:
@@ -271,7 +253,7 @@ async def ack(request: Request) -> Response:
 
 
 async def add_silence(request: Request) -> Response:
-    def work(store: Store, user: str, now: datetime, body: dict[str, Any]) -> object:
+    def work(store: AlertStore, user: str, now: datetime, body: dict[str, Any]) -> object:
         matchers = body.get("matchers") or []
         if not isinstance(matchers, list):
             raise actions.ActionError("matchers: a list of label=value strings")
@@ -284,7 +266,7 @@ async def add_silence(request: Request) -> Response:
 async def remove_silence(request: Request) -> Response:
     silence_id = request.path_params["silence_id"]
 
-    def work(store: Store, user: str, now: datetime, body: dict[str, Any]) -> object:
+    def work(store: AlertStore, user: str, now: datetime, body: dict[str, Any]) -> object:
         actions.unsilence(store, silence_id, now)
         return {"removed": silence_id}
     return await _change(request, work)

@@ -27,6 +27,7 @@ from agent.web.sessions import Sessions
 from agent.web.source import AgentView
 from agent.web.users import Users
 from agent.web.words import pick_lang
+from alerts.evaluation.open_store import AlertStoreUnavailableError
 
 HERE = Path(__file__).parent
 LANG_COOKIE = "ll_lang"
@@ -123,7 +124,9 @@ def build_app(console: Console) -> Starlette:
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     app = Starlette(routes=routes, middleware=[Middleware(Gate)],
-                    exception_handlers={404: pages.not_found})
+                    exception_handlers={400: pages.error_page, 403: pages.error_page,
+                                        404: pages.error_page,
+                                        AlertStoreUnavailableError: pages.error_page})
     app.state.console = console
     return app
 

@@ -13,7 +13,7 @@ from agent.status import AgentStatus, DevicePoll
 from agent.web.alert_rows import AlertRow
 from agent.web.availability import Availability, availability, watched_since
 from agent.web.charts import Chart, device_charts, last_polls
-from alerts.evaluation.store import Outage, Store
+from alerts.evaluation.store_api import AlertStore, Outage
 from collectors.base import ResultCode
 from inventory.lifecycle import Lifecycle, assess
 from inventory.model import Category, Config, Device
@@ -111,7 +111,7 @@ def grafana_link(base: str | None, device_id: str) -> str | None:
 
 
 def build_device_page(config: Config, device: Device, status: AgentStatus | None,
-                      rows: Sequence[AlertRow], store: Store | None,
+                      rows: Sequence[AlertRow], store: AlertStore | None,
                       now: datetime) -> DevicePage:
     poll = status.devices.get(device.id) if status else None
     since = now - timedelta(days=30)

@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from alerts.evaluation.store import recent_outage_counts
+from agent.web.source import CLIENT
+from alerts.evaluation.open_store import plan_outages
 from inventory.lifecycle import Lifecycle, LifeStatus, SupportStatus, add_months, assess
 from inventory.model import Config, Device
 from inventory.plan import DEFAULT_REPEATED_OUTAGES, ReplacementPlan, build_plan
@@ -52,8 +53,9 @@ def due_within(config: Config, months: int, today: date) -> LifecyclePage:
 
 def plan_for(config: Config, year: int, now: datetime) -> ReplacementPlan:
     """The plan for `year` as `lifeline plan --year` builds it (outage counts from the
-    alert store, read without changing it). Raises what `recent_outage_counts` raises."""
-    outages = recent_outage_counts(config.agent.state_dir, now)
+    alert store the config uses, read without changing it). Raises
+    AlertStoreUnavailableError."""
+    outages = plan_outages(config, now, CLIENT)
     return build_plan(config.devices, config.categories, year=year, outages=outages,
                       repeated_outages=DEFAULT_REPEATED_OUTAGES, settings=config.plan)
 

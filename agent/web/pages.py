@@ -23,6 +23,7 @@ from agent.web.alert_rows import read_rows
 from agent.web.availability import watched_text
 from agent.web.board import build_board
 from agent.web.device_page import build_device_page
+from agent.web.handling import change, query_number, view_of
 from agent.web.lifecycle_page import (
     DOWNLOADS,
     MAX_MONTHS,
@@ -32,9 +33,9 @@ from agent.web.lifecycle_page import (
     plan_report,
 )
 from agent.web.sessions import COOKIE as SESSION_COOKIE
-from agent.web.source import AgentView
 from agent.web.words import LANGS, hours_text, rule_description, say
-from alerts.evaluation.store import Store
+from alerts.evaluation.open_store import AlertStoreUnavailableError
+from alerts.evaluation.store_api import AlertStore
 from config.durations import format_duration
 from inventory.plan_export import BLOCK_HEADERS, block_cells, funding_rows
 from inventory.plan_table import TEXT as PLAN_TEXT
@@ -52,11 +53,6 @@ _ENV.globals.update(rule_description=rule_description, block_cells=block_cells,
                     hours_text=hours_text)
 
 
-def _view(request: Request) -> AgentView:
-    view: AgentView = request.app.state.console.view
-    return view
-
-
 def _when(value: datetime | None, zone: Any = None) -> str:
     if value is None:
         return "-"
@@ -66,7 +62,7 @@ def _when(value: datetime | None, zone: Any = None) -> str:
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
     lang: str = request.state.lang
-    view = _view(request)
+    view = view_of(request)
     config = view.config()
     html = _ENV.get_template(template).render(
         lang=lang, t=partial(say, lang=lang), viewer=request.state.viewer,
@@ -104,7 +100,7 @@ def _back(request: Request, fallback: str, notice: str | None = None) -> Respons
 # ---- board, device, alerts, lifecycle ------------------------------------------------
 
 async def board(request: Request) -> Response:
-    view = _view(request)
+    view = view_of(request)
 
     def build() -> Any:
         config, now = view.config(), view.clock()
@@ -115,7 +111,7 @@ async def board(request: Request) -> Response:
 
 
 async def device(request: Request) -> Response:
-    view = _view(request)
+    view = view_of(request)
     device_id = request.path_params["device_id"]
 
     def build() -> Any:
@@ -133,7 +129,7 @@ async def device(request: Request) -> Response:
 
 
 async def alerts(request: Request) -> Response:
-    view = _view(request)
+    view = view_of(request)
     filters = Filters.of(request.query_params)
 
     def build() -> Any:
@@ -145,20 +141,12 @@ async def alerts(request: Request) -> Response:
                   notice=request.query_params.get("notice"))
 
 
-def _number(request: Request, name: str, default: int, low: int, high: int) -> int:
-    text = request.query_params.get(name, "")
-    if not text:
-        return default
-    if not text.isdigit() or not low <= int(text) <= high:
-        raise HTTPException(400, f"{name} must be a whole number from {low} to {high}")
-    return int(text)
-
-
 async def lifecycle(request: Request) -> Response:
-    view = _view(request)
+    view = view_of(request)
     config, now = view.config(), view.clock()
-    months = _number(request, "months", config.alerts.lifecycle_horizon_months, 0, MAX_MONTHS)
-    year = _number(request, "year", now.year + 1, 1950, 2100)
+    months = query_number(request, "months", config.alerts.lifecycle_horizon_months, 0,
+                          MAX_MONTHS)
+    year = query_number(request, "year", now.year + 1, 1950, 2100)
 
     def build() -> Any:
         plan = plan_for(config, year, now)
@@ -169,7 +157,7 @@ async def lifecycle(request: Request) -> Response:
 
 
 async def plan_download(request: Request) -> Response:
-    view = _view(request)
+    view = view_of(request)
     year, fmt = request.path_params["year"], request.path_params["fmt"]
     if fmt not in DOWNLOADS or not 1950 <= year <= 2100:
         raise HTTPException(404)
@@ -180,13 +168,18 @@ async def plan_download(request: Request) -> Response:
         "Content-Disposition": f'attachment; filename="plan-{year}-{lang}.{fmt}"'})
 
 
-async def not_found(request: Request, exc: Exception) -> Response:
-    code = exc.status_code if isinstance(exc, HTTPException) else 404
-    detail = exc.detail if isinstance(exc, HTTPException) else "not found"
+async def error_page(request: Request, exc: Exception) -> Response:
+    """An HTTPException (404, 400, 403) or an alert store that cannot be used (503), as
+    a page, or as `{"error": ...}` under /api/ (English, as the API's keys)."""
+    if isinstance(exc, AlertStoreUnavailableError):
+        code, detail, english = 503, exc.said(getattr(request.state, "lang", "en")), str(exc)
+    else:
+        code = exc.status_code if isinstance(exc, HTTPException) else 404
+        detail = english = str(exc.detail if isinstance(exc, HTTPException) else "not found")
     if not hasattr(request.state, "viewer") or request.url.path.startswith("/api/"):
         from starlette.responses import JSONResponse
-        return JSONResponse({"error": str(detail)}, status_code=code)
-    return render(request, "error.html", status_code=code, message=str(detail))
+        return JSONResponse({"error": english}, status_code=code)
+    return render(request, "error.html", status_code=code, message=detail)
 
 
 # ---- language, login -------------------------------------------------------------------
@@ -239,31 +232,20 @@ async def logout(request: Request) -> Response:
 # ---- changes --------------------------------------------------------------------------
 
 async def _change(request: Request, fallback: str,
-                  work: Callable[[Store, str, datetime], str]) -> Response:
-    viewer = request.state.viewer
-    if not viewer.can_change:
-        return render(request, "error.html", status_code=403,
-                      message="changes need read_only: false")
-    view = _view(request)
-
-    lang: str = request.state.lang
-
-    def run() -> str:
-        store = Store(view.alerts_db)
-        try:
-            return work(store, viewer.user, view.clock())
-        except actions.ActionError as exc:      # its detail stays as the commands say it
-            return f"! {say('refused', lang)}: {exc}"
-        finally:
-            store.close()
-    return _back(request, fallback, await _off_loop(run))
+                  work: Callable[[AlertStore, str, datetime], str]) -> Response:
+    """Runs the change (handling.change), then back to the page with what it did."""
+    try:
+        notice = await change(request, work)
+    except actions.ActionError as exc:      # its detail stays as the commands say it
+        notice = f"! {say('refused', request.state.lang)}: {exc}"
+    return _back(request, fallback, notice)
 
 
 async def ack(request: Request) -> Response:
     form = await request.form()
     alert_id, comment = str(form.get("id") or ""), str(form.get("comment") or "")
 
-    def work(store: Store, user: str, now: datetime) -> str:
+    def work(store: AlertStore, user: str, now: datetime) -> str:
         done = actions.ack(store, alert_id, user, comment, now)
         return f"{say('acknowledged', request.state.lang)}: {done.device_id} · {done.rule}"
     return await _change(request, "/alerts", work)
@@ -274,7 +256,7 @@ async def silence(request: Request) -> Response:
     matchers = str(form.get("matchers") or "").splitlines()
     duration, reason = str(form.get("duration") or ""), str(form.get("reason") or "")
 
-    def work(store: Store, user: str, now: datetime) -> str:
+    def work(store: AlertStore, user: str, now: datetime) -> str:
         record = actions.silence(store, matchers, duration, reason, user, now)
         return f"{say('silence set', request.state.lang)} {record.id}: {' '.join(record.matchers)}"
     return await _change(request, "/alerts", work)
@@ -283,7 +265,7 @@ async def silence(request: Request) -> Response:
 async def unsilence(request: Request) -> Response:
     silence_id = request.path_params["silence_id"]
 
-    def work(store: Store, user: str, now: datetime) -> str:
+    def work(store: AlertStore, user: str, now: datetime) -> str:
         actions.unsilence(store, silence_id, now)
         return f"{say('silence lifted', request.state.lang)}: {silence_id}"
     return await _change(request, "/alerts", work)

@@ -52,8 +52,9 @@ _CONSOLE_KO: dict[str, str] = {
     "UPS runtime (min)": "UPS 잔여 시간 (분)", "CPU (%)": "CPU (%)", "Memory (%)": "메모리 (%)",
     "Ping latency (ms)": "핑 지연 (ms)", "HTTP response (s)": "HTTP 응답 (s)",
     "Poll duration (s)": "수집 소요 (s)", "last hour": "최근 1시간", "in": "수신", "out": "송신",
-    "Open in Grafana": "Grafana에서 보기", "changes need read_only: false":
-        "변경하려면 read_only: false 설정이 필요합니다",
+    "Open in Grafana": "Grafana에서 보기",
+    "changes need console.read_only: false and a logged-in user":
+        "변경하려면 console.read_only: false 설정과 로그인이 필요합니다",
     "outage": "장애", "ups": "UPS", "interface": "인터페이스", "host": "호스트", "http": "HTTP",
     "ping": "핑", "kiosk": "키오스크", "lifecycle": "수명주기",
     "of the": "중", "minutes watched": "분 감시", "hours watched": "시간 감시",
