@@ -31,7 +31,7 @@ from agent.cli.common import (
     add_config_argument,
     add_format_argument,
     add_lang_argument,
-    cannot_use,
+    alert_store_unusable,
     load_or_report,
     resolve_lang,
 )
@@ -107,10 +107,8 @@ CLIENT = "alerts command"       # the PostgreSQL session's application_name says
 
 
 def _cannot_use(exc: AlertStoreUnavailableError, lang: str) -> int:
-    """One line, exit 2. A SQLite file's troubles in the words every command uses for
-    them (agent/cli/common.py); PostgreSQL's in `lang`, without the DSN."""
-    line = exc.said(lang) if exc.path is None else cannot_use(exc.path, exc.cause)
-    print(f"lifeline alerts: {line}", file=sys.stderr)
+    """One line, exit 2."""
+    print(f"lifeline alerts: {alert_store_unusable(exc, lang)}", file=sys.stderr)
     return EXIT_RUNTIME
 
 

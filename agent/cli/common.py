@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import TYPE_CHECKING, BinaryIO, TextIO
 
 from agent.cli.progress import Progress
 from config.dates import in_window, outside_window
@@ -20,6 +20,9 @@ from config.errors import ConfigError, shown
 from config.sqlite import DamagedDatabase, SchemaError
 from inventory.load import load_config
 from inventory.model import Config
+
+if TYPE_CHECKING:       # the module opens stores: only its error type is named here
+    from alerts.evaluation.open_store import AlertStoreUnavailableError
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_RUNTIME = 0, 1, 2
 MAX_HORIZON_YEARS = 30          # plan --horizon, and inventory --horizon in months
@@ -198,6 +201,13 @@ def _whole_file(path: Path) -> Iterator[Path]:
 def cannot_use(path: Path, exc: BaseException) -> str:
     """One line for a store that cannot be used (STORE_ERRORS), without a traceback."""
     return f"cannot use {path}: {_reason(path, exc)}"
+
+
+def alert_store_unusable(exc: AlertStoreUnavailableError, lang: str) -> str:
+    """One line for the alert store this config uses (alerts/evaluation/open_store.py): a
+    SQLite file's troubles in the words every command uses for them (`cannot_use`), the
+    cluster's PostgreSQL's in `lang`, without the DSN."""
+    return exc.said(lang) if exc.path is None else cannot_use(exc.path, exc.cause)
 
 
 def _reason(path: Path, exc: BaseException) -> str:

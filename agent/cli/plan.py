@@ -6,9 +6,10 @@ form (`inventory.plan_report`), written to stdout for the text formats or to FIL
 needs -o (a workbook on a terminal helps no one). `--cap` and `--order` set or override a
 project's (or a category's) yearly cap and order for this run: `--cap pc=221` (units),
 `--cap pc=265200천원`; KEY is a project key of the config's `plan:`, or a category. The
-outage counts behind its outage_history reason are read from `state_dir/alerts.db`
-without changing it (none there: the plan says nothing about outages); a store that
-cannot be used is one line and exit 2.
+outage counts behind its outage_history reason are read, without changing anything, from
+the alert store the config uses (`state_dir/alerts.db`, or a cluster's PostgreSQL; none
+there: the plan says nothing about outages); a store that cannot be used is one line and
+exit 2.
 """
 from __future__ import annotations
 
@@ -23,18 +24,16 @@ from typing import Any
 from agent.cli.common import (
     EXIT_RUNTIME,
     MAX_HORIZON_YEARS,
-    STORE_ERRORS,
     CommandError,
     add_config_argument,
     add_lang_argument,
+    alert_store_unusable,
     binary_output,
-    cannot_use,
     load_or_report,
     resolve_lang,
     whole_number,
 )
 from agent.cli.progress import Progress
-from alerts.evaluation.store import DB_NAME, recent_outage_counts
 from inventory.category_names import CategoryIndex
 from inventory.model import Config, Order, PlanSettings, Project
 from inventory.plan import DEFAULT_REPEATED_OUTAGES, build_plan
@@ -71,16 +70,20 @@ def run(args: argparse.Namespace) -> int:
         return _plan(args, progress)
 
 
+CLIENT = "plan command"         # the PostgreSQL session's application_name says it
+
+
 def _plan(args: argparse.Namespace, progress: Progress) -> int:
     config = load_or_report(args.config, progress, lang=args.lang)
     if config is None:
         return 1
     progress.phase(f"planning {len(config.devices):,} records")
+    from alerts.evaluation.open_store import AlertStoreUnavailableError, plan_outages
     try:
-        outages = recent_outage_counts(config.agent.state_dir, datetime.now(config.agent.zone))
-    except STORE_ERRORS as exc:
+        outages = plan_outages(config, datetime.now(config.agent.zone), CLIENT)
+    except AlertStoreUnavailableError as exc:
         progress.close()
-        print(f"lifeline plan: {cannot_use(config.agent.state_dir / DB_NAME, exc)}",
+        print(f"lifeline plan: {alert_store_unusable(exc, resolve_lang(args.lang, config))}",
               file=sys.stderr)
         return EXIT_RUNTIME
     try:

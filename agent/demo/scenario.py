@@ -451,13 +451,13 @@ def play_backbone(scene: Scene) -> None:
 # ---- the plan and the closing words ----------------------------------------------------------
 
 def write_plan(config_path: Path, directory: Path, year: int) -> list[Path]:
-    from alerts.evaluation.store import recent_outage_counts
+    from alerts.evaluation.open_store import plan_outages
     from inventory.load import load_config
     from inventory.plan import DEFAULT_REPEATED_OUTAGES, build_plan
     from inventory.plan_export import export
 
     config = load_config(config_path)
-    outages = recent_outage_counts(config.agent.state_dir, datetime.now(config.agent.zone))
+    outages = plan_outages(config, datetime.now(config.agent.zone), "demo")
     plan = build_plan(config.devices, config.categories, year=year, outages=outages,
                       repeated_outages=DEFAULT_REPEATED_OUTAGES)
     written = []

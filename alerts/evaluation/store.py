@@ -25,7 +25,6 @@ import json
 import sqlite3
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
-from datetime import datetime, timedelta
 from pathlib import Path
 
 from alerts.evaluation.state import TIME_FIELDS, TIME_LIST_FIELD, AlertState
@@ -174,16 +173,3 @@ def _readable(conn: sqlite3.Connection) -> bool:
 
 
 OUTAGE_HISTORY_DAYS = 365
-
-
-def recent_outage_counts(state_dir: Path, now: datetime) -> dict[str, int] | None:
-    """Outages per device in the year before `now`, for the replacement plan, read
-    without changing the store; None when no agent ever ran with this state_dir (the
-    plan then says nothing about outages). Raises as `Store.read_only` does."""
-    store = Store.read_only(Path(state_dir) / DB_NAME)
-    if store is None:
-        return None
-    try:
-        return store.outage_counts((now - timedelta(days=OUTAGE_HISTORY_DAYS)).timestamp())
-    finally:
-        store.close()
