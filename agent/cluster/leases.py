@@ -32,7 +32,12 @@ CREATE TABLE IF NOT EXISTS cluster_buckets (
     claimed TIMESTAMPTZ);
 CREATE TABLE IF NOT EXISTS cluster_zone_alerts (
     zone TEXT PRIMARY KEY, down_since DOUBLE PRECISION, notice TEXT)
-""",))
+""",
+# 2: cluster_zone_alerts, left from a first design, never used (the zone alert's states
+# are in alert_state, in ZONES_BUCKET, like every other alert's)
+"""
+DROP TABLE IF EXISTS cluster_zone_alerts
+"""))
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +89,22 @@ class Leases:
             [(b, zone_of_bucket(b), n) for b, n in sorted(sizes.items())])
 
     def renew(self) -> list[Held]:
+        """Extends the leases of the buckets still under this process's token and says
+        which those are (with their epochs); the rest are no longer this node's.
+
+        The rule: a renewal matches by token alone, so it also extends a lease that
+        has already run out, as long as nobody claimed the bucket meanwhile (that is how
+        a node back from a database outage or a pause re-adopts what nobody took, at
+        the same epoch). It never takes back a bucket another node claimed: a claim
+        writes its own token (and raises the epoch), a release clears the token, and
+        only this process writes this token, so a bucket claimed or released since no
+        longer matches, whoever holds it now and even if that lease ran out too. A
+        renewal racing a claim in progress waits for the claim's row lock and then
+        checks the row again (PostgreSQL's READ COMMITTED): the claim wins, the renewal
+        does not match. Nobody else can have committed alert states of a bucket still
+        under this token (the fence wants the committer's own token), so the states
+        the agent reloads on re-adopting it are this node's last.
+        (tests/agent/cluster/test_cluster_leases.py)"""
         rows = self.conn.execute(
             "UPDATE cluster_buckets SET lease_until = clock_timestamp()"
             " + make_interval(secs => ?) WHERE owner_token = ? RETURNING bucket, epoch",

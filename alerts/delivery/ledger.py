@@ -113,8 +113,9 @@ class Ledger:
     """Moves rows between states. `owner` marks the rows this process claims: rows
     `sending` under another token were left by an earlier process. A send's outcome
     (delivered, retry, failed, release) changes only rows still `sending` under this
-    owner: a row taken back meanwhile (a cluster node paused past its lease, its rows
-    resent by another) is the other's to settle."""
+    owner, and counts only the rows it changed: a row taken back meanwhile (a cluster node
+    paused past its lease, its rows resent by another) is the other's to settle and
+    count."""
 
     def __init__(self, owner: str, timings: Timings,
                  firing: Callable[[], Firing] = lambda: (frozenset(), None)) -> None:
@@ -231,22 +232,25 @@ class Ledger:
     # ---- after a send -----------------------------------------------------------------
 
     def delivered(self, conn: Connection, batch: OutboxBatch, now: datetime) -> None:
+        """The rows still ours are delivered and counted; a row taken back meanwhile
+        (see the class) is the other owner's to count."""
         t = now.timestamp()
         with transaction(conn):
-            conn.executemany("UPDATE delivery_outbox SET state = 'delivered', finished = ?,"
-                             f" owner = NULL WHERE {MINE}",
-                             [(t, *key, self._owner) for key in batch.keys])
+            mine = _settle(conn, "UPDATE delivery_outbox SET state = 'delivered',"
+                           f" finished = ?, owner = NULL WHERE {MINE}",
+                           [((t, r.notification_id, r.channel, self._owner), r)
+                            for r in batch.rows])
             conn.execute("INSERT INTO delivery_groups (channel, group_key, last_sent)"
                          " VALUES (?, ?, ?)"
                          " ON CONFLICT (channel, group_key)"
                          " DO UPDATE SET last_sent = excluded.last_sent",
                          (batch.channel, batch.group_key, t))
-            retold = [r for r in batch.rows if r.lost]
-            bump_counts(conn, batch.channel, delivered=len(batch.rows), retold=len(retold))
+            retold = [r for r in mine if r.lost]
+            bump_counts(conn, batch.channel, delivered=len(mine), retold=len(retold))
             conn.execute("UPDATE delivery_channels SET last_delivery_at = ? WHERE channel = ?",
                          (now.isoformat(), batch.channel))
-        LOG.info("channel %s: delivered %d notification(s) for group %s", batch.channel,
-                 len(batch.rows), batch.group_key or "-")
+        LOG.info("channel %s: delivered %d notification(s) for group %s%s", batch.channel,
+                 len(batch.rows), batch.group_key or "-", _not_mine(batch, mine))
         if retold:
             LOG.warning("channel %s: told at last %d notification(s) it had missed: %s",
                         batch.channel, len(retold),
@@ -261,11 +265,13 @@ class Ledger:
         wait = max(backoff(attempts, timing.retry_initial, timing.retry_max),
                    error.retry_after or 0.0)
         with transaction(conn):
-            conn.executemany("UPDATE delivery_outbox SET state = 'pending', owner = NULL,"
-                             f" attempts = ?, due = ?, last_error = ? WHERE {MINE}",
-                             [(attempts, now.timestamp() + wait, str(error), *key,
-                               self._owner) for key in batch.keys])
-            bump_counts(conn, batch.channel, retries=1)
+            mine = _settle(conn, "UPDATE delivery_outbox SET state = 'pending', owner = NULL,"
+                           f" attempts = ?, due = ?, last_error = ? WHERE {MINE}",
+                           [((attempts, now.timestamp() + wait, str(error),
+                              r.notification_id, r.channel, self._owner), r)
+                            for r in batch.rows])
+            if mine:
+                bump_counts(conn, batch.channel, retries=1)
             _note_error(conn, batch.channel, str(error), now)
         LOG.warning("channel %s: delivery failed (%s); try %d in %gs", batch.channel, error,
                     attempts + 1, wait)
@@ -280,16 +286,16 @@ class Ledger:
             kept = [r for r in batch.rows if configured and self._owed(conn, r)]
             kept_keys = {(r.notification_id, r.channel) for r in kept}
             gone = [r for r in batch.rows if (r.notification_id, r.channel) not in kept_keys]
-            conn.executemany("UPDATE delivery_outbox SET state = 'failed', owner = NULL,"
-                             f" finished = ?, last_error = ? WHERE {MINE}",
-                             [(t, str(error), r.notification_id, r.channel, self._owner)
-                              for r in gone])
-            conn.executemany("UPDATE delivery_outbox SET state = 'pending', owner = NULL,"
-                             " lost = lost + 1, requeued = ?, attempts = attempts + 1,"
-                             f" due = ?, last_error = ? WHERE {MINE}",
-                             [(t, t + wait, str(error), r.notification_id, r.channel,
-                               self._owner) for r in kept])
-            bump_counts(conn, batch.channel, failed=len(batch.rows))
+            mine = _settle(conn, "UPDATE delivery_outbox SET state = 'failed', owner = NULL,"
+                           f" finished = ?, last_error = ? WHERE {MINE}",
+                           [((t, str(error), r.notification_id, r.channel, self._owner), r)
+                            for r in gone])
+            mine += _settle(conn, "UPDATE delivery_outbox SET state = 'pending', owner = NULL,"
+                            " lost = lost + 1, requeued = ?, attempts = attempts + 1,"
+                            f" due = ?, last_error = ? WHERE {MINE}",
+                            [((t, t + wait, str(error), r.notification_id, r.channel,
+                               self._owner), r) for r in kept])
+            bump_counts(conn, batch.channel, failed=len(mine))
             _note_error(conn, batch.channel, str(error), now)
         LOG.error("channel %s: %d notification(s) not delivered, giving up: %s%s",
                   batch.channel, len(batch.rows), error, _lost_text(gone, kept, wait))
@@ -326,6 +332,21 @@ class Ledger:
 
 # A send's outcome touches a row only while this ledger's owner still has it in flight.
 MINE = "notification_id = ? AND channel = ? AND state = 'sending' AND owner = ?"
+
+
+def _settle(conn: Connection, update: str,
+            rows: Sequence[tuple[Sequence[object], OutboxRow]]) -> list[OutboxRow]:
+    """`update` (a send's outcome, WHERE MINE) run for each row with its parameters; the
+    rows it changed: only those count in the channel's figures."""
+    return [row for parameters, row in rows if conn.execute(update, parameters).rowcount > 0]
+
+
+def _not_mine(batch: OutboxBatch, mine: Sequence[OutboxRow]) -> str:
+    """For a send's log line: the rows of `batch` another owner took back meanwhile."""
+    others = len(batch.rows) - len(mine)
+    return (f" ({others} of them taken back meanwhile by another owner, which settles "
+            "and counts them)" if others else "")
+
 
 _COLUMNS = ("notification_id, channel, group_key, group_labels, payload, attempts, batch,"
             " fingerprint, event, lost, enqueued")

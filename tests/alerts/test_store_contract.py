@@ -220,3 +220,28 @@ def _timings(tmp_path: Path, hook):
 def _expire_leases(backend: PgOutbox) -> None:
     with closing(pg_connect(backend._dsn)) as conn:
         conn.execute("UPDATE delivery_outbox SET lease_until = now() - interval '1 second'")
+
+
+def test_a_late_outcome_of_a_row_taken_back_counts_nothing(outbox_backend, tmp_path, hook,
+                                                            backend) -> None:
+    clock = FakeClock()
+    outbox = _outbox(tmp_path, outbox_backend, hook.url(), clock)
+    _enqueue(outbox_backend, outbox, make_notification("firing"))
+    zombie = outbox_backend.ledger("dead-process", _timings(tmp_path, hook),
+                                   lambda: (frozenset(), None))
+    with outbox_backend.connect() as conn:     # claimed by a process then paused
+        (batch,) = zombie.claim_due(conn, clock().timestamp())
+    if backend == "postgres":
+        _expire_leases(outbox_backend)
+    outbox.deliver_due(wait=True)               # taken back and delivered by this one
+    told = outbox.stats()["hook"]
+    assert (told.delivered, told.retries, told.failed) == (1, 0, 0)
+    # the paused process wakes: its own send got there too, or failed; none of its rows
+    # is still its own, so nothing of it counts
+    with outbox_backend.connect() as conn:
+        zombie.delivered(conn, batch, clock())
+        zombie.retry(conn, batch, clock(), DeliveryError("timed out"))
+        zombie.failed(conn, batch, clock(), DeliveryError("refused", retryable=False))
+    late = outbox.stats()["hook"]
+    assert (late.delivered, late.retries, late.failed, late.retold) == (1, 0, 0, 0)
+    outbox.close()

@@ -54,7 +54,18 @@ class Nodes:
             return {b: o for b, o in owners.items() if o is not None}
         return None
 
+    def blocked_by(self, pid: int) -> bool:
+        """Whether a session waits on a lock the backend `pid` holds."""
+        return waiting_on(self.dsn, pid)
+
     def notices(self) -> list[tuple[str, str, str]]:
         """(notificationId, device, event) of every alert the hook accepted, in order."""
         return [(a["notificationId"], a["labels"]["device_id"], a["event"])
                 for r in self.hook.accepted for a in r.body["alerts"]]
+
+
+def waiting_on(dsn: str, pid: int) -> bool:
+    """Whether a session of the database waits on a lock the backend `pid` holds (a
+    statement of a node's held at a known point by a transaction of the test's)."""
+    return bool(query(dsn, "SELECT 1 FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))",
+                      pid))

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import psycopg
 import pytest
 
+from config.postgres import STATEMENT_TIMEOUT_MS
+
 from kits.cluster import Nodes, start_node
 from kits.waiting import eventually
 from peers.agent import AgentProcess, snmp_devices_yaml
@@ -81,11 +83,18 @@ def test_1_three_nodes_hold_every_bucket_none_beyond_a_fair_share(cluster: Clust
     owners = eventually(lambda: cluster.balanced(("a", "b", "c")),
                         "every bucket held, none beyond a fair share",
                         timeout=15 + 15)          # the issue's 15 s, and a busy machine's
+    settled_at = time.time()
     counts = {n: list(owners.values()).count(n) for n in ("a", "b", "c")}
     assert all(0 < c <= _share(len(owners), 3) for c in counts.values()), counts
 
     def polled() -> dict[str, set[str]] | None:
-        found = {n: set((p.status() or {}).get("devices", {})) for n, p in cluster.nodes.items()}
+        """Each node's devices, from status snapshots taken once the buckets settled
+        (an older one may still list a device its node let go since: a node lets a
+        bucket's devices go before it releases the bucket)."""
+        statuses = [p.status() or {} for p in cluster.nodes.values()]
+        if not all(s.get("written_unix", 0) > settled_at for s in statuses):
+            return None
+        found = {n: set(s.get("devices", {})) for n, s in zip(cluster.nodes, statuses, strict=True)}
         return found if sum(map(len, found.values())) == UP + DOWN else None
     by_node = eventually(polled, "each node's status showing its devices")
     everyone = [d for ids in by_node.values() for d in ids]
@@ -155,9 +164,13 @@ def test_4_sigterm_hands_over_within_a_renewal(cluster: Cluster) -> None:
     held = [b for b, o in cluster.owners().items() if o == name]
     assert held
     assert cluster.nodes[name].stop(signal.SIGTERM) == 0
-    # released at stop: the others claim in their next round, long before the lease ran
-    # out (the deadline, LEASE - RENEW, would be missed if the buckets had to expire)
-    owners = eventually(cluster.settled, "the buckets held again", timeout=LEASE - RENEW)
+    # released as it stopped: by its exit none is its any more (left to expire, each
+    # would still be, its lease running for up to LEASE seconds after the last renewal),
+    # so the others claim them in their next round
+    left = dict(cluster.query("SELECT bucket, owner FROM cluster_buckets"
+                              " WHERE bucket = ANY(%s)", held))
+    assert name not in left.values(), left
+    owners = eventually(cluster.settled, "the buckets held again")
     assert all(owners[b] != name for b in held)
 
 
@@ -172,21 +185,32 @@ def test_5_a_frozen_node_past_its_lease_commits_nothing_and_drops_its_jobs(
     node = cluster.nodes[name]
     held = [b for b, o in owners.items() if o == name]
     assert "commit fenced off" not in node.log()
-    node.send(signal.SIGSTOP)
-    blocker = psycopg.connect(cluster.dsn)      # a transaction of the test's own
+    # Freeze the node at a known point of its lease round: its lease thread waiting on
+    # the round's first statement (its heartbeat, whose row a transaction of the test's
+    # own locks until a woken commit was fenced off). Frozen anywhere later in a round,
+    # the woken thread would run the rest of that round at once (renew, see its buckets
+    # gone, drop their jobs) in a race with the poll loop's next commit, which must meet
+    # the fence. The heartbeat waits no longer than the statement timeout: it bounds
+    # the freeze and the wake together (`hold_ends`).
+    blocker = psycopg.connect(cluster.dsn)
     try:
+        blocker.execute("SELECT 1 FROM cluster_nodes WHERE node = %s FOR UPDATE", (name,))
+        node.wait_for(f"{name}'s lease round waiting at its heartbeat",
+                      lambda: cluster.blocked_by(blocker.info.backend_pid),
+                      timeout=RENEW + 15)
+        hold_ends = time.monotonic() + STATEMENT_TIMEOUT_MS / 1000 - 1
+        node.send(signal.SIGSTOP)
+
         def gone() -> bool:
             owners = cluster.owners()
             return all(owners.get(b) not in (None, name) for b in held)
         eventually(gone, f"{name}'s buckets taken over while it is frozen",
                    timeout=LEASE + RENEW + 10)
-        # Hold the woken node's lease thread at its first statement (its heartbeat row,
-        # locked here), so its poll loop runs first, as on a machine where that thread
-        # is slow to be scheduled: its next commit must meet the fence.
-        blocker.execute("SELECT 1 FROM cluster_nodes WHERE node = %s FOR UPDATE", (name,))
+        woken = len(node.log())
         node.send(signal.SIGCONT)
         node.wait_for("a commit of the woken node fenced off",
-                      lambda: "commit fenced off" in node.log(), timeout=LEASE + 10)
+                      lambda: "commit fenced off" in node.log()[woken:],
+                      timeout=hold_ends - time.monotonic())
     finally:
         node.send(signal.SIGCONT)
         blocker.rollback()
@@ -195,8 +219,8 @@ def test_5_a_frozen_node_past_its_lease_commits_nothing_and_drops_its_jobs(
                   in node.log(), timeout=LEASE + 10)
 
     def dropped() -> bool:
-        woken = node.log().split("taken over by another node", 1)[1]
-        return f"node {name} holds " in woken
+        since = node.log().split("taken over by another node", 1)[1]
+        return f"node {name} holds " in since
     node.wait_for("its jobs dropped through the reload path", dropped, timeout=LEASE + 10)
     # the zombie's own transitions were fenced off: no notice of its own reached the hook
     assert {(d, e) for _, d, e in cluster.notices()} == {
