@@ -130,6 +130,16 @@ class UsmTarget:
     address: str
 
 
+def reference_engine(holder: EngineHolder) -> UsmEngine:
+    """The holder's pysnmp engine, built on the first reference request and closed with
+    the holder (`EngineHolder.close`)."""
+    engine = holder.reference_v3
+    if not isinstance(engine, UsmEngine):
+        engine = UsmEngine(on_engine_id=holder.engine_ids.record)
+        holder.reference_v3 = engine
+    return engine
+
+
 class UsmEngine:
     """pysnmp's `SnmpEngine` for one event loop, with the USM users built for it. Every
     agent's engine id, as it answers, goes to `on_engine_id(address, engine_id)`."""
@@ -311,7 +321,7 @@ class PysnmpSession:
         remaining = deadline - loop.time()
         if remaining <= 0:
             raise self._budget_spent()
-        engine = self._holder.usm()
+        engine = reference_engine(self._holder)
         if self._transport is None:
             self._transport = await engine.target(self._target, self.timeout, self.retries)
         try:

@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from collectors.snmp.udp import UdpDispatcher
 
-if TYPE_CHECKING:
-    # Only for annotations: importing it would load pysnmp, which v1/v2c never needs.
-    from collectors.snmp._pysnmp import UsmEngine
-
 log = logging.getLogger(__name__)
+
+
+class Closable(Protocol):
+    def close(self) -> None: ...
 
 
 class EngineIds:
@@ -61,7 +61,10 @@ class EngineHolder:
         self.engine_ids = EngineIds()
         self._dispatcher: UdpDispatcher | None = None
         self._dispatcher_lock = asyncio.Lock()
-        self._usm: UsmEngine | None = None
+        # pysnmp's engine for the reference v3 path, made by `_pysnmp` on its first request
+        # (tests and the bench only; named by a protocol so that this module never imports
+        # pysnmp, which costs ~150 ms and that the agent's own polls never need).
+        self.reference_v3: Closable | None = None
 
     async def dispatcher(self) -> UdpDispatcher:
         if self._dispatcher is None:
@@ -70,20 +73,10 @@ class EngineHolder:
                     self._dispatcher = await UdpDispatcher.open(asyncio.get_running_loop())
         return self._dispatcher
 
-    def usm(self) -> UsmEngine:
-        """pysnmp's engine for the reference v3 path, built (and pysnmp imported) on its
-        first request; the agent's own v3 polls never call this."""
-        if self._usm is None:
-            # Deferred: pysnmp costs ~150 ms to import and only SNMPv3 needs it.
-            from collectors.snmp import _pysnmp
-
-            self._usm = _pysnmp.UsmEngine(on_engine_id=self.engine_ids.record)
-        return self._usm
-
     async def close(self) -> None:
         if self._dispatcher is not None:
             self._dispatcher.close()
             self._dispatcher = None
-        if self._usm is not None:
-            self._usm.close()
-            self._usm = None
+        if self.reference_v3 is not None:
+            self.reference_v3.close()
+            self.reference_v3 = None

@@ -10,8 +10,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 from conftest import run_lifeline
+from prometheus_client.parser import text_string_to_metric_families
 
 from agent.endpoint import STALE_AFTER_SECONDS, health, render_metrics
 from agent.sinks import SinkStats
