@@ -4,9 +4,10 @@
     jobs            JobScheduler: the APScheduler on the loop (poll jobs, periodic jobs)
     schedule        when each device is polled: phase, jitter, what a reload changes
     polling         PollRunner: one poll with its deadline, its result handed on; StartLag
+    lateness        Lateness: polls started late over the last minute (falling behind)
     collector_set   the collectors a configuration needs, one per protocol
     device_states   each polled device's running record (DeviceState, DeviceStates)
-    writer          SinkWriter: the one thread that writes to the sink, and swaps it
+    writer          SinkWriter: the one thread that writes to the sink (group commit)
     alerting        AlertCalls (the loop's calls into alerts) and DeliveryThread
     reload          Reloader: SIGHUP, a new configuration taken or refused
     reporter        StatusReporter: the status taken every few seconds and written

@@ -163,7 +163,10 @@ class PollRunner:
         # that hangs, so it must never come first.
         limit = device.poll.poll_budget + OVERRUN_GRACE_SECONDS
         try:
-            return await asyncio.wait_for(collector.collect(device), timeout=limit)
+            # asyncio.timeout, not wait_for: wait_for runs the collector in a task of its
+            # own, one more task per poll for nothing.
+            async with asyncio.timeout(limit):
+                return await collector.collect(device)
         except TimeoutError:
             return _failed(device, started, ResultCode.TIMEOUT,
                            f"collector overran the poll deadline ({limit:.0f} s) and was cut off")
