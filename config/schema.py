@@ -212,18 +212,10 @@ def parse_http_listen(text: str) -> tuple[str, int] | None:
 
 def parse_listen_address(text: str) -> tuple[str, int] | None:
     """(host, port) for a loopback `HOST:PORT` (`[::1]:PORT` for IPv6), else None."""
-    host, sep, port = text.rpartition(":")
-    host = host.strip("[]")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+    address = parse_http_listen(text)
+    if address is None or not ipaddress.ip_address(address[0]).is_loopback:
         return None
-    if host == "localhost":
-        host = "127.0.0.1"
-    try:
-        if not ipaddress.ip_address(host).is_loopback:
-            return None
-    except ValueError:
-        return None
-    return host, int(port)
+    return address
 
 
 # storage.influxdb keys that belong to one write API only: given for the other, an error.
