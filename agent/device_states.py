@@ -17,6 +17,7 @@ monitored ports: every port of 2,000 switches was about 100,000 names.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,6 +25,8 @@ from datetime import datetime
 from agent.schedule import PollJob
 from agent.status import DevicePoll
 from collectors.base import PollResult, SnmpFacts
+
+NO_ROOM_LOG_SECONDS = 60.0
 
 log = logging.getLogger("lifeline.agent")
 
@@ -131,6 +134,8 @@ class DeviceStates:
         self._changed: set[str] = set()
         # engine id -> device ids (`with_engine`); tuples: nearly always one, rarely changed
         self._engines: dict[bytes, tuple[str, ...]] = {}
+        self._no_room_said = -NO_ROOM_LOG_SECONDS       # monotonic time it was last logged
+        self._no_room_since_said = 0
 
     def adopt(self, jobs: Mapping[str, PollJob], protocols: Mapping[str, str]) -> None:
         """The devices of a new configuration: states kept for those that stay (with
@@ -216,6 +221,23 @@ class DeviceStates:
             self._changed.add(device_id)
         log.warning("previous poll still running; this run skipped",
                     extra={"device_id": device_id})
+
+    def no_room(self, device_id: str, why: str) -> None:
+        """A run skipped because the agent had no room to start it in its budget
+        (collectors.base.NoRoomToPollError): counted with the overlaps, as a skipped run with
+        no verdict on the device. Said in the log at most once a NO_ROOM_LOG_SECONDS with
+        how many were skipped, since when it happens it happens to thousands at once."""
+        state = self._states.get(device_id)
+        if state is not None:
+            state.overlaps += 1
+            self._changed.add(device_id)
+        self._no_room_since_said += 1
+        now = time.monotonic()
+        if now - self._no_room_said >= NO_ROOM_LOG_SECONDS:
+            log.warning("the agent is saturated: %d poll runs skipped, not started in their "
+                        "budget (%s); no verdict on those devices", self._no_room_since_said,
+                        why, extra={"device_id": device_id})
+            self._no_room_said, self._no_room_since_said = now, 0
 
     def set_next_runs(self, runs: Mapping[str, datetime]) -> None:
         for device_id, when in runs.items():

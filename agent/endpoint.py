@@ -83,7 +83,8 @@ _PER_DEVICE: tuple[tuple[str, str, str, Callable[[DevicePoll], float | None]], .
     ("lifeline_device_poll_failures_total", "counter", "Polls that got no answer.",
      lambda d: d.failures),
     ("lifeline_device_poll_overlaps_total", "counter",
-     "Runs skipped because the previous poll was still running.", lambda d: d.overlaps),
+     "Runs skipped: the previous poll still running, or no poll slot free in the budget.",
+     lambda d: d.overlaps),
     ("lifeline_device_last_poll_duration_seconds", "gauge", "Duration of the last poll.",
      lambda d: d.last_duration),
 )

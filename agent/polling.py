@@ -27,7 +27,14 @@ from agent.device_states import DeviceStates
 from agent.lateness import Lateness
 from agent.status import LAG_BUCKETS, StartLagSummary
 from agent.writer import SinkWriter
-from collectors.base import Collector, PollResult, ResultCode, device_tags, poll_sample
+from collectors.base import (
+    Collector,
+    NoRoomToPollError,
+    PollResult,
+    ResultCode,
+    device_tags,
+    poll_sample,
+)
 from inventory.model import Device
 
 log = logging.getLogger("lifeline.agent")
@@ -137,7 +144,11 @@ class PollRunner:
         self._in_flight.add(task)
         self._polling[device_id] = task
         try:
-            result = await self._collect(collector, device, started)
+            try:
+                result = await self._collect(collector, device, started)
+            except NoRoomToPollError as exc:         # the agent's saturation, not the device's
+                self._states.no_room(device_id, str(exc))
+                return
             self._states.record(result)
             if result.samples:
                 await self._writer.write(device.id, result.samples)
@@ -170,6 +181,8 @@ class PollRunner:
         except TimeoutError:
             return _failed(device, started, ResultCode.TIMEOUT,
                            f"collector overran the poll deadline ({limit:.0f} s) and was cut off")
+        except NoRoomToPollError:
+            raise
         except Exception as exc:    # a collector bug: this device fails, the others go on
             log.exception("collector raised", extra={"device_id": device.id})
             return _failed(device, started, ResultCode.BAD_RESPONSE,

@@ -169,7 +169,7 @@ class DevicePoll:
     polls: int = 0
     failures: int = 0                   # polls that got no answer
     consecutive_failures: int = 0
-    overlaps: int = 0                   # runs skipped because the previous poll still ran
+    overlaps: int = 0                   # skipped runs: previous poll still on, or no slot
     last_started: datetime | None = None
     last_result: str | None = None      # the result code's label: success, timeout, ...
     last_code: int | None = None        # the result code (collectors/base.py ResultCode)

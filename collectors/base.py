@@ -148,11 +148,19 @@ class PollResult:
         return self.code.reachable
 
 
+class NoRoomToPollError(Exception):
+    """The agent could not start the poll in its budget: every in-flight slot stayed busy
+    (the agent is saturated or starved of CPU). Nothing was asked of the device, so this
+    says nothing about it: the run is skipped, like one that overlaps its previous poll,
+    never a failure of the device (no false outage)."""
+
+
 class Collector(Protocol):
     """What the scheduler calls. Implementations live one per transport."""
 
     async def collect(self, device: Device) -> PollResult:
-        """Poll once; never raise for a device that is down or answers badly."""
+        """Poll once; never raise for a device that is down or answers badly (only
+        NoRoomToPollError, when the agent itself had no room to poll)."""
         ...
 
     async def aclose(self) -> None:

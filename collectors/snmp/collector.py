@@ -15,7 +15,15 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from collectors.base import Identity, PollResult, ResultCode, SnmpFacts, device_tags, poll_sample
+from collectors.base import (
+    Identity,
+    NoRoomToPollError,
+    PollResult,
+    ResultCode,
+    SnmpFacts,
+    device_tags,
+    poll_sample,
+)
 from collectors.snmp import detect, walker
 from collectors.snmp import samples as _samples
 from collectors.snmp.counters import CounterTracker
@@ -112,6 +120,8 @@ class SnmpCollector:
             outcome = await self._poll(device, started)
         except SnmpError as exc:
             outcome = _Outcome(exc.code, str(exc))
+        except NoRoomToPollError:
+            raise
         except Exception as exc:   # a bug must not stop the other devices' polls
             log.exception("SNMP poll of %s failed unexpectedly", device.id)
             outcome = _Outcome(ResultCode.BAD_RESPONSE, f"internal error: {type(exc).__name__}")
@@ -142,21 +152,42 @@ class SnmpCollector:
                                                        PYSNMP_V3_IN_FLIGHT))
         pysnmp_slot = self._pysnmp_slots if self._reference_v3 and not isinstance(
             state.session, CommunitySession) else None
-        async with pysnmp_slot or contextlib.nullcontext(), self._slots:
+        async with pysnmp_slot or contextlib.nullcontext():
             loop = asyncio.get_running_loop()
             budget = walker.PollBudget.starting_now(spec.poll_budget)
-            profile = named or await self._detected(state, budget)
-            want_chassis = profile.identity.chassis is not None and (
-                state.chassis is None or loop.time() - state.chassis_at > self._identity_refresh)
-            fetched = await walker.fetch(
-                state.session, v1=state.v1, scalars=self._scalar_oids(profile),
-                tables=self._requests(profile, state, want_chassis), budget=budget)
-            await self._fetch_fallbacks(profile, state, fetched, budget)
-            at = loop.time()
+            await self._take_slot(self._slots, budget, spec)
+            try:
+                profile = named or await self._detected(state, budget)
+                want_chassis = profile.identity.chassis is not None and (
+                    state.chassis is None
+                    or loop.time() - state.chassis_at > self._identity_refresh)
+                fetched = await walker.fetch(
+                    state.session, v1=state.v1, scalars=self._scalar_oids(profile),
+                    tables=self._requests(profile, state, want_chassis), budget=budget)
+                await self._fetch_fallbacks(profile, state, fetched, budget)
+                at = loop.time()
+            finally:
+                self._slots.release()
         outcome = self._finish(device, profile, state, fetched, started, at, want_chassis)
         if named is None:
             self._explain_choice(state, outcome)
         return outcome
+
+    async def _take_slot(self, slots: asyncio.Semaphore, budget: walker.PollBudget,
+                         spec: PollSpec) -> None:
+        """One of the max_in_flight slots, waited for only while the budget still holds
+        one request and its retries; past that, NoRoomToPollError: the poll would end by the
+        budget before the device had a fair chance to answer, and a saturated agent must
+        not be told as a device that does not answer."""
+        fair_chance = spec.timeout * (spec.retries + 1)
+        wait = budget.ends - asyncio.get_running_loop().time() - fair_chance
+        try:
+            async with asyncio.timeout(max(0.0, wait)):
+                await slots.acquire()
+        except TimeoutError:
+            raise NoRoomToPollError(
+                f"no poll slot free within {max(0.0, wait):.1f} s of the poll budget "
+                f"({self._max_in_flight} polls in flight)") from None
 
     async def _detected(self, state: _DeviceState, budget: walker.PollBudget) -> Profile:
         """`profile: auto`: the profile chosen at the first poll, chosen again after a

@@ -15,7 +15,7 @@ from agent.collector_set import Collectors
 from agent.device_states import DeviceStates
 from agent.polling import PollRunner
 from agent.writer import SinkWriter
-from collectors.base import PollResult, ResultCode
+from collectors.base import NoRoomToPollError, PollResult, ResultCode
 from inventory.model import Device, PollSpec
 
 
@@ -80,3 +80,37 @@ def test_a_poll_that_outlives_its_budget_is_cut_off(monkeypatch: pytest.MonkeyPa
     result = run_one_poll(device(interval=0.5), TakesItsTime(3600))
     assert result.code is ResultCode.TIMEOUT
     assert "overran the poll deadline" in (result.error or "")
+
+
+class NoRoom:
+    """Test double of a collector whose agent had no poll slot free in the budget."""
+
+    async def collect(self, device: Device) -> PollResult:
+        raise NoRoomToPollError("no poll slot free within 0.3 s of the poll budget")
+
+    async def aclose(self) -> None:
+        pass
+
+
+def test_a_poll_the_agent_had_no_room_for_is_a_skipped_run_not_a_failure() -> None:
+    """No result (so no sample, no alert, no failure counted against the device): the
+    run is skipped and said, as an overlap is."""
+    skipped: list[str] = []
+
+    class Said(Recorded):
+        def no_room(self, device_id: str, why: str) -> None:
+            skipped.append(device_id)
+            super().no_room(device_id, why)
+
+    async def run() -> list[PollResult]:
+        states = Said()
+        runner = PollRunner(writer=SinkWriter(), states=states,
+                            alerts=AlertCalls(enabled=False),
+                            clock=lambda: datetime.now(UTC), stopping=lambda: False)
+        sw = device(interval=1.0)
+        runner.adopt({sw.id: sw}, Collectors({"snmp": NoRoom()}))
+        await runner.poll(sw.id)
+        return states.results
+
+    assert asyncio.run(run()) == []
+    assert skipped == ["sw"]

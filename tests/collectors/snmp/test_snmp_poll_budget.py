@@ -177,3 +177,43 @@ def test_the_poll_budget(interval: float, timeout: float, retries: int, budget: 
     spec = PollSpec(protocol="snmp", interval=interval, timeout=timeout, retries=retries)
     assert spec.poll_budget == pytest.approx(budget)
     assert spec.deadline == timeout * (retries + 1)
+
+
+def test_a_poll_with_no_slot_free_in_its_budget_is_not_the_devices_failure(
+        silent_agent, snmpd) -> None:
+    """One poll slot (max_in_flight 1), held by a poll of a silent device for its 2 s
+    timeout. A poll whose budget cannot wait that long and still leave itself one
+    request's time is NoRoomToPollError (the agent's saturation: no verdict on the
+    device, never a timeout of it); one with budget to spare waits its turn and polls."""
+    from collectors.base import NoRoomToPollError
+    from collectors.snmp.collector import SnmpCollector
+
+    silent = f"{silent_agent[0]}:{silent_agent[1]}"
+    holder = Device(id="silent", name="silent", category="switch", poll=PollSpec(
+        protocol="snmp", address=silent, credentials="v2", profile="switch",
+        interval=60, timeout=2.0, retries=0))
+    hurried = Device(id="hurried", name="hurried", category="switch", poll=PollSpec(
+        protocol="snmp", address=snmpd.address, credentials="v2", profile="switch",
+        interval=1, timeout=0.5, retries=0))           # budget 0.8 s: 0.3 s to wait
+    patient = Device(id="patient", name="patient", category="switch", poll=PollSpec(
+        protocol="snmp", address=snmpd.address, credentials="v2", profile="switch",
+        interval=60, timeout=1.0, retries=1))          # budget 48 s
+
+    async def run() -> tuple[PollResult, BaseException | PollResult, PollResult]:
+        collector = SnmpCollector({"v2": community("v2", "LL_TEST_COMMUNITY")},
+                                  max_in_flight=1)
+        try:
+            first = asyncio.ensure_future(collector.collect(holder))
+            await asyncio.sleep(0.2)                    # the silent poll has the slot
+            second, third = await asyncio.gather(collector.collect(hurried),
+                                                 collector.collect(patient),
+                                                 return_exceptions=True)
+            assert not isinstance(third, BaseException), third
+            return await first, second, third
+        finally:
+            await collector.aclose()
+
+    held, hurried_result, patient_result = asyncio.run(run())
+    assert held.code is ResultCode.TIMEOUT
+    assert isinstance(hurried_result, NoRoomToPollError), hurried_result
+    assert patient_result.code is ResultCode.SUCCESS, patient_result.error
