@@ -272,6 +272,15 @@ class Scene:
         self.say.say(f"alert delivered to the webhook: {alert.get('event')} "
                      f"{alert['labels'].get('rule')} ({summary}){extra}")
 
+    def told(self, event: str, *pairs: tuple[str, str]) -> None:
+        """Each (rule, device) reaches the webhook as `event` (firing or resolved), said as
+        it arrives."""
+        for rule, device_id in pairs:
+            found = self.expect(alert_is(rule, device_id, event),
+                                f"{rule} {event} for {device_id}")
+            if found:
+                self.delivered(found)
+
     def linger(self) -> None:
         if self.pace.pause:
             time.sleep(self.pace.pause)
@@ -312,19 +321,12 @@ def play_kiosks(scene: Scene) -> None:
     scene.say.say(f"kiosk {down} ({scene.name(down)}, open {hours[down]}) stopped answering")
     kiosks[paper].paper = "out"
     scene.say.say(f"kiosk {paper} ({scene.name(paper)}, open {hours[paper]}) ran out of paper")
-    for rule, device_id in (("device_down", down), ("kiosk_paper_out", paper)):
-        found = scene.expect(alert_is(rule, device_id, "firing"), f"{rule} firing for {device_id}")
-        if found:
-            scene.delivered(found)
+    scene.told("firing", ("device_down", down), ("kiosk_paper_out", paper))
     scene.linger()
     kiosks[down].answering = True
     kiosks[paper].paper = "ok"
     scene.say.say(f"kiosk {down} answers again; kiosk {paper} refilled")
-    for rule, device_id in (("device_down", down), ("kiosk_paper_out", paper)):
-        found = scene.expect(alert_is(rule, device_id, "resolved"),
-                             f"{rule} resolved for {device_id}")
-        if found:
-            scene.delivered(found)
+    scene.told("resolved", ("device_down", down), ("kiosk_paper_out", paper))
 
 
 def play_power(scene: Scene) -> None:
@@ -366,11 +368,7 @@ def play_power(scene: Scene) -> None:
         cameras.set_answering(camera, True)
     scene.say.say(f"UPS {UPS}: utility power back (its trap upsTrapAlarmEntryRemoved asks "
                   f"for the poll that sees it); PoE switch {POE_SWITCH} replaced, cameras back")
-    for rule, device_id in (("ups_on_battery", UPS), ("device_down", POE_SWITCH)):
-        found = scene.expect(alert_is(rule, device_id, "resolved"),
-                             f"{rule} resolved for {device_id}")
-        if found:
-            scene.delivered(found)
+    scene.told("resolved", ("ups_on_battery", UPS), ("device_down", POE_SWITCH))
 
 
 def _oid(text: str) -> bytes:
@@ -434,10 +432,7 @@ def play_backbone(scene: Scene) -> None:
     for device_id in [BACKBONE, *behind]:
         snmp.set_answering(device_id, True)
     scene.say.say(f"backbone switch {BACKBONE} is back")
-    found = scene.expect(alert_is("device_down", BACKBONE, "resolved"),
-                         f"device_down resolved for {BACKBONE}")
-    if found:
-        scene.delivered(found)
+    scene.told("resolved", ("device_down", BACKBONE))
     time.sleep(2 * scene.pace.interval + 2)      # a child's own notice would come now
     told = {a["labels"].get("device_id") for a in notifications(scene.lab.webhook.posts())
             if a["labels"].get("rule") == "device_down"} if scene.lab.webhook else set()
