@@ -19,6 +19,7 @@ import json
 import shutil
 import stat
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -211,6 +212,21 @@ def _traps(scenario: Scenario) -> dict[str, int]:
     return dict((scenario.agent.status() or {}).get("traps") or {})
 
 
+def _traps_now(scenario: Scenario) -> dict[str, int]:
+    """The trap counts of a status snapshot taken after this call: the status is written
+    every few seconds, and an older one may not count traps an earlier test already had
+    received (they would then be counted against this test)."""
+    asked = time.time()
+
+    def fresh() -> dict[str, int] | None:
+        status = scenario.agent.status() or {}
+        if status.get("written_unix", 0) <= asked:
+            return None
+        return dict(status.get("traps") or {}) or None
+
+    return scenario.agent.wait_for("a status snapshot with the trap counts", fresh)
+
+
 def test_v3_authpriv_traps_and_informs_are_received_and_wrong_keys_dropped(
         scenario: Scenario) -> None:
     """snmptrap -v3 authPriv (the sender's engine id, keys localized to it) fires the v3
@@ -218,7 +234,7 @@ def test_v3_authpriv_traps_and_informs_are_received_and_wrong_keys_dropped(
     and is acknowledged under it (exit 0 only once it has the Response); a wrong
     authentication key, a wrong privacy key and an unknown user are dropped and counted."""
     agent, hook = scenario.agent, scenario.hook
-    before = agent.wait_for("the trap counts", lambda: _traps(scenario) or None)
+    before = _traps_now(scenario)
     sent = _v3(scenario, "snmptrap", *V3_SENDER, "-e", SENDER_ENGINE)
     assert sent.returncode == 0, sent.stderr
     firing = agent.wait_for("ups_on_battery from the v3 trap",
@@ -299,7 +315,7 @@ def test_an_engine_id_two_devices_answer_with_is_ambiguous_and_matches_neither(
     device is polled at is counted as from an unknown source, reaches neither, and the
     ambiguity is logged once, naming both devices."""
     agent = scenario.agent
-    before = agent.wait_for("the trap counts", lambda: _traps(scenario) or None)
+    before = _traps_now(scenario)
     for _ in range(2):
         _v3_from(scenario, OTHER_INTERFACE, scenario.clone_engine, COLD_START)
     agent.wait_for("both counted", lambda: _traps(scenario).get("unknown_source", 0)
@@ -316,7 +332,7 @@ def test_a_stale_v3_trap_says_nothing_but_has_its_device_polled(scenario: Scenar
     snmptrapd has it; its coldStart counts no reboot and is not stored, but its device is
     polled (said once in the log)."""
     agent, engine = scenario.agent, "8000000001020304bb"        # an engine no poll knows
-    before = agent.wait_for("the trap counts", lambda: _traps(scenario) or None)
+    before = _traps_now(scenario)
     status = _device_status(scenario, V3_UPS)
     # One after the other from one socket to another: received in that order.
     _v3_from(scenario, "127.0.0.1", engine, NEUTRAL, boots_time="1,500000")
