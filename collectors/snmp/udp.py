@@ -14,7 +14,7 @@ import socket
 from typing import cast
 
 from collectors.snmp import ber
-from collectors.snmp.errors import PollBudgetSpentError, SnmpTimeoutError
+from collectors.snmp.errors import PollBudgetSpentError, SnmpError, SnmpTimeoutError
 from collectors.snmp.target import Address, address_text
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,7 @@ class _Exchange:
         "deadline",
         "dispatcher",
         "future",
+        "garbled",
         "message",
         "timer",
     )
@@ -57,6 +58,7 @@ class _Exchange:
         self.attempt_timeout = attempt_timeout
         self.deadline = deadline
         self.cut_by_deadline = False    # the last wait was shorter than a whole attempt
+        self.garbled = 0                # datagrams from the address that were not SNMP
         self.timer: asyncio.TimerHandle | None = None
 
     def send(self) -> None:
@@ -64,8 +66,13 @@ class _Exchange:
         remaining = self.deadline - loop.time()
         if self.attempts_left <= 0 and not self.cut_by_deadline:
             # Every attempt waited its whole timeout, even when the poll's time ends at
-            # the same moment (a budget of exactly timeout x attempts): the device's.
-            self._fail(SnmpTimeoutError(f"no answer from {address_text(self.address)}"))
+            # the same moment (a budget of exactly timeout x attempts): the device's. One
+            # that sent back only what is not SNMP did answer, badly: a bad response.
+            where = address_text(self.address)
+            self._fail(SnmpError(f"{where} answered only with what is not SNMP ("
+                                 f"{self.garbled} undecodable datagram"
+                                 f"{'s' if self.garbled > 1 else ''})")
+                       if self.garbled else SnmpTimeoutError(f"no answer from {where}"))
             return
         if self.cut_by_deadline or remaining <= 0:
             # The poll's time ran out, not the device's attempts: say which.
@@ -79,7 +86,7 @@ class _Exchange:
         # Retry from a timer callback rather than a loop of awaits: one future per request.
         self.timer = loop.call_later(min(self.attempt_timeout, remaining), self.send)
 
-    def _fail(self, error: SnmpTimeoutError) -> None:
+    def _fail(self, error: SnmpError) -> None:
         if not self.future.done():
             self.future.set_exception(error)
 
@@ -139,6 +146,11 @@ class UdpDispatcher(asyncio.DatagramProtocol):
             _, _, request_id = ber.peek_header(data)
         except ber.BerError:
             self.stray += 1
+            # No request id to match it by: every request waiting on that address learns
+            # that it answered, badly (rare, so the scan costs nothing in the normal case).
+            for waiting in self.pending.values():
+                if waiting.address == addr[:2]:
+                    waiting.garbled += 1
             return
         exchange = self.pending.get(request_id)
         # Only the address we asked may answer: a stray datagram must not resolve a request.

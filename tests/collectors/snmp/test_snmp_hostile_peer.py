@@ -45,3 +45,39 @@ def test_bad_varbinds_are_reported_once_and_the_rest_of_the_device_is_kept(
     assert result.identity is not None and result.identity.sys_name == "sw-hostile"
     assert not result.identity.sys_object_id          # not an OID: not shown as one
     assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
+
+
+def test_a_device_that_answers_only_with_what_is_not_snmp_is_a_bad_response() -> None:
+    """A UDP peer that answers every request with bytes that are not SNMP (a hostile
+    device: no real agent does this) did answer: a bad response that says so, not
+    `no answer` (an outage) and never healthy."""
+    import socket
+    import threading
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as peer:
+        peer.bind(("127.0.0.1", 0))
+        peer.settimeout(0.2)
+        done = threading.Event()
+
+        def answer_garbage() -> None:
+            while not done.is_set():
+                try:
+                    _, sender = peer.recvfrom(65536)
+                except TimeoutError:
+                    continue
+                peer.sendto(b"\x30\x05garbage", sender)
+
+        thread = threading.Thread(target=answer_garbage, daemon=True)
+        thread.start()
+        try:
+            address = f"127.0.0.1:{peer.getsockname()[1]}"
+            dev = device("garbler", address, "c", "switch", timeout=0.5, retries=1)
+            [round_] = poll([dev], {"c": community("c", "LL_TEST_COMMUNITY")})
+            result = round_["garbler"]
+        finally:
+            done.set()
+            thread.join()
+    assert result.code is ResultCode.BAD_RESPONSE, (result.code, result.error)
+    assert not result.code.answered_well
+    assert result.error == f"{address} answered only with what is not SNMP " \
+                           "(2 undecodable datagrams)"
