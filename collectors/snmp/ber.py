@@ -55,6 +55,8 @@ TRAP_V2 = 0xA7
 REPORT = 0xA8
 
 UNSIGNED_TAGS = frozenset({COUNTER32, GAUGE32, TIMETICKS, COUNTER64})
+# Octets each unsigned type's value may take (one more when the first is a leading 0x00).
+_UNSIGNED_WIDTH = {COUNTER32: 4, GAUGE32: 4, TIMETICKS: 4, COUNTER64: 8}
 # Not a wire tag (those are one octet): the tag of a varbind whose value did not decode.
 BAD_VALUE = 0x100
 EXCEPTION_TAGS = frozenset({NO_SUCH_OBJECT, NO_SUCH_INSTANCE, END_OF_MIB_VIEW})
@@ -166,7 +168,10 @@ def parse_oid(text: str) -> tuple[int, ...]:
 
 def null_varbinds(oids: Sequence[bytes]) -> bytes:
     """The varbind list of a request: each OID with a NULL value."""
-    return tlv(SEQUENCE, b"".join(tlv(SEQUENCE, tlv(OBJECT_ID, o) + b"\x05\x00") for o in oids))
+    return tlv(SEQUENCE, b"".join([
+        # Every request's OIDs: one formatting for the short form (OIDs under 124 octets).
+        b"\x30%c\x06%c%b\x05\x00" % (len(o) + 4, len(o), o) if len(o) < 124
+        else tlv(SEQUENCE, tlv(OBJECT_ID, o) + b"\x05\x00") for o in oids]))
 
 
 def encode_pdu(pdu_tag: int, request_id: int, varbind_list: bytes, first: int = 0,
@@ -315,40 +320,52 @@ def decode_pdu(data: bytes, i: int, end: int) -> tuple[Pdu, int]:
 
 
 def _varbinds(data: bytes, i: int, end: int) -> list[Varbind]:
+    # The hot loop of every poll: each length is read inline in its short form (under 128
+    # octets, nearly every varbind); the long form goes through `_read_len`.
     out: list[Varbind] = []
     append = out.append
     from_bytes = int.from_bytes
+    widths = _UNSIGNED_WIDTH
     while i < end:
-        # Each varbind: SEQUENCE { OID, value }. Lengths are inlined for speed.
+        # Each varbind: SEQUENCE { OID, value }.
         if data[i] != SEQUENCE:
             raise BerError(f"varbind is not a SEQUENCE at {i}")
-        _, i = _read_len(data, i + 1)
+        i = i + 2 if data[i + 1] < 0x80 else _read_len(data, i + 1)[1]
         if data[i] != OBJECT_ID:
             raise BerError(f"varbind name is not an OID at {i}")
-        olen, ostart = _read_len(data, i + 1)
-        oid = data[ostart:ostart + olen]
+        at = i
+        olen = data[i + 1]
+        if olen < 0x80:
+            i += 2
+        else:
+            olen, i = _read_len(data, i + 1)
+        oid = data[i:i + olen]
         if olen >= MAX_SUBIDS or (olen and oid[-1] & 0x80):  # cheap; the rest at the end
-            _check_name(oid, i)
-        i = ostart + olen
+            _check_name(oid, at)
+        i += olen
         tag = data[i]
-        vlen, vstart = _read_len(data, i + 1)
+        vlen = data[i + 1]
+        if vlen < 0x80:
+            vstart = i + 2
+        else:
+            vlen, vstart = _read_len(data, i + 1)
         i = vstart + vlen
         if i > end:
             raise BerError("truncated varbind")
-        raw = data[vstart:i]
         value: int | bytes | None
         if tag == INTEGER:
-            value = from_bytes(raw, "big", signed=True) if vlen <= 4 else None
-        elif tag in UNSIGNED_TAGS:
-            width = 8 if tag == COUNTER64 else 4
-            value = (from_bytes(raw, "big")
-                     if vlen <= width or (vlen == width + 1 and raw[0] == 0) else None)
+            value = from_bytes(data[vstart:i], "big", signed=True) if vlen <= 4 else None
+        elif (width := widths.get(tag)) is not None:
+            value = (from_bytes(data[vstart:i], "big")
+                     if vlen <= width or (vlen == width + 1 and data[vstart] == 0) else None)
         elif tag == NULL or tag in EXCEPTION_TAGS:
             value = None
-        elif tag == OBJECT_ID and (why := oid_problem(raw)) is not None:
-            tag, value = BAD_VALUE, BadValue(f"OBJECT IDENTIFIER: {why}")
+        elif tag == OBJECT_ID:
+            value = data[vstart:i]
+            if (why := oid_problem(value)) is not None:
+                tag, value = BAD_VALUE, BadValue(f"OBJECT IDENTIFIER: {why}")
         else:
-            value = raw
+            value = data[vstart:i]
         if value is None and (tag == INTEGER or tag in UNSIGNED_TAGS):
             tag, value = BAD_VALUE, BadValue(
                 f"{_TYPE_NAME[tag]} of {vlen} octets is wider than its type")

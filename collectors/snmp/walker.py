@@ -20,6 +20,8 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -113,6 +115,7 @@ class _Job:
     max_repetitions: int
 
 
+@functools.lru_cache(maxsize=4096)      # the profiles' scalars: asked at every poll
 def scalar_request_oid(instance: bytes) -> bytes:
     """The OID whose GETNEXT is `instance`: drop a trailing .0, else decrement the last."""
     subs = ber.decode_oid(instance)
@@ -255,19 +258,20 @@ def _take_scalars(varbinds: Sequence[ber.Varbind], nonrep: list[tuple[bytes, byt
 def _take_rows(varbinds: Sequence[ber.Varbind], active: list[_Column], out: Fetched) -> bool:
     if not active:
         return False
-    width = len(active)
+    columns = out.columns
     progressed = False
-    for j, (oid, tag, value) in enumerate(varbinds):
-        col = active[j % width]
+    # GETBULK answers row by row: varbind j continues column j % len(active).
+    for col, (oid, tag, value) in zip(itertools.cycle(active), varbinds):
         if col.done:
             continue
         prefix = col.prefix
-        if (tag == ber.END_OF_MIB_VIEW or len(oid) <= len(prefix)
+        n = len(prefix)
+        if (tag == ber.END_OF_MIB_VIEW or len(oid) <= n
                 or not oid.startswith(prefix) or oid == col.last):
             col.done = True
             progressed = True
             continue
-        out.columns[prefix][oid[len(prefix):]] = (tag, value)
+        columns[prefix][oid[n:]] = (tag, value)
         col.last = oid
         col.rows += 1
         progressed = True
