@@ -234,8 +234,7 @@ class SnmpCollector:
         if rebooted:
             state.chassis = None        # a reboot may mean a replaced chassis: look again
             state.choice = None         # or new firmware that fits another profile
-        rates = tuple(r for c in built.counters if (r := state.counters.update(
-            c.measurement, c.index, c.field, c.name, c.bits, c.value, at)) is not None)
+        rates = state.counters.rates(built.counters, at)
         outcome = _Outcome(*_judge(profile, built, fetched), built=built, identity=identity,
                            facts=SnmpFacts(rates=rates, rebooted=rebooted,
                                            requests=fetched.requests))

@@ -9,24 +9,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 
 from collectors.base import FieldValue, Identity, Sample
 from collectors.snmp import ber
+from collectors.snmp.counters import CounterValue
 from collectors.snmp.profiles import Column, Derived, Profile, Summary, Table
 from collectors.snmp.walker import Fetched, Value
 
 _NUMERIC = frozenset({ber.INTEGER, ber.COUNTER32, ber.GAUGE32, ber.TIMETICKS,
                       ber.COUNTER64})
-
-
-@dataclass(frozen=True, slots=True)
-class CounterValue:
-    measurement: str
-    index: str
-    field: str
-    name: str
-    bits: int
-    value: int
 
 
 @dataclass(slots=True)
@@ -52,6 +44,9 @@ def text(raw: bytes) -> str:
 
 def index_text(suffix: bytes) -> str:
     return ".".join(map(str, ber.decode_subids(suffix)))
+
+
+_first = itemgetter(0)
 
 
 def tag_value(col: Column, value: Value) -> str | None:
@@ -157,22 +152,26 @@ def _add_derived(fields: dict[str, FieldValue], derived: Sequence[Derived]) -> N
 
 def _put(out: Built, fields: dict[str, FieldValue], col: Column, value: Value,
          row: Mapping[str, Value] | None, measurement: str, index: str) -> None:
-    where = f"{col.name}{'.' + index if index else ''}"
     try:
         number = field_value(col, value, row)
     except NoMeaningError:
-        out.bad_values.append(f"{where}: value {value[1]!r} has no meaning in the profile")
+        out.bad_values.append(f"{_where(col, index)}: value {value[1]!r} has no meaning in "
+                              f"the profile")
         return
     if number is None:
         if value[0] not in ber.EXCEPTION_TAGS and (
                 not isinstance(value[1], int) or value[1] not in col.absent):
             why = value[1].reason if isinstance(value[1], ber.BadValue) else "not a number"
-            out.bad_values.append(f"{where}: {why}")
+            out.bad_values.append(f"{_where(col, index)}: {why}")
         return
     fields[col.name] = number
     if col.counter and isinstance(number, int):
         out.counters.append(CounterValue(measurement, index, col.name, col.rate or col.name,
                                          col.counter, number))
+
+
+def _where(col: Column, index: str) -> str:
+    return f"{col.name}{'.' + index if index else ''}"
 
 
 def _rows(table: Table, fetched: Fetched) -> dict[bytes, dict[str, Value]]:
@@ -190,11 +189,14 @@ def _build_table(out: Built, table: Table, fetched: Fetched, base_tags: Mapping[
         out.answered.add(table.name)
     cached = _cached(out, table, rows)
     points: list[Sample] = []
-    for index, row in sorted(rows.items(), key=lambda item: ber.decode_subids(item[0])):
+    # Each row's index decoded once: the order of the rows, and their index tag.
+    keyed = sorted([(ber.decode_subids(index), row) for index, row in rows.items()],
+                   key=_first)
+    for subids, row in keyed:
         measurement = _measurement(table, row)
         if measurement is None:
             continue
-        idx = index_text(index)
+        idx = ".".join(map(str, subids))
         tags = dict(base_tags)
         tags[table.index_tag] = idx
         fields: dict[str, FieldValue] = {}
@@ -213,7 +215,8 @@ def _build_table(out: Built, table: Table, fetched: Fetched, base_tags: Mapping[
             used = fields.get(rule.field)
             if isinstance(used, int) and not isinstance(used, bool):
                 fields[rule.field] = max(0, used - cached)
-        _add_derived(fields, [d for d in table.derived if d.applies_to(measurement)])
+        if table.derived:
+            _add_derived(fields, [d for d in table.derived if d.applies_to(measurement)])
         if fields:
             points.append(Sample(measurement, tags, fields, time))
     summary = table.summary
