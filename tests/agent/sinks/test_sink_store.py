@@ -11,7 +11,7 @@ import pytest
 
 from agent.sinks import open_sink
 from agent.sinks.influx import InfluxSink
-from agent.sinks.store import EmbeddedStore, read_points
+from agent.sinks.store import EmbeddedStore, FieldsJson, read_points
 from collectors.base import Sample
 from config.sqlite import SchemaError
 from inventory.load import load_config
@@ -192,3 +192,51 @@ def test_a_store_from_a_newer_lifeline_is_refused(tmp_path: Path):
     db.close()
     with pytest.raises(SchemaError, match="metrics tables are at schema version 2"):
         EmbeddedStore(path, prune_every=None)
+
+
+@pytest.mark.parametrize("fields", [
+    {"ifHCInOctets": 2**64 - 1, "ifOperStatus": 1, "util": 0.25, "zero": -0.0},
+    {"uptime": 360000},                                     # one field
+    {"duration_seconds": 1e-7, "big": 1.5e300, "huge": 10**400, "neg": -3},
+    {"nan": float("nan"), "inf": float("inf"), "ninf": float("-inf"), "n": 1},
+    {"up": True, "result_code": 0},                         # a bool is not an int here
+    {"state": 'say "ok"\\ 100%', "ok": False},
+    {"100%": 1, "é名": 2.5, "a\"b": 3, "%r": 4},             # names a template must escape
+])
+def test_fields_are_written_as_the_json_encoder_writes_them(fields: dict[str, object]):
+    encode = FieldsJson()
+    for _ in range(2):                  # the first call makes the shape, the second uses it
+        assert encode(fields) == _compact(fields)
+    assert encode(dict(reversed(fields.items()))) == _compact(fields)
+
+
+def test_the_same_tags_in_another_order_are_the_same_series(tmp_path: Path):
+    path = tmp_path / "m.sqlite3"
+    store = EmbeddedStore(path, prune_every=None)
+    first = interface("sw-1", 1, NOW, 1)
+    turned = Sample("interface", dict(reversed(first.tags.items())),
+                    {"ifHCInOctets": 2, "ifOperStatus": 1, "util": 0.25, "up": True},
+                    NOW + timedelta(seconds=60))
+    store.write([first])
+    store.write([turned])
+    store.close()
+    assert [p.fields["ifHCInOctets"] for p in read_points(path, "sw-1")] == [1, 2]
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT count(*) FROM series").fetchone() == (1,)
+    db.close()
+
+
+def test_a_series_first_seen_in_a_failed_write_is_made_again_by_the_next(tmp_path: Path):
+    """Its id was made in the rolled-back transaction: the store must not keep using it."""
+    path = tmp_path / "m.sqlite3"
+    store = EmbeddedStore(path, prune_every=None)
+    store.write([interface("sw-1", 1, NOW, 1)])                     # a series that stays
+    bad = Sample("odd", {"device_id": "sw-2"}, {"value": object()}, NOW)  # type: ignore[dict-item]
+    with pytest.raises(TypeError):
+        store.write([interface("sw-2", 1, NOW, 5), bad])
+    store.write([interface("sw-3", 1, NOW, 7)])                     # takes sw-2's lost id
+    store.write([interface("sw-2", 1, NOW, 6), interface("sw-1", 1, NOW, 2)])
+    store.close()
+    assert [p.fields["ifHCInOctets"] for p in read_points(path, "sw-2")] == [6]
+    assert [p.fields["ifHCInOctets"] for p in read_points(path, "sw-3")] == [7]
+    assert [p.fields["ifHCInOctets"] for p in read_points(path, "sw-1")] == [2]
