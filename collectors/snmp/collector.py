@@ -51,6 +51,10 @@ PYSNMP_V3_IN_FLIGHT = 16
 
 # What a device's table requests depend on: profile, chassis wanted, columns it lacks, rows.
 _PlanKey = tuple[str, bool, frozenset[str], tuple[tuple[str, int], ...]]
+_Plan = tuple[_PlanKey, tuple["walker.TableRequest", ...]]
+# Plans are immutable and most devices of a profile share one (same rows, same columns):
+# they are kept once per collector, up to this many; past it a device keeps its own.
+SHARED_PLANS_MAX = 4096
 
 
 @dataclass(slots=True)
@@ -68,7 +72,7 @@ class _DeviceState:
     hostname: str | None = None
     choice: detect.Choice | None = None     # profile: auto
     chosen_at: float = 0.0
-    plan: tuple[_PlanKey, tuple[walker.TableRequest, ...]] | None = None   # a cache
+    plan: _Plan | None = None           # a cache; shared with devices of the same plan
 
 
 @dataclass(slots=True)
@@ -102,6 +106,7 @@ class SnmpCollector:
         self._reference_v3 = reference_v3
         self._states: dict[str, _DeviceState] = {}
         self._scalars: dict[str, tuple[bytes, ...]] = {}
+        self._plans: dict[_PlanKey, _Plan] = {}
 
     @classmethod
     def from_config(cls, config: Config, profiles: ProfileSet | None = None) -> SnmpCollector:
@@ -111,6 +116,7 @@ class SnmpCollector:
     async def aclose(self) -> None:
         await self._holder.close()
         self._states.clear()
+        self._plans.clear()
 
     async def collect(self, device: Device) -> PollResult:
         """Poll once. Every failure is returned as a result code and an error message."""
@@ -354,6 +360,10 @@ class SnmpCollector:
                          tuple(state.rows.items()))
         if state.plan is not None and state.plan[0] == key:
             return state.plan[1]
+        shared = self._plans.get(key)
+        if shared is not None:
+            state.plan = shared
+            return shared[1]
         tables = list(profile.tables)
         if want_chassis and profile.identity.chassis is not None:
             tables.append(profile.identity.chassis)
@@ -364,6 +374,8 @@ class SnmpCollector:
                 state.rows.get(t.name, t.rows_hint), t.max_rows, name=t.name)
             for t in tables)
         state.plan = (key, requests)
+        if len(self._plans) < SHARED_PLANS_MAX:
+            self._plans[key] = state.plan
         return requests
 
 
