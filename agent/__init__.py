@@ -1,7 +1,7 @@
 """The runtime: `lifeline run` and the commands around it. One module per job:
 
     daemon          Agent: wires the parts below; starts and stops them in order; signals
-    jobs            JobScheduler: the APScheduler on the loop (poll jobs, periodic jobs)
+    jobs            JobScheduler: one timer on the loop (each device's runs, periodic jobs)
     schedule        when each device is polled: phase, jitter, what a reload changes
     polling         PollRunner: one poll with its deadline, its result handed on; StartLag
     lateness        Lateness: polls started late over the last minute (falling behind)

@@ -1,12 +1,13 @@
 """Steps of the wall clock, seen from inside the agent.
 
-The scheduler keeps its run times on the wall clock, which can be stepped: an NTP step, a
-virtual machine restored from a snapshot, an operator's `date -s`, a resume from suspend
-(the monotonic clock does not count the time suspended). `ClockWatch.check()`, called
-between scheduler rounds, compares how far the wall clock moved with how far the monotonic
-clock moved; a disagreement of more than JUMP_THRESHOLD_SECONDS is a jump, reported once
-(agent/jobs.py re-plans the schedule on it). NTP's slewing (at most 500 ppm) never comes
-near the threshold between two rounds a second or so apart.
+The agent keeps many times on the wall clock (the alert engine's, the outbox's, the daily
+job's), which can be stepped: an NTP step, a virtual machine restored from a snapshot, an
+operator's `date -s`, a resume from suspend (the monotonic clock does not count the time
+suspended). `ClockWatch.check()`, called between scheduler rounds, compares how far the
+wall clock moved with how far the monotonic clock moved; a disagreement of more than
+JUMP_THRESHOLD_SECONDS is a jump, reported once (agent/jobs.py moves those times and
+re-plans its periodic jobs on it). NTP's slewing (at most 500 ppm) never comes near the
+threshold between two rounds a second or so apart.
 """
 from __future__ import annotations
 

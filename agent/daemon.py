@@ -1,10 +1,10 @@
 """`lifeline run`: the long-running agent, wired together and taken through its life.
 
 One asyncio loop carries everything that waits on the network: the scheduler
-(agent/jobs.py) fires one job per device, each job (agent/polling.py) awaits its
-collector (SNMP on the loop itself; HTTP and host checks in the collectors' own thread
-pools), then hands the samples to the sink on a single writer thread (agent/writer.py:
-order kept, disk I/O off the loop) and the result to the alert engine. Alert
+(agent/jobs.py) starts each device's runs on one timer, each run (agent/polling.py)
+awaits its collector (SNMP on the loop itself; HTTP and host checks in the collectors'
+own thread pools), then hands the samples to the sink on a single writer thread
+(agent/writer.py: order kept, disk I/O off the loop) and the result to the alert engine. Alert
 notifications are delivered from a thread of their own (agent/alerting.py), so a slow
 mail server never delays a poll. The status (agent/reporter.py) is refreshed every few
 seconds, and served with the web console (agent/web/: pages, /api/v1, /healthz,
@@ -94,7 +94,6 @@ class Agent:
                                    clock=self._clock)
         self._scheduler = JobScheduler(zone, self._clock, poll=self._runner.poll,
                                        on_submitted=self._runner.scheduled,
-                                       on_skipped=self._states.overlapped,
                                        on_jump=self._alerts.clock_jumped)
         self._cluster = _cluster_node(config)     # None: one agent on its own
         self._reloader = Reloader(running=lambda: self.config, adopt=self._adopt,
@@ -287,8 +286,7 @@ class Agent:
 
     async def _shutdown(self) -> None:
         self._service.stopping()
-        # Pause first and shut down after the polls in flight are done: APScheduler's
-        # shutdown cancels the coroutine jobs still running, and those polls would be lost.
+        # No new runs; the polls in flight finish (and write) before anything closes.
         self._scheduler.pause()
         await self._traps.close()
         await self._runner.wait_in_flight()

@@ -1,126 +1,172 @@
-"""The agent's scheduler: one APScheduler AsyncIOScheduler on the agent's loop.
+"""The agent's scheduler: one timer on the agent's loop for every poll and periodic job.
 
-It carries a job per polled device (agent/schedule.py says when each one runs) and the
-agent's periodic jobs (the status, the alert timers, the daily lifecycle evaluation). It
-adds, removes and reschedules the poll jobs when a configuration is adopted; tells the
-poll runner when each run was meant to start, and the device states when a run was
-skipped because the previous one still ran; reports each device's next run; and at stop
-pauses first, so the polls in flight can finish, before it shuts down.
+It carries each polled device's runs (agent/schedule.py says when) and the agent's
+periodic jobs (the status, the alert timers, the daily lifecycle evaluation). It adds,
+removes and re-plans the devices' runs when a configuration is adopted; tells the poll
+runner when each run was meant to start; reports each device's next run; and at stop
+pauses first, so the polls in flight can finish.
 
-Every job is a coroutine on purpose: APScheduler runs plain functions on a thread pool,
-and the device states and the alert engine belong to the loop thread.
+Why not a general scheduler: with a job object, a trigger and a task wrapper per device,
+APScheduler's bookkeeping cost 5-8 % of the agent's CPU at 10,000 devices a minute and
+a few KiB of memory per device (bench/RESULTS.md). Here a device is a `PollPlan` in a heap
+ordered by its next run on the loop's monotonic clock, and one `call_at` timer wakes the
+loop for whatever is due first (and at least every WATCH_SECONDS). Each run is a task on
+the loop: the device states and the alert engine belong to the loop thread.
 
-Clock jumps. APScheduler 3 keeps run times on the wall clock and sleeps on the loop's
-monotonic clock until the next one: stepped back an hour, it would sleep an hour (no polls,
-no status); stepped forward, every device would be due in the same round. So before every
-round the scheduler compares the two clocks (agent/clock_watch.py) and never sleeps longer
-than WATCH_SECONDS. On a jump it re-plans from the new now: each poll job's next run moves
-by the jump, so it stays the same real time away and keeps its phase (the spread across
-devices holds, no device is polled early or twice); `on_jump` moves the alert engine's
-and the outbox's times by the jump first (alerts/service.py `clock_jumped`); then the
-agent's own periodic jobs (status first, then the alert timers) run once at once and then
-every interval from there. The daily job is a wall-clock time by nature and is left
-alone. A poll result can reach the alert engine between two rounds: the agent checks the
-clock before that too (`check_clock`), so the engine never reads the new clock with its
-times still in the old one.
+Clock jumps. The wall clock can be stepped (NTP, a restored snapshot, `date -s`, a resume
+from suspend). The devices' runs are kept on the monotonic clock, so a step moves none of
+them: each stays the same real time away and keeps its place in the spread (no burst, no
+device polled early or twice, no pause). The scheduler still compares the two clocks
+before every round (agent/clock_watch.py), because the agent's other times are wall-clock
+times: on a jump `on_jump` moves the alert engine's and the outbox's times by the jump
+first (alerts/service.py `clock_jumped`); then the agent's periodic jobs (status first,
+then the alert timers) run once at once and then every interval from there. The daily job
+is a wall-clock time by nature and is left alone. A poll result can reach the alert engine
+between two rounds: the agent checks the clock before that too (`check_clock`), so the
+engine never reads the new clock with its times still in the old one.
 """
 from __future__ import annotations
 
+import asyncio
+import enum
+import heapq
+import itertools
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime, timedelta, tzinfo
-from typing import Any
-
-from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_SUBMITTED
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.schedulers.base import STATE_RUNNING
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
+import math
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta, tzinfo
 
 from agent.clock_watch import ClockWatch
-from agent.schedule import JOB_PREFIX, JobChanges, PollJob, diff_jobs
+from agent.schedule import JobChanges, PollJob, PollPlan, diff_jobs
 from agent.status import ClockJumps
 
 log = logging.getLogger("lifeline.agent")
 
-# The longest the scheduler sleeps between rounds: how soon a step back is noticed.
+# The longest the loop goes without a round: how soon a step of the wall clock is noticed
+# and a daily job found due.
 WATCH_SECONDS = 1.0
+# What is due within this much is started in the round at hand: asyncio may wake a hair
+# before the time asked, and a second wake-up for it costs more than a millisecond early.
+EARLY_SECONDS = 0.001
+# A daily run missed (the agent stopped or stalled at that time) by less than this still runs.
+DAILY_GRACE = timedelta(hours=1)
+
+
+class _State(enum.Enum):
+    NEW = "new"             # not started yet
+    RUNNING = "running"
+    PAUSED = "paused"       # stopping: no new runs, the ones in flight go on
+    STOPPED = "stopped"     # shut down
+
+
+@dataclass(slots=True)
+class _Periodic:
+    """A job run every `seconds` on the loop; `due` on the monotonic clock."""
+
+    job_id: str
+    seconds: float
+    function: Callable[[], None]
+    due: float
+
+
+@dataclass(slots=True)
+class _Daily:
+    """A job run at a local time of day; `due` on the wall clock."""
+
+    job_id: str
+    at: time
+    function: Callable[[], None]
+    due: datetime
 
 
 class JobScheduler:
-    """`poll(device_id)` is what each device's job runs; `on_submitted(device_id, when)`
-    hears that a run meant for `when` starts; `on_skipped(device_id)` that one was
-    skipped because the previous poll still ran; `on_jump(seconds)` that the wall clock
-    jumped (before the schedule is re-planned)."""
+    """`poll(device_id)` is what each device's run awaits; `on_submitted(device_id, when)`
+    hears that a run meant for `when` (wall clock) starts; `on_jump(seconds)` that the
+    wall clock jumped (before the periodic jobs run again)."""
 
     def __init__(self, zone: tzinfo, clock: Callable[[], datetime], *,
-                 poll: Callable[[str], Awaitable[None]],
+                 poll: Callable[[str], Coroutine[object, object, None]],
                  on_submitted: Callable[[str, datetime], None],
-                 on_skipped: Callable[[str], None],
                  on_jump: Callable[[float], None] = lambda seconds: None) -> None:
+        self._zone = zone
         self._clock = clock
-        self._on_jump = on_jump
         self._poll = poll
         self._on_submitted = on_submitted
-        self._on_skipped = on_skipped
+        self._on_jump = on_jump
         self._watch = ClockWatch(zone)
-        self._every: dict[str, tuple[float, Callable[[], None]]] = {}
-        self._scheduler = _WatchedScheduler(self.check_clock, timezone=zone)
-        self._scheduler.add_listener(self._on_event,
-                                     EVENT_JOB_SUBMITTED | EVENT_JOB_MAX_INSTANCES)
+        self._state = _State.NEW
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._plans: dict[str, PollPlan] = {}
+        # (due, order, plan): the order breaks ties without comparing plans. A plan
+        # dropped or re-planned stays in the heap, cancelled, until its time comes.
+        self._heap: list[tuple[float, int, PollPlan]] = []
+        self._order = itertools.count()
+        self._tasks: set[asyncio.Task[None]] = set()    # runs in flight (asyncio keeps
+        self._periodic: list[_Periodic] = []             # only weak references to tasks)
+        self._daily: list[_Daily] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._armed_at = math.inf
         self.jobs: dict[str, PollJob] = {}
 
     def apply(self, jobs: Mapping[str, PollJob]) -> JobChanges:
-        """Poll these devices from now on: jobs added, removed, or rescheduled when their
-        interval changed; the others keep their place."""
+        """Poll these devices from now on: devices added, removed, or re-planned when
+        their interval changed; the others keep their place. On the loop."""
         changes = diff_jobs(self.jobs, dict(jobs))
-        now = self._clock()
-        for job_id in changes.removed:
-            if self._scheduler.get_job(job_id) is not None:
-                self._scheduler.remove_job(job_id)
+        loop = self._running_loop()
+        now = loop.time()
+        for device_id in changes.removed:
+            self._drop(device_id)
         for job in changes.added + changes.rescheduled:
-            self._scheduler.add_job(self._poll, job.trigger(now), args=(job.device_id,),
-                                    **job.job_options())
+            self._drop(job.device_id)
+            plan = PollPlan(job, now=now)
+            self._plans[job.device_id] = plan
+            heapq.heappush(self._heap, (plan.due, next(self._order), plan))
         self.jobs = dict(jobs)
+        self._arm()
         return changes
 
     def every(self, job_id: str, seconds: float, function: Callable[[], None]) -> None:
-        """Run `function` on the loop every `seconds`, missed runs coalesced."""
-        self._every[job_id] = (seconds, function)
-        self._scheduler.add_job(_as_coroutine(function), IntervalTrigger(seconds=seconds),
-                                id=job_id, coalesce=True, max_instances=1)
+        """Run `function` on the loop every `seconds` (the first run one interval from
+        now), missed runs coalesced."""
+        due = self._running_loop().time() + seconds
+        self._periodic.append(_Periodic(job_id, seconds, function, due))
+        self._arm()
 
     def daily(self, job_id: str, hour: int, minute: int,
               function: Callable[[], None]) -> None:
         """Run `function` on the loop once now, then daily at hour:minute (local time);
         a run missed by less than an hour still happens."""
-        self._scheduler.add_job(_as_coroutine(function), CronTrigger(hour=hour, minute=minute),
-                                id=job_id, coalesce=True, max_instances=1,
-                                misfire_grace_time=3600, next_run_time=self._clock())
+        self._daily.append(_Daily(job_id, time(hour, minute), function, self._clock()))
+        self._arm()
 
     def start(self) -> None:
-        self._scheduler.start()
+        self._running_loop()
+        self._state = _State.RUNNING
+        self._arm()
 
     def next_runs(self) -> dict[str, datetime]:
-        """Each scheduled device's next run; empty once the scheduler has stopped."""
-        if not self._scheduler.running:
+        """Each scheduled device's next run (wall clock); empty once shut down."""
+        if self._state is _State.STOPPED or self._loop is None:
             return {}
-        return {job.id[len(JOB_PREFIX):]: job.next_run_time
-                for job in self._scheduler.get_jobs()
-                if job.id.startswith(JOB_PREFIX) and job.next_run_time is not None}
+        offset = self._clock().timestamp() - self._loop.time()
+        zone = self._zone
+        return {device_id: datetime.fromtimestamp(offset + plan.due, zone)
+                for device_id, plan in self._plans.items()}
 
     def clock_jumps(self) -> ClockJumps:
         """How often the wall clock jumped under the scheduler, and the last jump."""
         return self._watch.summary()
 
     def pause(self) -> None:
-        """No new runs; the ones in flight go on (shutdown would cancel them)."""
-        if self._scheduler.running:
-            self._scheduler.pause()
+        """No new runs; the ones in flight go on."""
+        if self._state is _State.RUNNING:
+            self._state = _State.PAUSED
+            self._disarm()
 
     def shutdown(self) -> None:
-        if self._scheduler.running:
-            self._scheduler.shutdown(wait=False)
+        self._state = _State.STOPPED
+        self._disarm()
 
     def check_clock(self) -> None:
         """Notices a jump of the wall clock since the last check (see the module), on
@@ -128,56 +174,107 @@ class JobScheduler:
         jump = self._watch.check()
         if jump is None:
             return
-        self._on_jump(jump)     # first: the alert tick run by the re-plan reads its times
-        if self._scheduler.state == STATE_RUNNING:
+        self._on_jump(jump)     # first: the alert tick run below reads its times
+        if self._state is _State.RUNNING:
             self._replan(jump)
 
     def _replan(self, jump: float) -> None:
-        """Re-plan after the wall clock jumped by `jump` seconds (see the module)."""
+        """After the wall clock jumped by `jump` seconds (see the module): the periodic
+        jobs run now and every interval from now."""
         log.warning("wall clock jumped by %+.0f s: schedule re-planned", jump)
-        shift = timedelta(seconds=jump)
-        for job in self._scheduler.get_jobs():
-            if job.id.startswith(JOB_PREFIX) and job.next_run_time is not None:
-                self._scheduler.modify_job(job.id, next_run_time=job.next_run_time + shift)
-        now = self._clock()
-        for job_id, (seconds, function) in self._every.items():
-            try:
-                function()
-            except Exception:       # as APScheduler would: logged, the next run goes on
-                log.exception("periodic job %s failed", job_id)
-            self._scheduler.modify_job(job_id, next_run_time=now + timedelta(seconds=seconds))
+        now = self._running_loop().time()
+        for job in self._periodic:
+            _run_job(job.job_id, job.function)
+            job.due = now + job.seconds
 
-    def _on_event(self, event: Any) -> None:   # APScheduler 3 is untyped: JobSubmissionEvent
-        if not event.job_id.startswith(JOB_PREFIX):
+    def _round(self) -> None:
+        """The timer's callback: whatever is due, then the timer armed for what is next."""
+        self._timer, self._armed_at = None, math.inf
+        if self._state is not _State.RUNNING:
             return
-        device_id = event.job_id[len(JOB_PREFIX):]
-        if event.code == EVENT_JOB_MAX_INSTANCES:
-            self._on_skipped(device_id)
-        elif event.scheduled_run_times:
-            self._on_submitted(device_id, event.scheduled_run_times[-1])
+        self.check_clock()
+        loop = self._running_loop()
+        now = loop.time()
+        wall = self._clock()
+        self._start_polls(loop, now, wall.timestamp())
+        for job in self._periodic:
+            if job.due <= now + EARLY_SECONDS:
+                _run_job(job.job_id, job.function)
+                job.due = max(job.due + job.seconds, now)     # missed runs coalesced
+        for daily in self._daily:
+            if daily.due <= wall:
+                if wall - daily.due <= DAILY_GRACE:
+                    _run_job(daily.job_id, daily.function)
+                daily.due = _next_time_of_day(daily.at, wall)
+        self._arm()
+
+    def _start_polls(self, loop: asyncio.AbstractEventLoop, now: float,
+                     wall: float) -> None:
+        """A task for each device whose run is due; each plan moved on to its next run."""
+        heap, zone = self._heap, self._zone
+        horizon = now + EARLY_SECONDS
+        while heap and heap[0][0] <= horizon:
+            _, _, plan = heapq.heappop(heap)
+            if plan.cancelled:
+                continue
+            device_id = plan.device_id
+            # A run still in flight skips this one: the runner counts it as an overlap.
+            self._on_submitted(device_id, datetime.fromtimestamp(wall - (now - plan.due), zone))
+            task = loop.create_task(self._poll(device_id), name=device_id)
+            self._tasks.add(task)
+            task.add_done_callback(self._run_ended)
+            plan.advance(now)
+            heapq.heappush(heap, (plan.due, next(self._order), plan))
+
+    def _run_ended(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.error("the poll of %s raised", task.get_name(), exc_info=error)
+
+    def _drop(self, device_id: str) -> None:
+        plan = self._plans.pop(device_id, None)
+        if plan is not None:
+            plan.cancelled = True
+
+    def _arm(self) -> None:
+        """The timer set for the earliest of: the next run, the next periodic job, and
+        WATCH_SECONDS from now."""
+        if self._state is not _State.RUNNING or self._loop is None:
+            return
+        when = self._loop.time() + WATCH_SECONDS
+        if self._heap:
+            when = min(when, self._heap[0][0])
+        for job in self._periodic:
+            when = min(when, job.due)
+        if self._timer is not None:
+            if when >= self._armed_at:
+                return
+            self._timer.cancel()
+        self._timer = self._loop.call_at(when, self._round)
+        self._armed_at = when
+
+    def _disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer, self._armed_at = None, math.inf
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        return self._loop
 
 
-class _WatchedScheduler(AsyncIOScheduler):  # type: ignore[misc]  # APScheduler 3: untyped
-    """AsyncIOScheduler that calls `before_round()` before each round of due jobs and
-    sleeps at most WATCH_SECONDS between rounds. It overrides two private hooks of
-    APScheduler 3 (pinned in tests/requirements.lock; tests/agent/test_clock_jumps.py
-    checks them against the real scheduler)."""
-
-    def __init__(self, before_round: Callable[[], None], **options: Any) -> None:
-        super().__init__(**options)
-        self._before_round = before_round
-
-    def _process_jobs(self) -> float | None:
-        self._before_round()
-        wait: float | None = super()._process_jobs()
-        return wait
-
-    def _start_timer(self, wait_seconds: float | None) -> None:
-        super()._start_timer(WATCH_SECONDS if wait_seconds is None
-                             else min(wait_seconds, WATCH_SECONDS))
-
-
-def _as_coroutine(function: Callable[[], None]) -> Callable[[], Awaitable[None]]:
-    async def run() -> None:
+def _run_job(job_id: str, function: Callable[[], None]) -> None:
+    try:
         function()
-    return run
+    except Exception:       # logged; the next run goes on
+        log.exception("periodic job %s failed", job_id)
+
+
+def _next_time_of_day(at: time, after: datetime) -> datetime:
+    """The first local `at` later than `after` (an aware datetime)."""
+    day = after.date()
+    candidate = datetime.combine(day, at, tzinfo=after.tzinfo)
+    if candidate <= after:
+        candidate = datetime.combine(day + timedelta(days=1), at, tzinfo=after.tzinfo)
+    return candidate

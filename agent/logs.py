@@ -82,5 +82,3 @@ def configure_logging(fmt: Literal["plain", "json"], zone: ZoneInfo,
     root.addHandler(handler)
     root.setLevel(logging.WARNING)
     logging.getLogger("lifeline").setLevel(level)
-    # APScheduler logs every job start at INFO: thousands of lines a minute at scale.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)

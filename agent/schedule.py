@@ -1,28 +1,28 @@
-"""When each device is polled: one APScheduler job per device, at its own interval.
+"""When each device is polled: at its own interval, at a fixed phase inside it.
 
 Thousands of devices configured with the same `interval: 60s` must not all fire in the
 same second. Each device gets a fixed phase inside its interval, derived from a hash of its
-id: the spread is even, and stable across restarts and reloads, so a device is polled at
-the same second of every minute and its counter rates stay regular. A small random jitter
-on top keeps devices whose phases collide from firing in lock-step.
+id, counted from when the device was added (the agent's start, a reload, a cluster
+bucket taken): the spread is even and the same on every start, and a device is polled
+at the same second of every minute, so its counter rates stay regular. A small random
+jitter on top keeps devices whose phases collide from firing in lock-step.
 
-Jobs never overlap (`max_instances=1`: a poll still running when the next is due makes the
-scheduler skip that run, counted as an overlap), and runs missed during a stall are
-coalesced into one instead of piling up (`coalesce=True`, grace of one interval).
+`PollPlan` is one device's place in time on the loop's monotonic clock (agent/jobs.py keeps
+them in a heap): never two runs at once (a run due while the last one still runs is
+skipped, counted as an overlap), and runs missed during a stall coalesced into the one
+that runs when the agent comes back, instead of piling up.
 """
 from __future__ import annotations
 
+import math
+import random
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Any
-
-from apscheduler.triggers.interval import IntervalTrigger
+from datetime import date
 
 from inventory.model import Device
 
-JOB_PREFIX = "poll:"
 MAX_JITTER_SECONDS = 1.0
 
 
@@ -43,19 +43,29 @@ class PollJob:
     device_id: str
     interval: float
 
-    @property
-    def job_id(self) -> str:
-        return JOB_PREFIX + self.device_id
 
-    def trigger(self, now: datetime) -> IntervalTrigger:
-        """Fires at now + phase, then every interval."""
-        first = now + timedelta(seconds=phase(self.device_id, self.interval))
-        return IntervalTrigger(seconds=self.interval, start_date=first,
-                               jitter=jitter(self.interval) or None, timezone=now.tzinfo)
+class PollPlan:
+    """One device's runs on the monotonic clock: `due` is when the next one starts (its
+    slot plus jitter). Mutable and slotted: the scheduler moves it on after every run, and
+    keeps one per device for as long as the device is polled."""
 
-    def job_options(self) -> dict[str, Any]:
-        return {"id": self.job_id, "name": self.job_id, "max_instances": 1, "coalesce": True,
-                "misfire_grace_time": max(1, int(self.interval)), "replace_existing": True}
+    __slots__ = ("cancelled", "device_id", "due", "interval", "slot")
+
+    def __init__(self, job: PollJob, *, now: float) -> None:
+        self.device_id = job.device_id
+        self.interval = job.interval
+        self.slot = now + phase(job.device_id, job.interval)
+        self.due = self.slot + random.random() * jitter(job.interval)
+        self.cancelled = False
+
+    def advance(self, mono_now: float) -> None:
+        """Past this run: the next slot after `mono_now`, the missed ones in between
+        coalesced (skipped), and a fresh jitter on it."""
+        slot = self.slot + self.interval
+        if slot <= mono_now:
+            slot += (math.floor((mono_now - slot) / self.interval) + 1) * self.interval
+        self.slot = slot
+        self.due = slot + random.random() * jitter(self.interval)
 
 
 def poll_jobs(devices: Iterable[Device], today: date) -> dict[str, PollJob]:
@@ -69,7 +79,7 @@ class JobChanges:
     """What adopting a new set of jobs changes (`diff_jobs`)."""
 
     added: tuple[PollJob, ...]
-    removed: tuple[str, ...]        # job ids
+    removed: tuple[str, ...]        # device ids
     rescheduled: tuple[PollJob, ...]
 
 
@@ -77,6 +87,6 @@ def diff_jobs(old: dict[str, PollJob], new: dict[str, PollJob]) -> JobChanges:
     """What a reload must change: devices added, removed, or with a new interval."""
     return JobChanges(
         added=tuple(job for key, job in new.items() if key not in old),
-        removed=tuple(job.job_id for key, job in old.items() if key not in new),
+        removed=tuple(key for key in old if key not in new),
         rescheduled=tuple(job for key, job in new.items()
                           if key in old and old[key].interval != job.interval))

@@ -1,10 +1,11 @@
 """The wall clock stepped under a running agent (issue 12: clock jumps).
 
-APScheduler 3 keeps run times on the wall clock: stepped back an hour, the agent used to
-poll nothing (and refresh no status) for an hour; stepped forward, every device was due in
-the same round. The real `lifeline run` runs under libfaketime (Debian `faketime`), whose
-timestamp file moves the process's wall clock while it runs; the monotonic clock stays
-real, as it does under an NTP step. It polls a real snmpd.
+A scheduler keeping its run times on the wall clock (APScheduler 3, which the agent used
+before) polls nothing (and refreshes no status) for an hour after a step back of an hour;
+stepped forward, every device is due in the same round. The real `lifeline run` runs under
+libfaketime (Debian `faketime`), whose timestamp file moves the process's wall clock while
+it runs; the monotonic clock stays real, as it does under an NTP step. It polls a real
+snmpd.
 """
 from __future__ import annotations
 

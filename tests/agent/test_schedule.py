@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
-from agent.schedule import PollJob, diff_jobs, jitter, phase
+import pytest
 
-SEOUL = ZoneInfo("Asia/Seoul")
+from agent.schedule import PollJob, PollPlan, diff_jobs, jitter, phase
 
 
 def test_two_thousand_devices_spread_evenly_over_a_minute() -> None:
@@ -27,25 +25,21 @@ def test_phase_is_stable_and_differs_between_devices() -> None:
     assert abs(phase("ups-1", 300.0) / 300.0 - phase("ups-1", 60.0) / 60.0) < 1e-9
 
 
-def test_trigger_fires_at_phase_then_every_interval() -> None:
-    now = datetime(2026, 11, 22, 9, 0, tzinfo=SEOUL)
-    job = PollJob("kiosk-3", 30.0)
-    trigger = job.trigger(now)
-    first = trigger.get_next_fire_time(None, now)
-    assert first is not None
-    offset = (first - now).total_seconds()
-    assert phase("kiosk-3", 30.0) <= offset <= phase("kiosk-3", 30.0) + jitter(30.0)
-    second = trigger.get_next_fire_time(first, first + timedelta(seconds=0.001))
-    assert second is not None
-    assert 30.0 <= (second - first).total_seconds() <= 30.0 + jitter(30.0) + 0.001
-    assert first.utcoffset() == timedelta(hours=9)
+def test_the_first_run_is_at_the_devices_phase_from_when_it_was_added() -> None:
+    plan = PollPlan(PollJob("kiosk-3", 30.0), now=500.0)
+    assert plan.slot == pytest.approx(500.0 + phase("kiosk-3", 30.0))
+    assert plan.slot <= plan.due <= plan.slot + jitter(30.0)
 
 
-def test_jobs_never_overlap_and_coalesce_missed_runs() -> None:
-    options = PollJob("fw-1", 60.0).job_options()
-    assert options["max_instances"] == 1
-    assert options["coalesce"] is True
-    assert options["misfire_grace_time"] == 60
+def test_each_run_is_one_interval_after_the_last_and_a_stall_coalesces_the_missed_ones() -> None:
+    plan = PollPlan(PollJob("fw-1", 60.0), now=100.0)
+    first = plan.slot
+    plan.advance(first + 0.2)                       # ran on time
+    assert plan.slot == pytest.approx(first + 60.0)
+    assert plan.slot <= plan.due <= plan.slot + jitter(60.0)
+    plan.advance(plan.slot + 4.5 * 60.0)            # the loop stalled four and a half runs
+    assert plan.slot == pytest.approx(first + 6 * 60.0)   # the next one, not the missed four
+    assert (plan.slot - first) % 60.0 == pytest.approx(0.0, abs=1e-6)   # same phase
 
 
 def test_diff_jobs_names_added_removed_and_rescheduled() -> None:
@@ -53,5 +47,5 @@ def test_diff_jobs_names_added_removed_and_rescheduled() -> None:
     new = {"a": PollJob("a", 60), "c": PollJob("c", 30), "d": PollJob("d", 60)}
     changes = diff_jobs(old, new)
     assert [j.device_id for j in changes.added] == ["d"]
-    assert list(changes.removed) == ["poll:b"]
+    assert list(changes.removed) == ["b"]
     assert [(j.device_id, j.interval) for j in changes.rescheduled] == [("c", 30)]
