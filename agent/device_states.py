@@ -17,20 +17,32 @@ monitored ports: every port of 2,000 switches was about 100,000 names.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from agent.schedule import PollJob
 from agent.status import DevicePoll
-from collectors.base import PollResult, SnmpFacts
+from collectors.base import PollResult, ResultCode, SnmpFacts
 
 NO_ROOM_LOG_SECONDS = 60.0
+# A next run moves by a whole interval when the device runs, or by the clock's step when
+# the wall clock is stepped; less than this is the scheduler's own conversion jitter.
+NEXT_RUN_MOVED = timedelta(milliseconds=100)
 
 log = logging.getLogger("lifeline.agent")
 
 UPTIME = "uptime"       # a reboot a poll saw: sysUpTime went back
+
+# One text per result code, shared by every device's state (`code.label` makes a new one
+# at each call: 56 bytes a device at 30,000 devices).
+_LABELS = {code: sys.intern(code.label) for code in ResultCode}
+# What a device says of itself that many devices say alike (switches of one model have
+# one sys_descr): kept once, interned, not once a device. Names and serials are each
+# device's own and are not.
+SHARED_IDENTITY = frozenset({"sys_descr", "sys_object_id", "model"})
 
 
 @dataclass(slots=True)
@@ -79,7 +91,7 @@ class DeviceState:
         was_up = self.consecutive_failures == 0      # never polled counts as up
         self.polls += 1
         self.last_started = result.started
-        self.last_result = result.code.label
+        self.last_result = _LABELS[result.code]
         self.last_code = int(result.code)
         self.last_duration = result.duration
         self.last_error = result.error
@@ -90,7 +102,10 @@ class DeviceState:
             self.consecutive_failures = 0
             self.last_success = result.started
             if result.identity is not None:
-                self.identity = result.identity.as_dict()
+                said = result.identity.as_dict()
+                if said != self.identity:   # nearly always the same: keep the one held
+                    self.identity = {name: sys.intern(text) if name in SHARED_IDENTITY
+                                     else text for name, text in said.items()}
             if isinstance(result.facts, SnmpFacts):
                 if result.facts.rebooted:
                     self.rebooted(result.started, UPTIME)
@@ -126,7 +141,8 @@ class DeviceStates:
     since the last one changed (at 10,000 devices a minute, one in twelve): each device's
     `DevicePoll` is kept and rebuilt only when the device changed (`_changed`), so the
     status costs the loop thread the changed devices, not all of them. Every method that
-    changes a state adds its id to `_changed`."""
+    changes a state adds its id to `_changed`. `_snapshots` holds every state's record,
+    in the order of `_states` (`adopt` builds it so), so a snapshot is a copy of it."""
 
     def __init__(self) -> None:
         self._states: dict[str, DeviceState] = {}
@@ -148,8 +164,9 @@ class DeviceStates:
             state.protocol = protocols[device_id]
             states[device_id] = state
         self._states = states
-        self._snapshots = {d: s for d, s in self._snapshots.items() if d in states}
-        self._changed = set(states)         # a reload is rare: take every device again
+        # A reload is rare: every device's record is taken again, in the new order.
+        self._snapshots = {device_id: state.snapshot() for device_id, state in states.items()}
+        self._changed = set()
         self._engines = {}
         for device_id, state in states.items():
             self._index_engine(device_id, None, state.engine_id)
@@ -240,21 +257,30 @@ class DeviceStates:
             self._no_room_said, self._no_room_since_said = now, 0
 
     def set_next_runs(self, runs: Mapping[str, datetime]) -> None:
+        """Each device's next run as the scheduler has it. Runs over every device at every
+        snapshot, so kept to a lookup and a comparison; a run that moved by less than
+        NEXT_RUN_MOVED is left as it was: the scheduler's times may be made anew at each
+        call from its monotonic clock, a few microseconds apart, and taking those as
+        changes would rebuild (and re-encode) nearly every device at every snapshot."""
+        states, changed = self._states, self._changed
         for device_id, when in runs.items():
-            state = self._states.get(device_id)
-            if state is not None and state.next_run != when:
+            state = states.get(device_id)
+            if state is None or state.next_run is when:
+                continue
+            if state.next_run is None or abs(when - state.next_run) >= NEXT_RUN_MOVED:
                 state.next_run = when
-                self._changed.add(device_id)
+                changed.add(device_id)
 
     def snapshot(self) -> dict[str, DevicePoll]:
         """Every device's `DevicePoll` now: a new dict, unchanged devices' records shared
         with the previous snapshot (they are frozen)."""
+        snapshots = self._snapshots
         for device_id in self._changed:
             state = self._states.get(device_id)
             if state is not None:
-                self._snapshots[device_id] = state.snapshot()
+                snapshots[device_id] = state.snapshot()
         self._changed.clear()
-        return {device_id: self._snapshots[device_id] for device_id in self._states}
+        return dict(snapshots)
 
 
 def port_names(result: PollResult, watched: frozenset[str]) -> dict[int, tuple[str, ...]]:
