@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
-from typing import TYPE_CHECKING, Protocol, TypeAlias
+from typing import TYPE_CHECKING, NamedTuple, Protocol, TypeAlias
 
 if TYPE_CHECKING:
     from inventory.model import Device
@@ -92,13 +92,16 @@ class Identity:
         return {k: getattr(self, k) for k in self.__slots__ if getattr(self, k) is not None}
 
 
-@dataclass(frozen=True, slots=True)
-class CounterRate:
+class CounterRate(NamedTuple):
     """Per-second increase of one counter since the previous poll of the device. Counters
-    are stored raw (Telegraf's way); rates exist only for the agent's alert rules."""
+    are stored raw (Telegraf's way); rates exist only for the agent's alert rules.
+
+    A NamedTuple, not a frozen dataclass: as immutable and as typed, and a switch poll
+    makes two dozen of them, where a frozen dataclass's `object.__setattr__` per field
+    cost five times as much to build (bench/snmp_hot_path.py)."""
 
     measurement: str
-    index: str                  # the table row (ifIndex, ...), "" for a scalar
+    row: str                    # the table row (ifIndex, ...), "" for a scalar
     field: str                  # the field as emitted, e.g. ifHCInOctets or ifInOctets
     name: str                   # the profile's rate name, e.g. in_octets (same for 32/64-bit)
     per_second: float

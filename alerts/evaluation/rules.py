@@ -255,7 +255,7 @@ def _interfaces(b: _Builder, device: Device, t: Thresholds, rows: list[Sample],
             continue
         kind = {"in_errors": "errors", "out_errors": "errors",
                 "in_discards": "discards", "out_discards": "discards"}.get(rate.name)
-        name = names.get(rate.index, rate.index)
+        name = names.get(rate.row, rate.row)
         if kind and (not monitored or name in monitored):
             key = (kind, name)
             worst[key] = max(worst.get(key, 0.0), rate.per_second)

@@ -46,7 +46,7 @@ def test_switch24_counters_move_and_rates_are_kept(two_rounds) -> None:
     assert after["1"]["ifHCInOctets"] > before["1"]["ifHCInOctets"]
     assert after["5"]["ifHCInOctets"] == before["5"]["ifHCInOctets"]    # a down port
     assert snmp_facts(first).rates == ()                                   # nothing to compare yet
-    rates = {(x.index, x.name): x for x in snmp_facts(second).rates}
+    rates = {(x.row, x.name): x for x in snmp_facts(second).rates}
     assert all(isinstance(x, CounterRate) for x in rates.values())
     assert rates[("1", "in_octets")].field == "ifHCInOctets"
     assert rates[("1", "in_octets")].per_second > 0
@@ -63,7 +63,7 @@ def test_32_bit_switch_uses_32_bit_octets_and_if_speed(two_rounds) -> None:
         assert "ifHCInOctets" not in s.fields and "ifInOctets" in s.fields
         assert "ifName" not in s.tags                   # no ifXTable on this device
     assert rows["2"].fields["ifSpeed"] == 1_000_000_000
-    rate = next(x for x in snmp_facts(r).rates if x.index == "2" and x.name == "in_octets")
+    rate = next(x for x in snmp_facts(r).rates if x.row == "2" and x.name == "in_octets")
     assert rate.field == "ifInOctets"                   # the same rate name as 64-bit devices
 
 
@@ -74,7 +74,7 @@ def test_32_bit_counter_wrap_gives_a_positive_rate(snmpsim: int) -> None:
     sw = [d for d in devices if d.id == "switch32"]
     rounds = poll(sw, creds, rounds=10, pause=0.25)
     wraps = [x for rnd in rounds for x in snmp_facts(rnd["switch32"]).rates
-             if x.index == "1" and x.field == "ifInOctets" and x.wrapped]
+             if x.row == "1" and x.field == "ifInOctets" and x.wrapped]
     assert wraps, "no wrap seen"
     assert all(x.per_second > 0 for x in wraps)
 
