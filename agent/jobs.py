@@ -151,8 +151,12 @@ class JobScheduler:
             return {}
         offset = self._clock().timestamp() - self._loop.time()
         zone = self._zone
-        return {device_id: datetime.fromtimestamp(offset + plan.due, zone)
-                for device_id, plan in self._plans.items()}
+        runs = {}
+        for device_id, plan in self._plans.items():
+            if plan.next_run is None:       # moved since last asked: made once per run
+                plan.next_run = datetime.fromtimestamp(offset + plan.due, zone)
+            runs[device_id] = plan.next_run
+        return runs
 
     def clock_jumps(self) -> ClockJumps:
         """How often the wall clock jumped under the scheduler, and the last jump."""
@@ -183,6 +187,8 @@ class JobScheduler:
         jobs run now and every interval from now."""
         log.warning("wall clock jumped by %+.0f s: schedule re-planned", jump)
         now = self._running_loop().time()
+        for plan in self._plans.values():   # their wall times, made with the old offset
+            plan.next_run = None
         for job in self._periodic:
             _run_job(job.job_id, job.function)
             job.due = now + job.seconds

@@ -19,7 +19,7 @@ import random
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from inventory.model import Device
 
@@ -47,9 +47,11 @@ class PollJob:
 class PollPlan:
     """One device's runs on the monotonic clock: `due` is when the next one starts (its
     slot plus jitter). Mutable and slotted: the scheduler moves it on after every run, and
-    keeps one per device for as long as the device is polled."""
+    keeps one per device for as long as the device is polled. `next_run` is `due` on the
+    wall clock, made by the scheduler when first asked and kept until `due` moves: the
+    status asks for every device's every few seconds."""
 
-    __slots__ = ("cancelled", "device_id", "due", "interval", "slot")
+    __slots__ = ("cancelled", "device_id", "due", "interval", "next_run", "slot")
 
     def __init__(self, job: PollJob, *, now: float) -> None:
         self.device_id = job.device_id
@@ -57,6 +59,7 @@ class PollPlan:
         self.slot = now + phase(job.device_id, job.interval)
         self.due = self.slot + random.random() * jitter(job.interval)
         self.cancelled = False
+        self.next_run: datetime | None = None
 
     def advance(self, mono_now: float) -> None:
         """Past this run: the next slot after `mono_now`, the missed ones in between
@@ -66,6 +69,7 @@ class PollPlan:
             slot += (math.floor((mono_now - slot) / self.interval) + 1) * self.interval
         self.slot = slot
         self.due = slot + random.random() * jitter(self.interval)
+        self.next_run = None
 
 
 def poll_jobs(devices: Iterable[Device], today: date) -> dict[str, PollJob]:

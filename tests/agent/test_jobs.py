@@ -60,8 +60,11 @@ def test_each_device_runs_every_interval_at_its_intended_time() -> None:
         now = datetime.now(SEOUL)
         assert set(nexts) == {"a", "b", "c"}
         assert all(0 <= (when - now).total_seconds() <= 0.3 + 0.01 for when in nexts.values())
+        assert all(jobs.next_runs()[d] is nexts[d] for d in nexts)   # kept until it moves
         jobs.start()
         await until(lambda: min(recorder.polls[d] for d in "abc") >= 3)
+        moved = jobs.next_runs()
+        assert all(moved[d] > nexts[d] for d in nexts)      # made anew once a run started
         jobs.shutdown()
         assert jobs.next_runs() == {}
         for _, when in recorder.intended:
