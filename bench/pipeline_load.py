@@ -101,7 +101,8 @@ def burner(seconds: float) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-c", code])
 
 
-def measure(run: Run, duration: float, agent_root: Path, peer_nice: int) -> dict:
+def measure(run: Run, duration: float, agent_root: Path, peer_nice: int,
+            keep: Path | None = None) -> dict:
     with tempfile.TemporaryDirectory(prefix="lifeline-bench-pipeline-") as tmp:
         directory = Path(tmp)
         snmpds, ports = [], []
@@ -144,6 +145,11 @@ def measure(run: Run, duration: float, agent_root: Path, peer_nice: int) -> dict
                 p.terminate()
                 p.wait()
         log_tail = (directory / "agent.log").read_text(errors="replace")[-1500:]
+        if keep is not None:        # the whole log and the last status, to read afterwards
+            keep.mkdir(parents=True, exist_ok=True)
+            for name, source in ((f"{run.name}.log", directory / "agent.log"),
+                                 (f"{run.name}.status.json", state_dir / "status.json")):
+                (keep / name.replace(":", "-")).write_bytes(source.read_bytes())
     polls0, _, cpu0 = polls_and_cpu(first)
     polls1, _, cpu1 = polls_and_cpu(last)
     polls, failed, cpu = polls_and_cpu(final)
@@ -193,11 +199,13 @@ def main() -> int:
                              "the busy loop; needs root)")
     parser.add_argument("--json", type=Path, help="append each run's figures to this file")
     parser.add_argument("--write", action="store_true")
+    parser.add_argument("--keep", type=Path,
+                        help="keep each run's agent log and last status.json in this folder")
     args = parser.parse_args()
     lines = [HEADER]
     for text in args.runs.split(",") if args.runs else ():
         result = measure(Run.parse(text), args.duration, args.agent_root.resolve(),
-                         args.peer_nice)
+                         args.peer_nice, args.keep)
         if args.json:
             with args.json.open("a", encoding="utf-8") as out:
                 out.write(json.dumps({**result, "label": args.label}) + "\n")

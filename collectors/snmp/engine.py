@@ -60,20 +60,40 @@ class EngineHolder:
     def __init__(self) -> None:
         self.engine_ids = EngineIds()
         self._dispatcher: UdpDispatcher | None = None
-        self._dispatcher_lock = asyncio.Lock()
+        self._opening: asyncio.Future[UdpDispatcher] | None = None
         # pysnmp's engine for the reference v3 path, made by `_pysnmp` on its first request
         # (tests and the bench only; named by a protocol so that this module never imports
         # pysnmp, which costs ~150 ms and that the agent's own polls never need).
         self.reference_v3: Closable | None = None
 
     async def dispatcher(self) -> UdpDispatcher:
-        if self._dispatcher is None:
-            async with self._dispatcher_lock:
-                if self._dispatcher is None:
-                    self._dispatcher = await UdpDispatcher.open(asyncio.get_running_loop())
-        return self._dispatcher
+        """The socket, opened by the first caller; the callers that come while it opens
+        all await that one opening. Not a lock: a lock hands over to one waiter per loop
+        round, and at start thousands of first polls queue at once (30,000 devices: polls
+        waited over 50 s in that convoy and were cut off as timeouts)."""
+        if self._dispatcher is not None:
+            return self._dispatcher
+        if self._opening is None:
+            self._opening = asyncio.ensure_future(
+                UdpDispatcher.open(asyncio.get_running_loop()))
+        opening = self._opening
+        try:
+            # Shielded: one caller's poll cut short must not cancel the opening for all.
+            dispatcher = await asyncio.shield(opening)
+        except Exception:
+            if self._opening is opening:    # it failed: the next caller tries again
+                self._opening = None
+            raise
+        self._dispatcher = dispatcher
+        return dispatcher
 
     async def close(self) -> None:
+        opening, self._opening = self._opening, None
+        if opening is not None and not opening.done():
+            opening.cancel()
+        elif (opening is not None and self._dispatcher is None and not opening.cancelled()
+              and opening.exception() is None):
+            opening.result().close()    # opened, its callers not yet woken: closed here
         if self._dispatcher is not None:
             self._dispatcher.close()
             self._dispatcher = None
