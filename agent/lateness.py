@@ -18,7 +18,7 @@ from collections.abc import Callable
 from agent.status import FallingBehind
 
 WINDOW_SECONDS = 60
-# Later than this is late: APScheduler's own jitter is already in the scheduled time, so
+# Later than this is late: the scheduler's jitter is already in the scheduled time, so
 # a healthy agent starts nearly every poll within milliseconds (bench/RESULTS.md).
 LATE_AFTER_SECONDS = 2.0
 
