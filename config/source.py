@@ -1,8 +1,10 @@
 """YAML loading that remembers where every value was written.
 
-PyYAML's composer (libyaml where available) gives nodes with line marks; we build the
-plain Python value ourselves so that each value's path, e.g. ('devices', 3, 'acquired'),
-maps to its line. Duplicate keys, which PyYAML would silently collapse, are problems.
+PyYAML's parser (libyaml where available) gives events with line marks; we build the
+plain Python value from them ourselves, without PyYAML's node tree (which costs several
+times the value's memory on a 30,000-device inventory), so that each value's path, e.g.
+('devices', 3, 'acquired'), maps to its line. Duplicate keys, which PyYAML would silently
+collapse, are problems.
 """
 from __future__ import annotations
 
@@ -33,7 +35,11 @@ class _TooDeepError(Exception):
 
 @dataclass(slots=True)
 class LocatedDocument:
-    """A parsed YAML file: its value and the line of every path in it."""
+    """A parsed YAML file: its value and where each path in it was written.
+
+    `lines` holds a path's line only where it differs from its parent path's line (a
+    device's fields written on their own lines are kept, a flow mapping's are not);
+    line_of() finds every path's line through its ancestors."""
 
     file: Path
     value: Any
@@ -74,12 +80,10 @@ def load_located(file: Path, sections: Collection[str] = ()) -> LocatedDocument:
     is not echoed to a terminal or a log, duplicate keys included)."""
     text = read_text(file)
     loader = _Loader(text)
+    document = LocatedDocument(file, None)
+    problems: list[Problem] = []
     try:
-        node = loader.get_single_node()
-        document = LocatedDocument(file, None)
-        problems: list[Problem] = []
-        if node is not None:
-            document.value = _build(loader, node, (), document, problems, set())
+        document.value = _Builder(loader, document, problems).document_value()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 0
@@ -154,47 +158,176 @@ def _event_depth(text: str) -> int:
     return deepest
 
 
-def _build(loader: Any, node: yaml.Node, path: Path_, document: LocatedDocument,
-           problems: list[Problem], open_nodes: set[int]) -> Any:
-    document.lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.ScalarNode):
-        return _scalar(loader, node)
-    if len(path) >= MAX_DEPTH:
-        raise _TooDeepError
-    if id(node) in open_nodes:   # an alias to one of its own ancestors: &a [*a]
-        problems.append(document.problem(path, said("recursive_alias")))
-        return None
-    open_nodes.add(id(node))
-    try:
-        return _collection(loader, node, path, document, problems, open_nodes)
-    finally:
-        open_nodes.discard(id(node))
+# Marks what a mapping waits for: its next key, or the value of a key that is refused.
+_KEY_NEXT = object()
+_KEY_REFUSED = object()
+_MERGE = "tag:yaml.org,2002:merge"
 
 
-def _collection(loader: Any, node: yaml.Node, path: Path_, document: LocatedDocument,
-                problems: list[Problem], open_nodes: set[int]) -> Any:
-    if isinstance(node, yaml.MappingNode):
-        result: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                problems.append(document.problem(path, said("merge_key")))
-                continue
-            key = _scalar(loader, key_node)
-            if key is None:
-                problems.append(Problem(str(document.file), key_node.start_mark.line + 1,
-                                        format_path(path), said("key_not_plain")))
-                continue
+@dataclass(slots=True)
+class _Open:
+    """A collection being built from the parser's events."""
+
+    value: dict[Any, Any] | list[Any]
+    path: Path_
+    line: int
+    kept: bool        # False for one built only for the anchors in it (a refused key or its value)
+    anchor: str | None
+    key: Any = _KEY_NEXT   # a mapping's: its next key, the key whose value is next, or refused
+
+
+@dataclass(slots=True)
+class _Anchored:
+    value: Any
+    plain: bool       # a scalar, which may be a key
+    open: bool        # a collection whose end is not reached yet: an alias to it is recursive
+
+
+class _Builder:
+    """The document's value, built straight from the parser's events, and the line of each
+    path in it. No node tree is made: for a 30,000-device inventory the tree took 220 MiB
+    for a moment, and the pools it freed kept the agent's memory high for good.
+
+    A line is recorded only where it differs from the line of the path's parent: a device
+    written on one line (`- {id: a, poll: {...}}`) is one entry, and `line_of` finds the
+    same line for each of its fields. An alias gives the anchored value itself (shared, as
+    PyYAML does), located at the alias."""
+
+    def __init__(self, loader: Any, document: LocatedDocument, problems: list[Problem]):
+        self.loader = loader
+        self.document = document
+        self.problems = problems
+        self.anchors: dict[str, _Anchored] = {}
+        self.stack: list[_Open] = []
+
+    def document_value(self) -> Any:
+        loader = self.loader
+        loader.get_event()                               # stream start
+        if loader.check_event(yaml.StreamEndEvent):
+            return None
+        loader.get_event()                               # document start
+        first = loader.peek_event()
+        value = self._value()
+        loader.get_event()                               # document end
+        if not loader.check_event(yaml.StreamEndEvent):
+            raise yaml.composer.ComposerError(
+                "expected a single document in the stream", first.start_mark,
+                "but found another document", loader.get_event().start_mark)
+        return value
+
+    def _value(self) -> Any:
+        stack, get_event = self.stack, self.loader.get_event
+        while True:
+            event = get_event()
+            line = event.start_mark.line + 1
+            top = stack[-1] if stack else None
+            is_key = top is not None and top.key is _KEY_NEXT and isinstance(top.value, dict)
+            if isinstance(event, yaml.CollectionEndEvent):
+                done = stack.pop()
+                if done.anchor is not None:
+                    self.anchors[done.anchor].open = False
+                item: Any = done.value
+                if not stack:
+                    return item
+                top = stack[-1]
+                if isinstance(top.value, dict) and top.key is _KEY_NEXT:
+                    top.key = _KEY_REFUSED          # a collection as a key, reported at its start
+                    continue
+            else:
+                path, kept = self._slot(top, is_key)
+                if kept and not is_key and (top is None or line != top.line):
+                    self.document.lines[path] = line
+                if isinstance(event, yaml.CollectionStartEvent):
+                    self._open(event, top, path, line, kept and not is_key, is_key)
+                    continue
+                if isinstance(event, yaml.AliasEvent):
+                    item, plain = self._alias(event, path, kept and not is_key)
+                    tag = None
+                else:
+                    tag = event.tag
+                    if tag is None or tag == "!":
+                        tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+                    item, plain = _scalar(self.loader, tag, event), True
+                    self._anchor(event, item, plain=True, open_=False)
+                if is_key:
+                    assert top is not None and isinstance(top.value, dict)
+                    top.key = self._key(top, item if plain else None, tag, line)
+                    continue
+                if top is None:
+                    return item
+            self._add(stack[-1], item)
+
+    def _slot(self, top: _Open | None, is_key: bool) -> tuple[Path_, bool]:
+        """The path of the value that starts now, and whether it is kept."""
+        if top is None:
+            return (), True
+        if isinstance(top.value, list):
+            return (*top.path, len(top.value)), top.kept
+        if is_key:
+            return top.path, top.kept
+        return (*top.path, top.key), top.kept and top.key is not _KEY_REFUSED
+
+    def _open(self, event: Any, top: _Open | None, path: Path_, line: int, kept: bool,
+              is_key: bool) -> None:
+        if len(self.stack) >= MAX_DEPTH:
+            raise _TooDeepError
+        if is_key and top is not None and top.kept:
+            self.problems.append(Problem(str(self.document.file), line, format_path(top.path),
+                                         said("key_not_plain")))
+        value: dict[Any, Any] | list[Any] = (
+            {} if isinstance(event, yaml.MappingStartEvent) else [])
+        self._anchor(event, value, plain=False, open_=True)
+        self.stack.append(_Open(value, path, line, kept, event.anchor))
+
+    def _anchor(self, event: Any, value: Any, plain: bool, open_: bool) -> None:
+        anchor = event.anchor
+        if anchor is None:
+            return
+        if anchor in self.anchors:
+            raise yaml.composer.ComposerError("found duplicate anchor; first occurrence",
+                                              None, "second occurrence", event.start_mark)
+        self.anchors[anchor] = _Anchored(value, plain, open_)
+
+    def _alias(self, event: Any, path: Path_, kept: bool) -> tuple[Any, bool]:
+        anchored = self.anchors.get(event.anchor)
+        if anchored is None:
+            raise yaml.composer.ComposerError(None, None, "found undefined alias",
+                                              event.start_mark)
+        if anchored.open:    # an alias to one of its own ancestors: &a [*a]
+            if kept:
+                self.problems.append(self.document.problem(path, said("recursive_alias")))
+            return None, False
+        return anchored.value, anchored.plain
+
+    def _key(self, mapping: _Open, key: Any, tag: str | None, line: int) -> Any:
+        """The key to give the next value, or _KEY_REFUSED (a problem when kept)."""
+        assert isinstance(mapping.value, dict)
+        problem: Problem | None = None
+        if tag == _MERGE:
+            problem = self.document.problem(mapping.path, said("merge_key"))
+        elif key is None:
+            problem = Problem(str(self.document.file), line, format_path(mapping.path),
+                              said("key_not_plain"))
+        else:
             key = str(key) if not isinstance(key, (str, int)) else key
-            if key in result:
-                problems.append(Problem(str(document.file), key_node.start_mark.line + 1,
-                                        format_path((*path, key)),
-                                        said("duplicate_key", key=repr(key))))
-                continue
-            result[key] = _build(loader, value_node, (*path, key), document, problems,
-                                 open_nodes)
-        return result
-    return [_build(loader, item, (*path, index), document, problems, open_nodes)
-            for index, item in enumerate(node.value)]
+            if key in mapping.value:
+                problem = Problem(str(self.document.file), line,
+                                  format_path((*mapping.path, key)),
+                                  said("duplicate_key", key=repr(key)))
+        if problem is None:
+            return key
+        if mapping.kept:
+            self.problems.append(problem)
+        return _KEY_REFUSED
+
+    @staticmethod
+    def _add(top: _Open, item: Any) -> None:
+        if isinstance(top.value, list):
+            top.value.append(item)
+            return
+        if top.key is not _KEY_REFUSED:
+            top.value[top.key] = item
+        top.key = _KEY_NEXT
 
 
 _STR, _INT, _NULL, _BOOL, _TIMESTAMP = (f"tag:yaml.org,2002:{t}" for t in
@@ -202,12 +335,10 @@ _STR, _INT, _NULL, _BOOL, _TIMESTAMP = (f"tag:yaml.org,2002:{t}" for t in
 _TRUE = frozenset(("yes", "true", "on", "y"))
 
 
-def _scalar(loader: Any, node: yaml.Node) -> Any:
+def _scalar(loader: Any, tag: str, event: Any) -> Any:
     """The scalar's value. The common tags are converted here directly: PyYAML's generic
     constructor costs a third of the load time of a large inventory."""
-    if not isinstance(node, yaml.ScalarNode):
-        return None   # a complex key: reported by the caller
-    tag, text = node.tag, node.value
+    text = event.value
     if tag == _STR:
         return text
     if tag == _NULL:
@@ -223,9 +354,10 @@ def _scalar(loader: Any, node: yaml.Node) -> Any:
             return date.fromisoformat(text)
         except ValueError:
             return text   # e.g. 2008-13-01: validation says "not a date" at its line
+    node = yaml.ScalarNode(tag, text, event.start_mark, event.end_mark, event.style)
     try:
         return loader.construct_object(node, deep=True)
     except (ValueError, yaml.YAMLError, OverflowError):
         # e.g. 2008-13-01 looks like a timestamp but is not a date: keep the text so that
         # validation can say "not a date: '2008-13-01'" at the right line.
-        return node.value
+        return text
