@@ -6,19 +6,23 @@ without a database round trip. They are handed over in `SnmpFacts.rates`.
 """
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from collectors.base import CounterRate
 
-_WRAP = {32: 1 << 32, 64: 1 << 64}
+_WRAP_32 = 1 << 32
 
 _Key = tuple[str, str, str]       # measurement, row index ("" for a scalar), field
-# The keys of every device's counters, shared: the same (interface, "1", ifHCInOctets)
-# is in thousands of trackers. Bounded, so that indexes that keep changing (a table whose
-# rows come and go) cannot grow it without end; past the bound a key is just not shared.
-_SHARED_KEYS: dict[_Key, _Key] = {}
-SHARED_KEYS_MAX = 1 << 16
+_Layout = tuple[_Key, ...]        # the counters one poll read, in the order it read them
+# Layouts, shared: every switch of a model reads the same counters in the same order, so
+# thousands of trackers hold one tuple. Bounded, so that indexes that keep changing (a
+# table whose rows come and go) cannot grow it without end; past the bound a tracker
+# keeps a layout of its own.
+_SHARED_LAYOUTS: dict[_Layout, _Layout] = {}
+SHARED_LAYOUTS_MAX = 1 << 12
+_COUNTER_MAX = (1 << 64) - 1
 
 
 @dataclass(slots=True)
@@ -35,17 +39,22 @@ class CounterValue:
     value: int
 
 
-@dataclass(slots=True)
-class _Last:
-    value: int
-    at: float
-
-
 class CounterTracker:
-    """Previous counter values of one device. Not shared between devices."""
+    """The counters of one device's last poll: their layout, their values and when they
+    were read. Not shared between devices.
+
+    Kept packed, the values in an array of unsigned 64-bit integers beside a shared
+    layout: about 0.3 KB for a 24-port switch, where a dict of boxed values per counter
+    took 2.3 KB (70 MB at 30,000 devices). A counter the last poll did not read has no
+    previous value: a row that went away and came back is not compared across the gap,
+    in which it may have been reset."""
+
+    __slots__ = ("_at", "_layout", "_uptime", "_values")
 
     def __init__(self) -> None:
-        self._last: dict[tuple[str, str, str], _Last] = {}
+        self._layout: _Layout = ()
+        self._values = array("Q")
+        self._at = 0.0
         self._uptime: int | None = None
 
     def observe_uptime(self, uptime: int | None) -> bool:
@@ -53,37 +62,52 @@ class CounterTracker:
         i.e. the agent restarted and its counters started again from zero."""
         rebooted = uptime is not None and self._uptime is not None and uptime < self._uptime
         if rebooted:
-            self._last.clear()
+            self._layout, self._values = (), array("Q")
         if uptime is not None:
             self._uptime = uptime
         return rebooted
 
-    def update(self, measurement: str, index: str, field: str, name: str, bits: int,
-               value: int, at: float) -> CounterRate | None:
-        """Stores the value; returns the rate when there is a usable previous value."""
-        key = (measurement, index, field)
-        last = self._last.get(key)
-        if last is None:
-            if len(_SHARED_KEYS) < SHARED_KEYS_MAX:
-                key = _SHARED_KEYS.setdefault(key, key)
-            self._last[key] = _Last(value, at)
-            return None
-        previous, since = last.value, last.at
-        last.value, last.at = value, at         # in place: no allocation per counter
-        if at <= since:
-            return None
-        delta = value - previous
-        wrapped = False
-        if delta < 0:
-            if bits != 32:
-                return None     # a 64-bit counter does not wrap in practice: a reset
-            delta += _WRAP[32]
-            wrapped = True
-        return CounterRate(measurement, index, field, name, delta / (at - since), wrapped)
-
     def rates(self, counters: Iterable[CounterValue], at: float) -> tuple[CounterRate, ...]:
-        """`update` for each counter a poll read at `at`: the rates there were."""
-        update = self.update
-        found = [update(c.measurement, c.index, c.field, c.name, c.bits, c.value, at)
-                 for c in counters]
-        return tuple(r for r in found if r is not None)
+        """Keeps the values a poll read at `at`; returns the rates there are: for each
+        counter the last poll read too, when time went forward. A value that cannot be a
+        counter (below zero or past 64 bits) is neither kept nor given a rate."""
+        read = [c for c in counters if 0 <= c.value <= _COUNTER_MAX]
+        layout = tuple([(c.measurement, c.index, c.field) for c in read])
+        layout = self._layout if layout == self._layout else _shared(layout)
+        values = array("Q", [c.value for c in read])
+        found: list[CounterRate] = []
+        elapsed = at - self._at
+        if elapsed > 0 and self._layout:
+            if layout is self._layout:
+                previous: Iterable[int | None] = self._values
+            else:
+                by_key = dict(zip(self._layout, self._values, strict=True))
+                previous = [by_key.get(key) for key in layout]
+            for counter, before in zip(read, previous, strict=True):
+                if before is not None:
+                    rate = _rate(counter, before, elapsed)
+                    if rate is not None:
+                        found.append(rate)
+        self._layout, self._values, self._at = layout, values, at
+        return tuple(found)
+
+
+def _rate(counter: CounterValue, before: int, elapsed: float) -> CounterRate | None:
+    delta = counter.value - before
+    wrapped = False
+    if delta < 0:
+        if counter.bits != 32:
+            return None     # a 64-bit counter does not wrap in practice: a reset
+        delta += _WRAP_32
+        wrapped = True
+    return CounterRate(counter.measurement, counter.index, counter.field, counter.name,
+                       delta / elapsed, wrapped)
+
+
+def _shared(layout: _Layout) -> _Layout:
+    found = _SHARED_LAYOUTS.get(layout)
+    if found is not None:
+        return found
+    if len(_SHARED_LAYOUTS) < SHARED_LAYOUTS_MAX:
+        _SHARED_LAYOUTS[layout] = layout
+    return layout
