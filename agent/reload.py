@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from agent.alerting import AlertCalls
+from agent.heap import release_free_memory
 from agent.schedule import JobChanges
 from agent.writer import SinkWriter
 from config.errors import ConfigError
@@ -63,6 +64,8 @@ class Reloader:
             return
         changes = self._adopt(config)
         self._alerts.reload(self._scope(config))
+        del running             # the old configuration's last reference here
+        release_free_memory()   # what the load made and the old configuration held
         self.reloads += 1
         log.info("configuration reloaded from %s: %d devices added, %d removed, %d rescheduled",
                  path, len(changes.added), len(changes.removed), len(changes.rescheduled))

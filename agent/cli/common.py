@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, TextIO
 
 from agent.cli.progress import Progress
+from agent.heap import release_free_memory
 from config.dates import in_window, outside_window
 from config.errors import ConfigError, shown
 from config.sqlite import DamagedDatabase, SchemaError
@@ -92,6 +93,7 @@ def load_or_report(path: Path, progress: Progress | None = None,
     # The config lives as long as the command: keep the cyclic collector from rescanning
     # its (possibly millions of) objects while the command works.
     gc.freeze()
+    release_free_memory()       # what the load made and dropped (agent/heap.py)
     return config
 
 
