@@ -7,6 +7,7 @@ import os
 import sys
 
 from agent.cli.common import add_config_argument, load_or_report
+from agent.heap import limit_malloc_arenas
 from config.private import keep_private, make_private_dir
 
 
@@ -19,6 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    limit_malloc_arenas()       # before any thread starts (agent/heap.py)
     # In English, as the rest of the agent's log (stderr is the journal under systemd).
     config = load_or_report(args.config, lang="en")
     if config is None:
