@@ -171,6 +171,11 @@ _FILES = _texts(
               "Lifeline 설정 파일이 아닙니다: 최상위 키 중 Lifeline이 읽는 키가 없습니다 "
               "({sections})"),
     recursive_alias=("recursive YAML alias", "자기 자신을 가리키는 YAML 별칭(alias)입니다"),
+    aliases_repeat_too_much=(
+        "YAML aliases repeat more than {ratio} times the values the file writes: refused "
+        "(aliases of aliases can make billions of values; write the values out)",
+        "YAML 별칭(alias)이 파일에 쓴 값의 {ratio}배가 넘는 값을 반복합니다: 읽지 않습니다 "
+        "(별칭의 별칭은 값을 수십억 개로 늘릴 수 있습니다; 값을 직접 쓰십시오)"),
     merge_key=("YAML merge keys (<<) are not supported",
                "YAML 병합 키(<<)는 지원하지 않습니다"),
     key_not_plain=("a key must be a plain value", "키는 단순한 값이어야 합니다"),

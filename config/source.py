@@ -27,10 +27,11 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_DEPTH = 100
 TOO_DEEP_SAID = said("too_deep", depth=str(MAX_DEPTH))
 TOO_DEEP = TOO_DEEP_SAID.render("en")
-
-
-class _TooDeepError(Exception):
-    """Raised while building a document nested past MAX_DEPTH."""
+# Aliases may repeat at most this many times the values a document writes (and any
+# document 100,000 values): past it, a few lines of aliases to aliases (the "billion
+# laughs") would make validation walk billions of values.
+ALIAS_RATIO = 10
+ALIAS_FLOOR = 100_000
 
 
 @dataclass(slots=True)
@@ -94,7 +95,7 @@ def load_located(file: Path, sections: Collection[str] = ()) -> LocatedDocument:
         message = (TOO_DEEP_SAID if _nested_too_deeply(text)
                    else said("malformed_yaml", why=str(exc)))
         raise ConfigError([Problem(str(file), 0, "", message)]) from None
-    except (_TooDeepError, RecursionError):
+    except RecursionError:
         raise ConfigError([Problem(str(file), 0, "", TOO_DEEP_SAID)]) from None
     finally:
         loader.dispose()
@@ -174,6 +175,8 @@ class _Open:
     kept: bool        # False for one built only for the anchors in it (a refused key or its value)
     anchor: str | None
     key: Any = _KEY_NEXT   # a mapping's: its next key, the key whose value is next, or refused
+    size: int = 1          # values in it, itself included, aliases counted as what they repeat
+    height: int = 1        # levels of collections, itself included, through aliases too
 
 
 @dataclass(slots=True)
@@ -181,6 +184,9 @@ class _Anchored:
     value: Any
     plain: bool       # a scalar, which may be a key
     open: bool        # a collection whose end is not reached yet: an alias to it is recursive
+    merge: bool = False    # the merge key `<<`, which an alias to it is as well
+    size: int = 1          # as _Open's, once the collection is closed
+    height: int = 0
 
 
 class _Builder:
@@ -199,6 +205,8 @@ class _Builder:
         self.problems = problems
         self.anchors: dict[str, _Anchored] = {}
         self.stack: list[_Open] = []
+        self.written = 0        # values the document writes
+        self.repeated = 0       # values its aliases repeat
 
     def document_value(self) -> Any:
         loader = self.loader
@@ -224,8 +232,10 @@ class _Builder:
             is_key = top is not None and top.key is _KEY_NEXT and isinstance(top.value, dict)
             if isinstance(event, yaml.CollectionEndEvent):
                 done = stack.pop()
+                size, height = done.size, done.height
                 if done.anchor is not None:
-                    self.anchors[done.anchor].open = False
+                    anchored = self.anchors[done.anchor]
+                    anchored.open, anchored.size, anchored.height = False, size, height
                 item: Any = done.value
                 if not stack:
                     return item
@@ -241,21 +251,26 @@ class _Builder:
                     self._open(event, top, path, line, kept and not is_key, is_key)
                     continue
                 if isinstance(event, yaml.AliasEvent):
-                    item, plain = self._alias(event, path, kept and not is_key)
-                    tag = None
+                    item, plain, tag, size, height = self._alias(event, path, line,
+                                                                 kept and not is_key)
                 else:
                     tag = event.tag
                     if tag is None or tag == "!":
                         tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
-                    item, plain = _scalar(self.loader, tag, event), True
-                    self._anchor(event, item, plain=True, open_=False)
+                    item, plain, size, height = _scalar(self.loader, tag, event), True, 1, 0
+                    self.written += 1
+                    self._anchor(event, item, plain=True, open_=False, merge=tag == _MERGE)
                 if is_key:
                     assert top is not None and isinstance(top.value, dict)
                     top.key = self._key(top, item if plain else None, tag, line)
                     continue
                 if top is None:
                     return item
-            self._add(stack[-1], item)
+            top = stack[-1]
+            top.size += size
+            if height >= top.height:
+                top.height = height + 1
+            self._add(top, item)
 
     def _slot(self, top: _Open | None, is_key: bool) -> tuple[Path_, bool]:
         """The path of the value that starts now, and whether it is kept."""
@@ -270,7 +285,8 @@ class _Builder:
     def _open(self, event: Any, top: _Open | None, path: Path_, line: int, kept: bool,
               is_key: bool) -> None:
         if len(self.stack) >= MAX_DEPTH:
-            raise _TooDeepError
+            raise self._too_deep(line, path)
+        self.written += 1
         if is_key and top is not None and top.kept:
             self.problems.append(Problem(str(self.document.file), line, format_path(top.path),
                                          said("key_not_plain")))
@@ -279,25 +295,45 @@ class _Builder:
         self._anchor(event, value, plain=False, open_=True)
         self.stack.append(_Open(value, path, line, kept, event.anchor))
 
-    def _anchor(self, event: Any, value: Any, plain: bool, open_: bool) -> None:
+    def _anchor(self, event: Any, value: Any, plain: bool, open_: bool,
+                merge: bool = False) -> None:
         anchor = event.anchor
         if anchor is None:
             return
         if anchor in self.anchors:
             raise yaml.composer.ComposerError("found duplicate anchor; first occurrence",
                                               None, "second occurrence", event.start_mark)
-        self.anchors[anchor] = _Anchored(value, plain, open_)
+        self.anchors[anchor] = _Anchored(value, plain, open_, merge)
 
-    def _alias(self, event: Any, path: Path_, kept: bool) -> tuple[Any, bool]:
+    def _alias(self, event: Any, path: Path_, line: int,
+               kept: bool) -> tuple[Any, bool, str | None, int, int]:
+        """The anchored value, whether it is plain, its tag (the merge key's, or None), and
+        the values and levels it repeats."""
         anchored = self.anchors.get(event.anchor)
         if anchored is None:
-            raise yaml.composer.ComposerError(None, None, "found undefined alias",
+            raise yaml.composer.ComposerError(None, None,
+                                              f"found undefined alias {event.anchor!r}",
                                               event.start_mark)
         if anchored.open:    # an alias to one of its own ancestors: &a [*a]
             if kept:
                 self.problems.append(self.document.problem(path, said("recursive_alias")))
-            return None, False
-        return anchored.value, anchored.plain
+            return None, False, None, 1, 0
+        if len(self.stack) + anchored.height > MAX_DEPTH:
+            raise self._too_deep(line, path)
+        self.repeated += anchored.size
+        if self.repeated > max(ALIAS_FLOOR, ALIAS_RATIO * self.written):
+            raise ConfigError([Problem(str(self.document.file), line,
+                                       format_path(_written(path)),
+                                       said("aliases_repeat_too_much",
+                                            ratio=str(ALIAS_RATIO)))])
+        return (anchored.value, anchored.plain, _MERGE if anchored.merge else None,
+                anchored.size, anchored.height)
+
+    def _too_deep(self, line: int, path: Path_) -> ConfigError:
+        """Located at the line where the nesting passes the limit, under the top-level key
+        (the whole path would be a hundred levels long)."""
+        return ConfigError([Problem(str(self.document.file), line,
+                                    format_path(_written(path)[:1]), TOO_DEEP_SAID)])
 
     def _key(self, mapping: _Open, key: Any, tag: str | None, line: int) -> Any:
         """The key to give the next value, or _KEY_REFUSED (a problem when kept)."""
@@ -328,6 +364,15 @@ class _Builder:
         if top.key is not _KEY_REFUSED:
             top.value[top.key] = item
         top.key = _KEY_NEXT
+
+
+def _written(path: Path_) -> Path_:
+    """The path as far as it goes in the document: a value under a refused key (a
+    duplicate, a collection as key) has none past it."""
+    for end, part in enumerate(path):
+        if part is _KEY_REFUSED:
+            return path[:end]
+    return path
 
 
 _STR, _INT, _NULL, _BOOL, _TIMESTAMP = (f"tag:yaml.org,2002:{t}" for t in

@@ -272,6 +272,43 @@ def test_hostile_yaml_gets_a_located_error(write, text: str, message: str) -> No
     assert message in problem
 
 
+def _nested(levels: int, inner: str) -> str:
+    return "[" * levels + inner + "]" * levels
+
+
+@pytest.mark.parametrize("text,line,message", [
+    # each anchor within the depth limit, the alias of the alias past it
+    ("a0: &a0 " + _nested(60, "1") + "\n"
+     "a1: &a1 " + _nested(60, "*a0") + "\n"
+     "devices: [{id: s1, name: *a1}]\n", 2, TOO_DEEP),
+    # the "billion laughs": 2^40 values from 41 short lines
+    ("a0: &a0 [x, x]\n" + "".join(f"a{n}: &a{n} [*a{n - 1}, *a{n - 1}]\n" for n in range(1, 41))
+     + "devices: *a40\n", None, "YAML aliases repeat more than 10 times"),
+    ("x: &m <<\ndevices: {*m : 1}\n", 2, "merge keys (<<) are not supported"),
+    ("devices: *nope\n", 1, "'nope'"),
+])
+def test_aliases_are_held_to_the_limits_of_what_they_repeat(write, text: str, line: int | None,
+                                                            message: str) -> None:
+    """An alias is the anchored value itself, not a copy: its depth and the values it
+    repeats still count, and an alias to the merge key is the merge key."""
+    path = write("main.yaml", text)
+    [problem] = problems_of(path)
+    assert message in problem
+    if line is not None:
+        assert f"main.yaml:{line}:" in problem, problem
+
+
+def test_aliases_within_the_limits_load(write) -> None:
+    """The common use: one anchored poll section for many devices."""
+    devices = "".join(f"  - {{id: s{i}, name: S{i}, category: switch, poll: *poll}}\n"
+                      for i in range(1, 300))
+    path = write("main.yaml", "devices:\n  - {id: s0, name: S0, category: switch, "
+                              "poll: &poll {protocol: icmp, address: 127.0.0.1}}\n" + devices)
+    config = load_config(path)
+    assert len(config.devices) == 300
+    assert {d.poll.address for d in config.devices if d.poll} == {"127.0.0.1"}
+
+
 def test_a_bad_section_hides_no_other_problem_and_makes_no_false_one(write) -> None:
     """An invalid `agent:` once stopped includes and overrides from being read: devices
     in included files went unchecked, and references to them were reported as unknown."""
