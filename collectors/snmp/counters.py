@@ -17,11 +17,13 @@ _WRAP_32 = 1 << 32
 _Key = tuple[str, str, str]       # measurement, row index ("" for a scalar), field
 _Layout = tuple[_Key, ...]        # the counters one poll read, in the order it read them
 # Layouts, shared: every switch of a model reads the same counters in the same order, so
-# thousands of trackers hold one tuple. Bounded, so that indexes that keep changing (a
-# table whose rows come and go) cannot grow it without end; past the bound a tracker
-# keeps a layout of its own.
+# thousands of trackers hold one tuple. Bounded by the keys in them (a table whose rows
+# come and go makes a new layout at each change): past the bound the table starts again,
+# and the layouts in use stay with the trackers that hold them.
 _SHARED_LAYOUTS: dict[_Layout, _Layout] = {}
-SHARED_LAYOUTS_MAX = 1 << 12
+SHARED_KEYS_MAX = 1 << 16
+_shared_keys = 0
+_LIMITS = {32: (1 << 32) - 1}       # any other width: 64 bits
 _COUNTER_MAX = (1 << 64) - 1
 
 
@@ -70,10 +72,15 @@ class CounterTracker:
     def rates(self, counters: Iterable[CounterValue], at: float) -> tuple[CounterRate, ...]:
         """Keeps the values a poll read at `at`; returns the rates there are: for each
         counter the last poll read too, when time went forward. A value that cannot be a
-        counter (below zero or past 64 bits) is neither kept nor given a rate."""
-        read = [c for c in counters if 0 <= c.value <= _COUNTER_MAX]
+        counter (below zero, or past its 32 or 64 bits) is neither kept nor given a rate,
+        nor a counter read twice in one poll (a walk that repeated a row) a second one."""
+        read = [c for c in counters if 0 <= c.value <= _LIMITS.get(c.bits, _COUNTER_MAX)]
         layout = tuple([(c.measurement, c.index, c.field) for c in read])
-        layout = self._layout if layout == self._layout else _shared(layout)
+        if layout == self._layout:
+            layout = self._layout
+        else:
+            layout, read = _first_of_each(layout, read)
+            layout = _shared(layout)
         values = array("Q", [c.value for c in read])
         found: list[CounterRate] = []
         elapsed = at - self._at
@@ -104,10 +111,27 @@ def _rate(counter: CounterValue, before: int, elapsed: float) -> CounterRate | N
                        delta / elapsed, wrapped)
 
 
+def _first_of_each(layout: _Layout,
+                   read: list[CounterValue]) -> tuple[_Layout, list[CounterValue]]:
+    """The layout and the counters without a key's second reading. Run only when the
+    layout changed: an unchanged one was checked when it was new."""
+    if len(set(layout)) == len(layout):
+        return layout, read
+    first: dict[_Key, CounterValue] = {}
+    for key, counter in zip(layout, read, strict=True):
+        first.setdefault(key, counter)
+    return tuple(first), list(first.values())
+
+
 def _shared(layout: _Layout) -> _Layout:
+    global _shared_keys
     found = _SHARED_LAYOUTS.get(layout)
     if found is not None:
         return found
-    if len(_SHARED_LAYOUTS) < SHARED_LAYOUTS_MAX:
+    if _shared_keys + len(layout) > SHARED_KEYS_MAX:
+        _SHARED_LAYOUTS.clear()
+        _shared_keys = 0
+    if len(layout) <= SHARED_KEYS_MAX:
         _SHARED_LAYOUTS[layout] = layout
+        _shared_keys += len(layout)
     return layout

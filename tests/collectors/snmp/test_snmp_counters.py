@@ -85,3 +85,35 @@ def test_devices_of_one_model_do_not_share_values() -> None:
     second.rates([_octets(5000)], at=0.0)
     assert _by_row(first.rates([_octets(200)], at=1.0)) == {"1": 100.0}
     assert _by_row(second.rates([_octets(5500)], at=1.0)) == {"1": 500.0}
+
+
+def test_a_32_bit_counter_past_32_bits_is_not_kept() -> None:
+    """A device that answers a Counter32 with a wider value answered badly: no rate, and no
+    negative "wrap" on the next poll."""
+    t = CounterTracker()
+    t.rates([_octets(2**33, "1", bits=32), _octets(2**32 - 1, "2", bits=32)], at=0.0)
+    rates = t.rates([_octets(0, "1", bits=32), _octets(9, "2", bits=32)], at=1.0)
+    assert _by_row(rates) == {"2": 10.0}
+
+
+def test_a_counter_read_twice_in_one_poll_gives_one_rate() -> None:
+    t = CounterTracker()
+    t.rates([_octets(100), _octets(999)], at=0.0)
+    rates = t.rates([_octets(300), _octets(5)], at=2.0)
+    assert rates == (CounterRate("interface", "1", "ifHCInOctets", "in_octets", 100.0, False),)
+
+
+def test_shared_layouts_are_bounded_by_their_keys(monkeypatch) -> None:
+    """Rows that come and go make a new layout at each poll: the shared table starts again
+    past its bound, and each tracker keeps the layout it holds."""
+    from collectors.snmp import counters
+    monkeypatch.setattr(counters, "_SHARED_LAYOUTS", {})
+    monkeypatch.setattr(counters, "_shared_keys", 0)
+    monkeypatch.setattr(counters, "SHARED_KEYS_MAX", 100)
+    t = CounterTracker()
+    for poll in range(50):
+        rows = [str(row) for row in range(40) if row != poll % 40]    # one row missing
+        rates = t.rates([_octets(poll * 10, row) for row in rows], at=float(poll))
+        if poll:
+            assert len(rates) == 38       # every row but the one missing now and before
+        assert sum(map(len, counters._SHARED_LAYOUTS)) <= 100
