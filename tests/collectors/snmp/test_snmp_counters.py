@@ -98,8 +98,8 @@ def test_a_32_bit_counter_past_32_bits_is_not_kept() -> None:
 
 def test_a_counter_read_twice_in_one_poll_gives_one_rate() -> None:
     t = CounterTracker()
-    t.rates([_octets(100), _octets(999)], at=0.0)
-    rates = t.rates([_octets(300), _octets(5)], at=2.0)
+    t.rates([_octets(100), _octets(200)], at=0.0)
+    rates = t.rates([_octets(300), _octets(600)], at=2.0)       # the first reading counts
     assert rates == (CounterRate("interface", "1", "ifHCInOctets", "in_octets", 100.0, False),)
 
 
