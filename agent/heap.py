@@ -12,7 +12,7 @@ the pages they freed below the top of its heap until something reuses them:
 `release_free_memory` (malloc_trim(0)) gives them back after a load and a reload.
 
 Measured at 30,000 devices (bench/RESULTS.md, "Third pass"): 283 MiB RSS at the end of a
-run without either, 273 with the trim, 264 with both. Where the C library is not glibc
+run without either, 273 with the trim, 264-266 with both. Where the C library is not glibc
 (musl, macOS) neither function exists and nothing is done.
 """
 from __future__ import annotations
