@@ -288,8 +288,7 @@ class _Builder:
             raise self._too_deep(line, path)
         self.written += 1
         if is_key and top is not None and top.kept:
-            self.problems.append(Problem(str(self.document.file), line, format_path(top.path),
-                                         said("key_not_plain")))
+            self.problems.append(self._at(line, top.path, said("key_not_plain")))
         value: dict[Any, Any] | list[Any] = (
             {} if isinstance(event, yaml.MappingStartEvent) else [])
         self._anchor(event, value, plain=False, open_=True)
@@ -322,18 +321,20 @@ class _Builder:
             raise self._too_deep(line, path)
         self.repeated += anchored.size
         if self.repeated > max(ALIAS_FLOOR, ALIAS_RATIO * self.written):
-            raise ConfigError([Problem(str(self.document.file), line,
-                                       format_path(_written(path)),
-                                       said("aliases_repeat_too_much",
-                                            ratio=str(ALIAS_RATIO)))])
+            raise ConfigError([self._at(line, _written(path),
+                                        said("aliases_repeat_too_much",
+                                             ratio=str(ALIAS_RATIO)))])
         return (anchored.value, anchored.plain, _MERGE if anchored.merge else None,
                 anchored.size, anchored.height)
 
     def _too_deep(self, line: int, path: Path_) -> ConfigError:
         """Located at the line where the nesting passes the limit, under the top-level key
         (the whole path would be a hundred levels long)."""
-        return ConfigError([Problem(str(self.document.file), line,
-                                    format_path(_written(path)[:1]), TOO_DEEP_SAID)])
+        return ConfigError([self._at(line, _written(path)[:1], TOO_DEEP_SAID)])
+
+    def _at(self, line: int, path: Path_, message: Message) -> Problem:
+        """A problem at `line` (where `document.problem` takes a path's own line)."""
+        return Problem(str(self.document.file), line, format_path(path), message)
 
     def _key(self, mapping: _Open, key: Any, tag: str | None, line: int) -> Any:
         """The key to give the next value, or _KEY_REFUSED (a problem when kept)."""
@@ -342,14 +343,12 @@ class _Builder:
         if tag == _MERGE:
             problem = self.document.problem(mapping.path, said("merge_key"))
         elif key is None:
-            problem = Problem(str(self.document.file), line, format_path(mapping.path),
-                              said("key_not_plain"))
+            problem = self._at(line, mapping.path, said("key_not_plain"))
         else:
             key = str(key) if not isinstance(key, (str, int)) else key
             if key in mapping.value:
-                problem = Problem(str(self.document.file), line,
-                                  format_path((*mapping.path, key)),
-                                  said("duplicate_key", key=repr(key)))
+                problem = self._at(line, (*mapping.path, key),
+                                   said("duplicate_key", key=repr(key)))
         if problem is None:
             return key
         if mapping.kept:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from collectors.base import CounterRate
 
-_WRAP_32 = 1 << 32
+_WRAP_32, _WRAP_64 = 1 << 32, 1 << 64
 
 _Key = tuple[str, str, str]       # measurement, row index ("" for a scalar), field
 _Layout = tuple[_Key, ...]        # the counters one poll read, in the order it read them
@@ -23,8 +23,6 @@ _Layout = tuple[_Key, ...]        # the counters one poll read, in the order it 
 _SHARED_LAYOUTS: dict[_Layout, _Layout] = {}
 SHARED_KEYS_MAX = 1 << 16
 _shared_keys = 0
-_LIMITS = {32: (1 << 32) - 1}       # any other width: 64 bits
-_COUNTER_MAX = (1 << 64) - 1
 
 
 @dataclass(slots=True)
@@ -74,7 +72,7 @@ class CounterTracker:
         counter the last poll read too, when time went forward. A value that cannot be a
         counter (below zero, or past its 32 or 64 bits) is neither kept nor given a rate,
         nor a counter read twice in one poll (a walk that repeated a row) a second one."""
-        read = [c for c in counters if 0 <= c.value <= _LIMITS.get(c.bits, _COUNTER_MAX)]
+        read = [c for c in counters if 0 <= c.value < (_WRAP_32 if c.bits == 32 else _WRAP_64)]
         layout = tuple([(c.measurement, c.index, c.field) for c in read])
         if layout == self._layout:
             layout = self._layout
